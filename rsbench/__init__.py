@@ -1,0 +1,3 @@
+"""rsbench: downstream evaluation of remote-sensing foundation models."""
+
+__version__ = "0.1.0"
