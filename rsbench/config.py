@@ -180,9 +180,10 @@ def load_task(path: Path) -> TaskSpec:
 
 
 def task_files(root: Path | None = None) -> list[Path]:
-    """Every task file under ``root`` (fragments starting with ``_`` excluded)."""
+    """Every task file under ``root``; fragments (any path part starting with ``_``) excluded."""
     root = root or tasks_dir()
-    return sorted(p for p in root.rglob("*.yaml") if not p.name.startswith("_"))
+    return sorted(p for p in root.rglob("*.yaml")
+                  if not any(part.startswith("_") for part in p.relative_to(root).parts))
 
 
 def find_task(name_or_path: str, root: Path | None = None) -> TaskSpec:

@@ -1,7 +1,7 @@
 """One small generic registry: plugins are chosen by a ``type:`` string.
 
-Entries are registered lazily as ``"module:attr"`` strings so that listing names never imports
-torch, timm or torchgeo; the target is imported on first ``get``.
+Entries are registered lazily as ``"module:attr"`` (or plain ``"module"``) strings so that listing
+names never imports torch, timm or torchgeo; the target is imported on first ``get``.
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ class Registry:
         if name not in self._entries:
             raise RegistryError(self.unknown_message(name))
         target = self._entries[name]
-        if isinstance(target, str) and ":" in target:
-            module, attr = target.split(":", 1)
-            target = getattr(importlib.import_module(module), attr)
+        if isinstance(target, str):
+            module, _, attr = target.partition(":")
+            target = importlib.import_module(module)
+            target = getattr(target, attr) if attr else target
             self._entries[name] = target
         return target
 

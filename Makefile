@@ -1,0 +1,33 @@
+# The README's commands. `make setup` builds .venv from scratch on a fresh machine: torch and
+# torchvision first, from the pins in constraints.txt, so that pip never picks another torch.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-all lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt torch torchvision
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/rsbench demo --out demo_out
+
+test: setup
+	$(BIN)/ruff check rsbench tests benchmarks
+	$(BIN)/pytest -q
+
+test-all: setup
+	$(BIN)/pytest -q -m ""
+
+bench: setup
+	$(BIN)/python benchmarks/linear_probe.py
+
+clean:
+	rm -rf demo_out .rsbench_cache .pytest_cache

@@ -1,0 +1,245 @@
+"""The ``rsbench`` command line. Heavy libraries are imported inside commands so that
+``rsbench --help`` and ``rsbench ls`` stay fast."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from rsbench import __version__
+
+
+class UserError(Exception):
+    """An error caused by input; printed as one line, exit code 2."""
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``["protocol.epochs=3", ...]`` -> nested dict; values parsed as YAML scalars."""
+    out: dict = {}
+    for item in items:
+        if "=" not in item:
+            raise UserError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. protocol.epochs=3")
+        key, value = item.split("=", 1)
+        node = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    return out
+
+
+def tasks_from_args(names: str, overrides: dict) -> list:
+    """Task specs for a comma-separated list of names or YAML paths, with ``--set`` applied."""
+    from rsbench.config import deep_merge, find_task, task_from_dict
+
+    specs = []
+    for name in [n for n in names.split(",") if n]:
+        spec = find_task(name)
+        if overrides:
+            spec = task_from_dict(deep_merge(spec.raw, overrides), spec.path)
+        specs.append(spec)
+    if not specs:
+        raise UserError("--tasks is empty; `rsbench ls tasks` lists the available tasks")
+    return specs
+
+
+def card_from_args(args) -> object:
+    """A model card from ``--model CARD.yaml``, or from ``--model CKPT --arch A``."""
+    from rsbench.config import card_from_dict, load_card
+
+    path = Path(args.model)
+    if path.suffix in (".yaml", ".yml"):
+        return load_card(path)
+    if not path.exists():
+        raise UserError(f"--model {path}: no such file or directory")
+    if not args.arch:
+        raise UserError(f"--model {path} is a checkpoint: give --arch (see `rsbench ls models`) "
+                        "or pass a model card YAML")
+    data = {"name": args.name or path.stem, "arch": args.arch, "checkpoint": str(path.resolve())}
+    if args.pool:
+        data["pool"] = args.pool
+    return card_from_dict(data, str(path))
+
+
+def engine_from_args(args):
+    from rsbench.engine import EngineOptions
+
+    return EngineOptions(accelerator=args.accelerator, devices=args.devices, num_nodes=args.num_nodes,
+                         strategy=args.strategy, precision=args.precision, num_workers=args.workers,
+                         progress=not args.quiet, root_dir=str(args.cache_dir))
+
+
+def cmd_run(args) -> int:
+    from rsbench.runner import RunOptions, run_suite
+
+    overrides = parse_overrides(args.set or [])
+    tasks = tasks_from_args(args.tasks, overrides)
+    seeds = [int(s) for s in args.seeds.split(",") if s != ""]
+    opts = RunOptions(out=Path(args.out), data_root=Path(args.data_root), cache_dir=Path(args.cache_dir),
+                      download=args.download, allow_partial=args.allow_partial,
+                      retry_failed=args.retry_failed, engine=engine_from_args(args), overrides=overrides)
+    records = run_suite(card_from_args(args), tasks, seeds, opts)
+    failed = [r for r in records if r["status"] != "ok"]
+    print(json.dumps({"records": len(records), "failed": len(failed), "out": str(opts.out)}))
+    return 1 if failed else 0
+
+
+def cmd_ls(args) -> int:
+    if args.what == "models":
+        from rsbench.backbones import VIT_ARCHS, param_count
+
+        print(f"{'name':<20} {'width':>6} {'depth':>6} {'mlp':>6} {'heads':>6} {'patch':>6} {'params':>16}  paper")
+        for name, a in VIT_ARCHS.items():
+            n = param_count(name)
+            paper = f"{a.paper_params_m:,.0f}M" if a.paper_params_m else ""
+            print(f"{name:<20} {a.embed_dim:>6} {a.depth:>6} {a.mlp_dim:>6} {a.num_heads:>6} "
+                  f"{a.patch_size:>6} {n:>16,}  {paper}")
+        print("plus any timm model as timm:<name>; counts at 224 px, 3 bands, no head")
+        return 0
+    from rsbench.config import load_task, task_files
+
+    for path in task_files():
+        spec = load_task(path)
+        print(f"{spec.task:<36} v{spec.version:<3} {spec.type:<15} {spec.protocol_name:<13} "
+              f"{spec.dataset.name}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from rsbench.config import SpecError, load_task, task_files, tasks_dir
+    from rsbench.tasks import plugin
+
+    paths = [Path(p) for p in args.paths] or task_files()
+    bad, names = 0, {}
+    for path in paths:
+        try:
+            spec = load_task(path)
+            plug = plugin(spec.type)
+            if spec.protocol_name not in plug.PROTOCOLS:
+                raise SpecError(f"{path}: protocol {spec.protocol_name!r} not supported for {spec.type}")
+            if spec.primary_metric not in plug.METRICS:
+                raise SpecError(f"{path}: metrics.primary {spec.primary_metric!r}; allowed {plug.METRICS}")
+            from rsbench.protocols import PROTOCOLS, resolved_hparams
+
+            resolved_hparams(PROTOCOLS.get(spec.protocol_name).DEFAULTS, spec.protocol, str(path))
+            if spec.task != path.stem:
+                raise SpecError(f"{path}: task name {spec.task!r} must equal the file name {path.stem!r}")
+            if spec.task in names:
+                raise SpecError(f"{path}: task {spec.task!r} also defined in {names[spec.task]}")
+            names[spec.task] = path
+        except Exception as err:  # report every bad file, not just the first
+            bad += 1
+            print(f"INVALID {err}", file=sys.stderr)
+    print(f"{len(paths) - bad} valid, {bad} invalid task file(s) under {tasks_dir() if not args.paths else 'given paths'}")
+    return 1 if bad else 0
+
+
+def cmd_inspect(args) -> int:
+    from rsbench.checkpoints import inspect_command
+
+    return inspect_command(args.path, args.arch, args.json, parse_overrides(args.set or []).get("arch", {}))
+
+
+def cmd_leaderboard(args) -> int:
+    from rsbench.leaderboard import leaderboard_table, render_markdown, write_leaderboard
+    from rsbench.results import ResultStore
+
+    paths = write_leaderboard(Path(args.results), Path(args.out))
+    print(render_markdown(leaderboard_table(ResultStore(Path(args.results)).records())))
+    for kind, path in paths.items():
+        print(f"wrote {kind}: {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from rsbench.demo import run_demo
+
+    return run_demo(Path(args.out), quiet=args.quiet)
+
+
+def add_engine_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("engine")
+    g.add_argument("--accelerator", default="auto", help="auto | cpu | gpu (ROCm GPUs count as gpu)")
+    g.add_argument("--devices", default=1, type=lambda s: s if s == "auto" else int(s))
+    g.add_argument("--num-nodes", default=1, type=int)
+    g.add_argument("--strategy", default="auto", help="auto | ddp")
+    g.add_argument("--precision", default="auto",
+                   help="auto (bf16-mixed on GPUs that support it, else 32-true) | 32-true | bf16-mixed | 16-mixed")
+    g.add_argument("--workers", default=0, type=int, help="data loader worker processes")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rsbench", description="Score remote-sensing foundation-model checkpoints.")
+    p.add_argument("--version", action="version", version=f"rsbench {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="score a model on tasks and seeds, writing one record each")
+    r.add_argument("--model", required=True, help="model card YAML, or a checkpoint file/folder with --arch")
+    r.add_argument("--arch", help="backbone name when --model is a checkpoint (rsbench ls models)")
+    r.add_argument("--name", help="model name in records when --model is a checkpoint")
+    r.add_argument("--pool", choices=["cls", "avg"], help="feature pooling when --model is a checkpoint")
+    r.add_argument("--tasks", required=True, help="comma-separated task names or YAML paths")
+    r.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
+    r.add_argument("--out", required=True, help="results directory")
+    r.add_argument("--data-root", default="data", help="where datasets live (one folder each)")
+    r.add_argument("--cache-dir", default=".rsbench_cache", help="split files and feature cache")
+    r.add_argument("--download", action="store_true", help="download datasets torchgeo can fetch")
+    r.add_argument("--allow-partial", action="store_true",
+                   help="run even if under 99%% of encoder parameters loaded (recorded in the report)")
+    r.add_argument("--retry-failed", action="store_true", help="re-run seeds whose record is failed")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a task field, e.g. protocol.epochs=5")
+    add_engine_args(r)
+    r.set_defaults(func=cmd_run)
+
+    ls = sub.add_parser("ls", help="list models or tasks")
+    ls.add_argument("what", choices=["models", "tasks"])
+    ls.set_defaults(func=cmd_ls)
+
+    v = sub.add_parser("validate", help="check task YAMLs against the code (default: all shipped)")
+    v.add_argument("paths", nargs="*")
+    v.set_defaults(func=cmd_validate)
+
+    i = sub.add_parser("inspect", help="load a checkpoint and print its load report")
+    i.add_argument("path")
+    i.add_argument("--arch", required=True)
+    i.add_argument("--json", action="store_true")
+    i.add_argument("--set", action="append", metavar="arch.KEY=VALUE", help="arch override, e.g. arch.depth=2")
+    i.set_defaults(func=cmd_inspect)
+
+    lb = sub.add_parser("leaderboard", help="build Markdown and CSV tables from records")
+    lb.add_argument("--results", required=True)
+    lb.add_argument("--out", required=True)
+    lb.set_defaults(func=cmd_leaderboard)
+
+    d = sub.add_parser("demo", help="offline end-to-end demo on synthetic UC Merced-layout data")
+    d.add_argument("--out", default="demo_out")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from rsbench.config import SpecError
+
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, SpecError, FileNotFoundError, ValueError, KeyError) as err:
+        print(f"rsbench: error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:
+        from rsbench.checkpoints import CheckpointError
+
+        if isinstance(err, CheckpointError):
+            print(f"rsbench: error: {err}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

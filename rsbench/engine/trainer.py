@@ -1,0 +1,86 @@
+"""The one place where strings become Lightning objects: accelerator, strategy, precision.
+
+Science code (protocols, tasks) asks for a Trainer here and never touches strategies itself, so
+that switching a run from a laptop CPU to DDP on a cluster changes flags, not code.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
+STRATEGIES = ("auto", "ddp")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to run: device, parallelism, numerics, loader workers and output verbosity."""
+
+    accelerator: str = "auto"
+    devices: int | str = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "auto"
+    num_workers: int = 0
+    progress: bool = True
+    root_dir: str = "."
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"--precision {self.precision!r}: allowed {', '.join(PRECISIONS)}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"--strategy {self.strategy!r}: allowed {', '.join(STRATEGIES)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def accelerator_name(accelerator: str) -> str:
+    """``auto`` resolved to ``gpu`` when CUDA (or ROCm, which presents as cuda) is present."""
+    if accelerator != "auto":
+        return accelerator
+    import torch
+
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
+def resolved_precision(precision: str, accelerator: str) -> str:
+    """``auto``: bf16 mixed precision where the GPU supports it, full fp32 elsewhere."""
+    if precision != "auto":
+        return precision
+    import torch
+
+    if accelerator_name(accelerator) == "gpu" and torch.cuda.is_bf16_supported():
+        return "bf16-mixed"
+    return "32-true"
+
+
+def make_trainer(opts: EngineOptions, max_epochs: int | None = None, **overrides):
+    """A deterministic Lightning ``Trainer`` for ``opts``; ``overrides`` win (e.g. max_steps)."""
+    import lightning as L
+
+    os.environ.setdefault("PL_DISABLE_FORK", "1")
+    kwargs = {
+        "accelerator": accelerator_name(opts.accelerator),
+        "devices": opts.devices,
+        "num_nodes": opts.num_nodes,
+        "strategy": opts.strategy,
+        "precision": resolved_precision(opts.precision, opts.accelerator),
+        "max_epochs": max_epochs,
+        "deterministic": True,
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_model_summary": False,
+        "enable_progress_bar": opts.progress,
+        "default_root_dir": str(Path(opts.root_dir)),
+        "num_sanity_val_steps": 0,
+    }
+    kwargs.update(overrides)
+    return L.Trainer(**kwargs)
+
+
+def world_size(trainer) -> int:
+    """Processes taking part in the run."""
+    return int(trainer.world_size)

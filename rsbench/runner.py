@@ -1,0 +1,209 @@
+"""One checkpoint through a list of tasks and seeds, ending in one record per (task, seed).
+
+The order of work is the order a reader follows the package: load the checkpoint (and refuse a
+partial load), pick the task plugin and protocol, run, write the record atomically. A record
+that already exists makes its run a no-op, so an interrupted suite resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from rsbench.config import ModelCard, TaskSpec
+from rsbench.engine.trainer import EngineOptions, resolved_precision
+
+
+@dataclass
+class RunOptions:
+    """Where things go and what is allowed, for one ``rsbench run``."""
+
+    out: Path
+    data_root: Path = Path("data")
+    cache_dir: Path = Path(".rsbench_cache")
+    download: bool = False
+    allow_partial: bool = False
+    retry_failed: bool = False
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    overrides: dict = field(default_factory=dict)
+
+
+def log(message: str) -> None:
+    """Progress for people, on stderr so stdout stays machine-readable."""
+    print(f"[rsbench] {message}", file=sys.stderr, flush=True)
+
+
+class LoadedModel:
+    """A card's checkpoint loaded once per input size; copies feed each run."""
+
+    def __init__(self, card: ModelCard, opts: RunOptions) -> None:
+        self.card, self.opts = card, opts
+        self._loaded: dict[int, object] = {}
+        self.sha256 = self._checkpoint_sha256()
+
+    def _checkpoint_sha256(self) -> str | None:
+        if self.card.random_init:
+            return None
+        from rsbench.checkpoints import CheckpointError, file_sha256
+
+        sha = file_sha256(self.card.checkpoint)
+        if self.card.sha256 and self.card.sha256 != sha:
+            raise CheckpointError(
+                f"{self.card.checkpoint}: sha256 {sha[:12]}… does not match the model card's "
+                f"{self.card.sha256[:12]}…; the file changed or the card is wrong")
+        return sha
+
+    def spec_for(self, image_size: int):
+        return replace(self.card.input_spec, img_size=image_size)
+
+    def loaded(self, image_size: int):
+        """The backbone at ``image_size``, loaded (and checked) on first use."""
+        if image_size not in self._loaded:
+            from rsbench.backbones import build_backbone
+            from rsbench.checkpoints import load_backbone
+
+            card, spec = self.card, self.spec_for(image_size)
+            if card.random_init:
+                backbone = build_backbone(card.arch, spec, card.pool, **card.arch_overrides)
+            else:
+                backbone = load_backbone(card.checkpoint, card.arch, input_spec=spec, pool=card.pool,
+                                         allow_partial=self.opts.allow_partial, **card.arch_overrides)
+            self._loaded[image_size] = backbone
+        return self._loaded[image_size]
+
+    def backbone(self, image_size: int, **extra):
+        """A fresh copy of the loaded backbone; ``extra`` timm options (e.g. drop path) rebuild it."""
+        loaded = self.loaded(image_size)
+        if not extra:
+            return copy.deepcopy(loaded)
+        from rsbench.backbones import build_backbone
+
+        card = self.card
+        fresh = build_backbone(card.arch, self.spec_for(image_size), card.pool,
+                               **{**card.arch_overrides, **extra})
+        fresh.model.load_state_dict(loaded.model.state_dict())
+        fresh.load_report = loaded.load_report
+        return fresh
+
+    def report(self, image_size: int) -> dict | None:
+        rep = self.loaded(image_size).load_report
+        return rep.to_dict() if rep is not None else None
+
+    def identity(self) -> dict:
+        """What identifies the weights and how they are read (record inputs, cache keys)."""
+        card = self.card
+        return {"name": card.name, "arch": card.arch, "arch_overrides": card.arch_overrides,
+                "checkpoint_sha256": self.sha256, "pool": card.pool,
+                "input_spec": card.input_spec.to_dict(), "random_init": card.random_init}
+
+
+def run_inputs(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions) -> dict:
+    """Everything that determines a run's outcome; its hash names the record."""
+    return {
+        "model": model.identity(),
+        "task": {"name": task.task, "version": task.version, "spec_hash": task.hash},
+        "seed": seed,
+        "protocol_overrides": opts.overrides,
+        "precision": resolved_precision(opts.engine.precision, opts.engine.accelerator),
+    }
+
+
+def check_compatible(card: ModelCard, task: TaskSpec, plugin) -> None:
+    """Refuse combinations that would silently produce a wrong number."""
+    if tuple(task.dataset.bands) != tuple(card.input_spec.bands):
+        raise ValueError(f"{task.task}: task bands {list(task.dataset.bands)} differ from model "
+                         f"{card.name}'s input bands {list(card.input_spec.bands)}")
+    if task.protocol_name not in plugin.PROTOCOLS:
+        raise ValueError(f"{task.task}: protocol {task.protocol_name!r} is not available for "
+                         f"{task.type}; use one of {', '.join(plugin.PROTOCOLS)}")
+
+
+def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
+    """Run one (task, seed) and return the protocol's result (exceptions propagate)."""
+    from rsbench.engine.features import FeatureCache
+    from rsbench.protocols import PROTOCOLS, ProtocolContext
+    from rsbench.tasks import plugin as task_plugin
+
+    plugin = task_plugin(task.type)
+    check_compatible(model.card, task, plugin)
+    size = task.dataset.image_size
+    model.loaded(size)  # load and check the checkpoint before any data is touched
+
+    def make_data(train_transform=None):
+        return plugin.build_data(task, opts.data_root, opts.cache_dir, opts.download, train_transform)
+
+    ctx = ProtocolContext(
+        task=task, seed=seed, opts=opts.engine,
+        make_backbone=lambda **extra: model.backbone(size, **extra),
+        make_data=make_data, cache=FeatureCache(opts.cache_dir),
+        identity={"model": model.identity(), "dataset": task.dataset.name,
+                  "precision": resolved_precision(opts.engine.precision, opts.engine.accelerator)},
+        plugin=plugin,
+    )
+    return PROTOCOLS.get(task.protocol_name).run(ctx)
+
+
+def run_record(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions,
+               previous: dict | None = None) -> dict:
+    """A complete record for one (task, seed): ``ok`` with metrics or ``failed`` with the error."""
+    from rsbench.results import environment, failure_info, new_record
+
+    inputs = run_inputs(model, task, seed, opts)
+    start = time.perf_counter()
+    result, error = None, None
+    try:
+        result = executed(model, task, seed, opts)
+    except Exception as exc:  # any failure becomes a visible record, never a dropped run
+        from rsbench.checkpoints import CheckpointError
+
+        if isinstance(exc, CheckpointError):
+            raise  # a bad checkpoint is refused before anything runs, not scored as failed
+        error = failure_info(exc)
+        log(f"{task.task} seed {seed}: FAILED: {error['message']}")
+    eng = opts.engine
+    return new_record(
+        inputs,
+        status="ok" if error is None else "failed",
+        task={"name": task.task, "version": task.version, "type": task.type,
+              "spec_hash": task.hash, "path": task.path, "spec": task.raw},
+        model={**model.identity(), "checkpoint": model.card.checkpoint,
+               "load_report": model.report(task.dataset.image_size), **model.card.meta},
+        protocol={"name": task.protocol_name, "hparams": result.hparams if result else {}},
+        seed=seed,
+        data=result.data if result else {},
+        metrics=result.metrics if result else {},
+        primary_metric=task.primary_metric,
+        higher_is_better=task.metrics["higher_is_better"],
+        timings={"total_s": time.perf_counter() - start, **(result.timings if result else {})},
+        environment=environment(inputs["precision"], eng.strategy, 1, eng.devices, eng.accelerator),
+        error=error,
+        previous_attempts=[previous] if previous else None,
+    )
+
+
+def run_suite(card: ModelCard, tasks: list[TaskSpec], seeds: list[int], opts: RunOptions) -> list[dict]:
+    """Records for every (task, seed), skipping those already done; returns all of them."""
+    from rsbench.results import ResultStore
+
+    store = ResultStore(opts.out)
+    model = LoadedModel(card, opts)
+    records = []
+    for task in tasks:
+        for seed in seeds:
+            inputs = run_inputs(model, task, seed, opts)
+            existing = store.get(inputs)
+            if store.done(inputs, retry_failed=opts.retry_failed):
+                log(f"{card.name} / {task.task} / seed {seed}: record exists, skipped")
+                records.append(existing)
+                continue
+            log(f"{card.name} / {task.task} / seed {seed}: running {task.protocol_name}")
+            record = run_record(model, task, seed, opts, previous=existing)
+            path = store.write(record)
+            metric = record["metrics"].get(task.primary_metric)
+            shown = f"{task.primary_metric} = {metric:.4f}" if metric is not None else "failed"
+            log(f"{card.name} / {task.task} / seed {seed}: {shown} -> {path}")
+            records.append(record)
+    return records

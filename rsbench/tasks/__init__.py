@@ -1,0 +1,19 @@
+"""Task-type plugins, chosen by the ``type:`` string of a task YAML.
+
+A plugin module has a tiny contract: ``TYPE``, ``PROTOCOLS`` (the protocols it supports),
+``METRICS``, ``build_data(task, data_root, cache_dir, download, train_transform)`` and
+``scores(preds, target, num_classes) -> dict``.
+"""
+
+from rsbench.registry import Registry
+
+TASK_TYPES = Registry("task type")
+TASK_TYPES.register("classification", "rsbench.tasks.classification")
+
+
+def plugin(task_type: str):
+    """The plugin module for ``task_type``."""
+    return TASK_TYPES.get(task_type)
+
+
+__all__ = ["TASK_TYPES", "plugin"]
