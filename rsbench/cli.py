@@ -145,11 +145,15 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_leaderboard(args) -> int:
-    from rsbench.leaderboard import leaderboard_table, render_markdown, write_leaderboard
+    from rsbench.leaderboard import leaderboard_table, render_markdown, write_tables
     from rsbench.results import ResultStore
 
-    paths = write_leaderboard(Path(args.results), Path(args.out))
-    print(render_markdown(leaderboard_table(ResultStore(Path(args.results)).records())))
+    results = Path(args.results)
+    if not results.is_dir():
+        raise UserError(f"--results {results}: directory does not exist; point it at where `rsbench run --out` wrote records")
+    table = leaderboard_table(ResultStore(results).records())
+    paths = write_tables(table, Path(args.out), title="rsbench leaderboard")
+    print(render_markdown(table))
     for kind, path in paths.items():
         print(f"wrote {kind}: {path}", file=sys.stderr)
     return 0

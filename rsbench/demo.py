@@ -95,7 +95,7 @@ def run_demo(out: Path, quiet: bool = False) -> int:
     from rsbench.config import find_task, load_card
     from rsbench.data import make_synthetic_ucmerced
     from rsbench.engine import EngineOptions
-    from rsbench.leaderboard import leaderboard_table, render_markdown, write_leaderboard
+    from rsbench.leaderboard import leaderboard_table, render_markdown, write_tables
     from rsbench.runner import RunOptions, run_suite
 
     start = time.perf_counter()
@@ -114,11 +114,12 @@ def run_demo(out: Path, quiet: bool = False) -> int:
                       engine=engine)
     for card_path in cards.values():
         run_suite(load_card(card_path), tasks, SEEDS, opts)
-    paths = write_leaderboard(out / "results", out / "leaderboard", title="rsbench demo leaderboard")
     from rsbench.results import ResultStore
 
     table = leaderboard_table(ResultStore(out / "results").records())
-    print(render_markdown(table))
+    title = "rsbench demo leaderboard"
+    paths = write_tables(table, out / "leaderboard", title=title)
+    print(render_markdown(table, title=title))
     log(f"leaderboard: {', '.join(str(p) for p in paths.values())}")
     log(f"demo finished in {time.perf_counter() - start:.0f} s")
     return 0

@@ -37,6 +37,8 @@ def extracted_features(
     backbone: torch.nn.Module, dataset: Dataset, opts: EngineOptions, batch_size: int = 64
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(features [N, D] float32, labels [N])`` in dataset order."""
+    if len(dataset) == 0:  # e.g. val with val_fraction 0: Lightning would return nothing
+        return torch.empty(0, backbone.embed_dim), torch.empty(0, dtype=torch.long)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=opts.num_workers)
     trainer = make_trainer(opts)
     outputs = trainer.predict(FeatureExtractor(backbone), loader)

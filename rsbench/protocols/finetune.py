@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 from rsbench.engine.trainer import make_trainer
 from rsbench.heads import finetune_head
 from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams, warmup_cosine
+from rsbench.protocols.lr_decay import param_groups_lrd
 
 RECIPE = ("MAE main_finetune.py as used by RVSA/SatMAE: AdamW blr 1e-3, layer decay 0.75, "
           "drop path 0.1, RandAugment m9, smoothing 0.1, mixup 0.8, cutmix 1.0, reprob 0.25")
@@ -93,12 +94,8 @@ class Finetuner(L.LightningModule):
         return self(x).argmax(dim=1), y
 
     def configure_optimizers(self):
-        from timm.optim import param_groups_layer_decay
-
-        model = self.backbone.model
-        groups = param_groups_layer_decay(
-            model, weight_decay=self.hp["weight_decay"], layer_decay=self.hp["layer_decay"],
-            no_weight_decay_list=getattr(model, "no_weight_decay", set)())
+        groups = param_groups_lrd(self.backbone.model, self.hp["weight_decay"],
+                                  self.hp["layer_decay"])
         groups += [{"params": [self.head.weight], "weight_decay": self.hp["weight_decay"], "lr_scale": 1.0},
                    {"params": [self.head.bias], "weight_decay": 0.0, "lr_scale": 1.0}]
         for g in groups:

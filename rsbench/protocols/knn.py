@@ -16,7 +16,7 @@ from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hpa
 from rsbench.protocols.frozen_features import cached_splits
 
 RECIPE = "DINO eval_knn.py (Caron et al. 2021): cosine, k=20, T=0.07 weighted votes"
-DEFAULTS = {"k": 20, "temperature": 0.07, "chunk_size": 1024}
+DEFAULTS = {"k": 20, "temperature": 0.07}
 
 
 def knn_predictions(bank: torch.Tensor, bank_labels: torch.Tensor, queries: torch.Tensor,
@@ -43,7 +43,7 @@ def run(ctx: ProtocolContext) -> ProtocolResult:
     start = time.perf_counter()
     k = len(data.classes)
     preds = knn_predictions(torch.cat([xtr, xva]), torch.cat([ytr, yva]), xte, k,
-                            hp["k"], hp["temperature"], hp["chunk_size"])
+                            hp["k"], hp["temperature"])
     timings["knn_s"] = time.perf_counter() - start
     return ProtocolResult(ctx.plugin.scores(preds, yte, k), {**hp, "recipe": RECIPE}, timings,
                           data.summary())

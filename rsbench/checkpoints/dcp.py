@@ -1,0 +1,136 @@
+"""Read ``torch.distributed.checkpoint`` (DCP) directories in one process, without a process group.
+
+A DCP checkpoint is a folder holding ``.metadata`` (a pickle describing every tensor: shape,
+dtype, which ``__<rank>_<n>.distcp`` file and byte range holds each shard) and the shard files.
+torch reads ``.metadata`` with plain ``pickle.load``, so a hostile folder could run code; here it
+goes through an unpickler that admits only DCP's own metadata classes and the torch types they
+hold. Tensors are then read by DCP itself into tensors we preallocate from that metadata (shards
+are reassembled by DCP's planner); tensor payloads are read by torch with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import io
+import pathlib
+import pickle
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rsbench.checkpoints.safe_load import CheckpointError
+
+METADATA_FILE = ".metadata"
+DCP_MODULES = ("torch.distributed.checkpoint.metadata", "torch.distributed.checkpoint.filesystem")
+PATH_CLASSES = {  # StorageMeta.checkpoint_id is the path the folder was saved to
+    "PosixPath": pathlib.PurePosixPath, "PurePosixPath": pathlib.PurePosixPath,
+    "WindowsPath": pathlib.PureWindowsPath, "PureWindowsPath": pathlib.PureWindowsPath,
+}
+
+
+def is_dcp_dir(path: Path) -> bool:
+    """True when ``path`` is a folder with DCP's ``.metadata`` file."""
+    return path.is_dir() and (path / METADATA_FILE).is_file()
+
+
+def dcp_classes() -> dict[tuple[str, str], type]:
+    """The data classes DCP pickles into ``.metadata``: dataclasses and enums its modules define.
+
+    Readers, writers and functions are excluded: building or calling them could touch files.
+    """
+    import dataclasses
+    import enum
+    import importlib
+
+    out = {}
+    for module_name in DCP_MODULES:
+        module = importlib.import_module(module_name)
+        for name, obj in vars(module).items():
+            if (isinstance(obj, type) and obj.__module__ == module_name
+                    and (dataclasses.is_dataclass(obj) or issubclass(obj, enum.Enum))):
+                out[(module_name, name)] = obj
+    return out
+
+
+class MetadataUnpickler(pickle.Unpickler):
+    """An unpickler for DCP ``.metadata``: DCP's data classes, torch dtypes/sizes and paths only."""
+
+    allowed = None  # filled lazily: importing DCP costs a little
+
+    def find_class(self, module: str, name: str) -> Any:
+        if MetadataUnpickler.allowed is None:
+            MetadataUnpickler.allowed = dcp_classes()
+        if (module, name) in MetadataUnpickler.allowed:
+            return MetadataUnpickler.allowed[(module, name)]
+        if module == "torch" and (name == "Size" or isinstance(getattr(torch, name, None), torch.dtype)):
+            return getattr(torch, name)
+        if (module, name) == ("torch.serialization", "_get_layout"):
+            return torch.serialization._get_layout  # maps "torch.strided" to the layout object
+        if module in ("pathlib", "pathlib._local") and name in PATH_CLASSES:
+            return PATH_CLASSES[name]
+        if (module, name) == ("collections", "OrderedDict"):
+            return dict
+        raise pickle.UnpicklingError(f"global '{module}.{name}' is not allowed in DCP metadata")
+
+
+def read_metadata(path: Path) -> Any:
+    """The ``Metadata`` object of a DCP folder, unpickled with the restricted unpickler."""
+    meta_path = path / METADATA_FILE
+    data = meta_path.read_bytes()
+    if not data:
+        raise CheckpointError(f"{meta_path}: empty DCP metadata file")
+    try:
+        meta = MetadataUnpickler(io.BytesIO(data)).load()
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(f"{meta_path}: refused ({err}); nothing was executed") from None
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError) as err:
+        raise CheckpointError(f"{meta_path}: truncated or corrupt DCP metadata ({err})") from None
+    if not hasattr(meta, "state_dict_metadata"):
+        raise CheckpointError(f"{meta_path}: not DCP metadata (got {type(meta).__name__})")
+    return meta
+
+
+def dcp_shapes(meta: Any) -> dict[str, tuple[int, ...]]:
+    """Shapes of every tensor entry, by DCP's flattened dotted key (non-tensors skipped)."""
+    from torch.distributed.checkpoint.metadata import TensorStorageMetadata
+
+    return {k: tuple(v.size) for k, v in meta.state_dict_metadata.items()
+            if isinstance(v, TensorStorageMetadata)}
+
+
+def safe_reader(path: Path, meta: Any) -> Any:
+    """A DCP ``FileSystemReader`` that returns our already-vetted metadata instead of unpickling."""
+    from torch.distributed.checkpoint import FileSystemReader
+
+    class VettedMetadataReader(FileSystemReader):
+        def read_metadata(self, *args: Any, **kwargs: Any) -> Any:
+            return meta
+
+    return VettedMetadataReader(str(path))
+
+
+def read_dcp(path: Path, keys: list[str], meta: Any | None = None) -> dict[str, torch.Tensor]:
+    """Tensors ``keys`` of a DCP folder, full size on the CPU, read in this process alone.
+
+    Args:
+        path: the DCP folder.
+        keys: flattened keys as listed by ``dcp_shapes``; only these are read from disk.
+        meta: its metadata when already read.
+    """
+    import torch.distributed.checkpoint as dcp
+
+    meta = meta if meta is not None else read_metadata(path)
+    entries = meta.state_dict_metadata
+    missing = [k for k in keys if k not in entries]
+    if missing:
+        raise CheckpointError(f"{path}: DCP checkpoint has no tensor {missing[0]!r}")
+    state = {k: torch.empty(tuple(entries[k].size), dtype=entries[k].properties.dtype) for k in keys}
+    try:
+        with warnings.catch_warnings():  # "assuming the intent is to load in a single process"
+            warnings.simplefilter("ignore")
+            dcp.load(state, storage_reader=safe_reader(path, meta), no_dist=True)
+    except Exception as err:  # DCP wraps reader failures in its own exception types
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: could not read DCP shards ({first})") from None
+    return state

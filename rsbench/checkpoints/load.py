@@ -1,0 +1,179 @@
+"""Load any supported checkpoint into an encoder, and refuse a load that would leave it random.
+
+The pipeline is the package read top to bottom: ``open_source`` (safe reading, shapes only),
+``to_timm`` (find the encoder, name it the timm way), ``fit_to_target`` (resample what a new image
+size, patch size or band count requires), then a ``LoadReport`` counting parameters. The target's
+shapes come from a model on the meta device, so checking a 15B checkpoint allocates nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rsbench.backbones import Backbone, InputSpec, build_backbone
+from rsbench.backbones.base import Pool
+from rsbench.backbones.factory import build_timm_model
+from rsbench.checkpoints import hf
+from rsbench.checkpoints.adapt import fit_to_target
+from rsbench.checkpoints.digest import file_sha256
+from rsbench.checkpoints.formats import to_timm
+from rsbench.checkpoints.report import LoadReport, encoder_group, summarise
+from rsbench.checkpoints.safe_load import CheckpointError
+from rsbench.checkpoints.sources import Source, open_source
+
+
+def encoder_shapes(model: torch.nn.Module) -> dict[str, tuple[int, ...]]:
+    """The target's state-dict shapes (built headless, so every key is encoder)."""
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def prefix_tokens(model: torch.nn.Module) -> int:
+    """Leading tokens that carry position embeddings (none when the class token has none)."""
+    if getattr(model, "no_embed_class", False):
+        return 0
+    return int(getattr(model, "num_prefix_tokens", 1))
+
+
+def patch_grid(model: torch.nn.Module) -> tuple[int, int] | None:
+    """The target's patch grid (rows, columns), for non-square inputs."""
+    grid = getattr(getattr(model, "patch_embed", None), "grid_size", None)
+    return (int(grid[0]), int(grid[1])) if grid is not None else None
+
+
+def params_by_group(keys: list[str], shapes: dict[str, tuple[int, ...]]) -> dict[str, int]:
+    """Parameter counts of ``keys`` per encoder group (``blocks.3``, ``pos_embed``...)."""
+    out: dict[str, int] = {}
+    for key in keys:
+        group = encoder_group(key)
+        out[group] = out.get(group, 0) + math.prod(shapes[key])
+    return out
+
+
+def convert_into(source: Source, model: torch.nn.Module, arch: str) -> tuple[dict, LoadReport]:
+    """The checkpoint's encoder fitted to ``model``'s shapes, and the report of how it fitted."""
+    shapes = encoder_shapes(model)
+    converted = to_timm(source, set(shapes))
+    state_dict, resampled, mismatched = fit_to_target(
+        converted.state_dict, shapes, prefix_tokens(model), patch_grid(model))
+    not_loaded = [k for k in shapes if k not in state_dict]
+    warnings = list(converted.warnings)
+    if "hf_config" in source.info:
+        warnings += hf.config_warnings(source.info["hf_config"], shapes)
+    if not converted.state_dict:
+        warnings.append(f"no checkpoint key matched a {arch} encoder key under any prefix")
+    if converted.unexpected:
+        warnings.append(f"{len(converted.unexpected)} checkpoint keys under the encoder prefix "
+                        f"fit no {arch} key (a deeper or different model?)")
+    report = LoadReport(
+        path=str(source.path), arch=arch, storage=source.storage, format=converted.format,
+        sha256=None, prefix=converted.prefix, matched=len(state_dict), total_keys=len(shapes),
+        params_loaded=sum(math.prod(shapes[k]) for k in state_dict),
+        params_total=sum(math.prod(s) for s in shapes.values()),
+        missing=[k for k in not_loaded if k not in mismatched],
+        unexpected=converted.unexpected, mismatched=mismatched, resampled=resampled,
+        ignored=summarise(converted.ignored), ignored_count=len(converted.ignored),
+        warnings=warnings, missing_params=params_by_group(not_loaded, shapes),
+    )
+    return state_dict, report
+
+
+def naming(err: CheckpointError, path: Path) -> CheckpointError:
+    """``err`` with the checkpoint path in front when its message does not name it already."""
+    return err if str(path) in str(err) else CheckpointError(f"{path}: {err}")
+
+
+def load_checkpoint(
+    path_or_dir: str | Path,
+    arch: str,
+    input_spec: InputSpec | None = None,
+    pool: Pool = "cls",
+    *,
+    model: torch.nn.Module | None = None,
+    **overrides: Any,
+) -> tuple[dict[str, torch.Tensor], LoadReport]:
+    """A flat timm encoder state dict for ``arch`` from any supported checkpoint, and its report.
+
+    Args:
+        path_or_dir: a torch file, a ``.safetensors`` file, a DCP folder or a Hugging Face folder.
+        arch: a backbone name (``rsbench ls models``) or ``timm:<name>``.
+        input_spec: size and bands of the target; tensors are resampled to fit it.
+        pool: the target's pooling (does not change the keys of registered ViTs).
+        model: the timm model to fit; built on the meta device from the arguments when omitted.
+        **overrides: timm keyword overrides of the architecture, e.g. ``depth=2``.
+
+    Returns:
+        Tensors keyed like ``model.state_dict()`` (only keys that load), and the ``LoadReport``.
+
+    Raises:
+        CheckpointError: the file is unreadable, refused as unsafe, or not a checkpoint.
+    """
+    path = Path(path_or_dir)
+    if model is None:
+        model = build_timm_model(arch, input_spec or InputSpec(), pool, device="meta", **overrides)
+    try:
+        state_dict, report = convert_into(open_source(path), model, arch)
+        report.sha256 = file_sha256(path)
+    except CheckpointError as err:
+        raise naming(err, path) from None
+    return state_dict, report
+
+
+def load_backbone(
+    path_or_dir: str | Path,
+    arch: str,
+    input_spec: InputSpec | None = None,
+    pool: Pool = "cls",
+    allow_partial: bool = False,
+    **overrides: Any,
+) -> Backbone:
+    """A ``Backbone`` filled from a checkpoint, with ``backbone.load_report`` set.
+
+    Args:
+        path_or_dir: the checkpoint (any format ``load_checkpoint`` reads).
+        arch: the backbone name.
+        input_spec: bands, statistics and size; ImageNet RGB at 224 px when omitted.
+        pool: ``"cls"`` or ``"avg"``.
+        allow_partial: accept a load that fills under 99% of encoder parameters.
+        **overrides: timm keyword overrides of the architecture.
+
+    Raises:
+        CheckpointError: unreadable or unsafe file, or a partial load without ``allow_partial``.
+    """
+    backbone = build_backbone(arch, input_spec, pool, **overrides)
+    state_dict, report = load_checkpoint(path_or_dir, arch, model=backbone.model)
+    report.allow_partial = allow_partial
+    if not report.complete:
+        if not allow_partial:
+            raise CheckpointError(report.refusal())
+        report.warnings.append(f"only {report.fraction_loaded:.1%} of encoder parameters loaded; "
+                               "the rest are random (run allowed by --allow-partial)")
+    result = backbone.model.load_state_dict(state_dict, strict=False)
+    if result.unexpected_keys:  # to_timm only keeps target keys; this would be a bug here
+        raise RuntimeError(f"unexpected keys after conversion: {result.unexpected_keys[:5]}")
+    backbone.load_report = report
+    return backbone
+
+
+def inspect_command(
+    path: str | Path, arch: str, as_json: bool = False, arch_overrides: dict | None = None
+) -> int:
+    """``rsbench inspect``: print the load report; 0 when loadable, 1 when below the threshold.
+
+    ``arch_overrides`` are timm keyword overrides; ``img_size`` among them sets the target size
+    (224 px otherwise, so a checkpoint trained at another size shows its position-embedding
+    resampling).
+    """
+    overrides = dict(arch_overrides or {})
+    spec = InputSpec(img_size=int(overrides.pop("img_size"))) if "img_size" in overrides else None
+    _, report = load_checkpoint(path, arch, spec, **overrides)
+    print(report.to_json() if as_json else report.to_text())
+    if report.complete:
+        return 0
+    if not as_json:
+        print(f"rsbench: {report.refusal()}", file=sys.stderr)
+    return 1

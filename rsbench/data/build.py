@@ -1,0 +1,112 @@
+"""From a task's ``dataset:`` spec to train/val/test datasets with a hashed split file.
+
+Order of work: validate everything that needs no disk (name, split spec, bands), then find the
+data (downloading if asked), enumerate samples, split, write or reuse the split file, and
+fingerprint the files used. Any failure is one line a person can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch.utils.data import Dataset
+
+from rsbench.config import DatasetSpec
+from rsbench.data.catalog import dataset_adapter
+from rsbench.data.dataset import SceneDataset
+from rsbench.data.split_files import dataset_fingerprint, split_bytes, write_split_file
+from rsbench.data.splits import SplitSpec, parse_split, ratio_split
+
+
+@dataclass
+class ClassificationData:
+    """A scene-classification dataset split three ways, with what a record pins about it.
+
+    Attributes:
+        dataset: the dataset name.
+        split: the validated split spec.
+        classes: class names; label ``i`` is ``classes[i]`` (sorted order).
+        train: ``(image, label)`` dataset, with the train transform if one was given.
+        val: as ``train`` without the transform (length 0 when ``val_fraction`` is 0).
+        test: as ``val``.
+        split_file: the JSON split file under the split folder.
+        split_hash: sha256 of the split file's bytes.
+        fingerprint: sha256 over the sorted relative paths and byte sizes of the images used.
+        root: the dataset root the split's paths are relative to.
+    """
+
+    dataset: str
+    split: SplitSpec
+    classes: list[str]
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    split_file: Path
+    split_hash: str
+    fingerprint: str
+    root: Path
+
+    def summary(self) -> dict:
+        """JSON-ready provenance for a run record."""
+        return {
+            "dataset": self.dataset,
+            "split": self.split.to_dict(),
+            "split_file": str(self.split_file),
+            "split_hash": self.split_hash,
+            "fingerprint": self.fingerprint,
+            "n_train": len(self.train),
+            "n_val": len(self.val),
+            "n_test": len(self.test),
+            "num_classes": len(self.classes),
+        }
+
+
+def dataset_root(spec: DatasetSpec, data_root: Path) -> Path:
+    """Where the dataset lives: ``spec.root`` (relative to ``data_root`` unless absolute), else
+    ``data_root / spec.name``."""
+    return Path(data_root) / spec.root if spec.root else Path(data_root) / spec.name
+
+
+def build_classification_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
+                              download: bool = False,
+                              train_transform: Callable | None = None) -> ClassificationData:
+    """The train/val/test datasets of ``spec``, its split file and fingerprint.
+
+    Args:
+        spec: the task's dataset spec (name, split, image_size, bands, root).
+        data_root: folder holding one folder per dataset.
+        split_dir: where split files are written (``<cache>/splits``).
+        download: fetch the data when absent (datasets torchgeo can download).
+        train_transform: torchvision v2 callable on [0, 1] train images, after the resize.
+
+    Raises:
+        RegistryError: unknown dataset name (the message lists the known ones).
+        SplitSpecError: an invalid ``dataset.split``.
+        SpecError: bands the dataset does not have.
+        DatasetNotFound: the data is absent or incomplete (says where and how to get it).
+        SplitConflict: a split file of the same name exists with different content.
+    """
+    adapter = dataset_adapter(spec.name)
+    split = parse_split(spec.split, adapter.official_splits)
+    reader = adapter.reader(tuple(spec.bands))
+    root = dataset_root(spec, data_root)
+    if split.kind == "ratio":
+        assignment = ratio_split(adapter.samples(root, download), split)
+    else:
+        assignment = adapter.official(root, split.name, download)
+    classes = adapter.sorted_classes()
+    data = split_bytes(spec.name, split, classes, assignment)
+    split_file, split_hash = write_split_file(split_dir, split.file_stem(spec.name), data, root)
+    used = [p for items in assignment.values() for p, _ in items]
+
+    def part(name: str, transform: Callable | None = None) -> SceneDataset:
+        return SceneDataset(root, assignment[name], reader, spec.image_size, transform)
+
+    return ClassificationData(
+        dataset=spec.name, split=split, classes=classes,
+        train=part("train", train_transform), val=part("val"), test=part("test"),
+        split_file=split_file, split_hash=split_hash,
+        fingerprint=dataset_fingerprint(root, used), root=root,
+    )

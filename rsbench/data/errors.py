@@ -1,0 +1,25 @@
+"""Errors a person can act on: what is missing, where it should be, how to get it."""
+
+from __future__ import annotations
+
+from torchgeo.datasets import DatasetNotFoundError
+
+
+class DatasetNotFound(DatasetNotFoundError):
+    """A dataset is not where it should be; the one-line message says where and how to get it.
+
+    Subclasses torchgeo's ``DatasetNotFoundError`` (itself a ``FileNotFoundError``) so callers
+    can catch either, but takes a ready message instead of a dataset object.
+    """
+
+    def __init__(self, message: str) -> None:
+        # Skip torchgeo's __init__, which builds its own message from a dataset instance.
+        FileNotFoundError.__init__(self, message)
+
+
+class SplitConflict(RuntimeError):
+    """A split file already exists with different content: the dataset changed under it."""
+
+
+class SplitSpecError(ValueError):
+    """A ``dataset.split`` mapping that cannot be used; the message names the field."""

@@ -1,0 +1,99 @@
+"""Split files: every split a run uses is written, hashed and pinned in its record.
+
+A split file is JSON with sorted keys, one ``[path, label]`` pair per line, paths relative to the
+dataset root, so the same split written on any machine is byte-identical and has the same
+sha256. Its name encodes dataset and split parameters; if a file of that name exists with other
+bytes, the dataset changed under the split and :class:`SplitConflict` says so instead of
+silently replacing the split earlier records were scored on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from rsbench.data.base import Sample
+from rsbench.data.errors import SplitConflict
+from rsbench.data.splits import SplitSpec
+
+FORMAT = "rsbench-split/1"
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def split_bytes(dataset: str, spec: SplitSpec, classes: list[str],
+                assignment: dict[str, list[Sample]]) -> bytes:
+    """The canonical bytes of a split file."""
+    head = {"format": FORMAT, "dataset": dataset, "split": spec.to_dict(), "classes": classes,
+            "counts": {s: len(assignment[s]) for s in SPLIT_NAMES}}
+    entries = [f"{json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(head.items())]
+    for name in SPLIT_NAMES:
+        rows = ",\n".join(f"  {json.dumps([p, label])}" for p, label in assignment[name])
+        entries.append(f"{json.dumps(name)}: [\n{rows}\n]" if rows else f"{json.dumps(name)}: []")
+    return ("{\n" + ",\n".join(entries) + "\n}\n").encode("utf-8")
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
+
+    A reader (or a concurrent run) sees either no file or the whole file, never a torn one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_split_file(split_dir: Path, stem: str, data: bytes,
+                     root: Path | None = None) -> tuple[Path, str]:
+    """Write (or reuse) ``<split_dir>/<stem>.json``; returns its path and sha256.
+
+    Raises:
+        SplitConflict: the file exists with different content.
+    """
+    path = Path(split_dir) / f"{stem}.json"
+    digest = sha256_bytes(data)
+    if path.exists():
+        old = sha256_bytes(path.read_bytes())
+        if old == digest:
+            return path, digest
+        where = f" at {root}" if root is not None else ""
+        raise SplitConflict(
+            f"split file {path} exists with different content (sha256 {old[:12]}, now "
+            f"{digest[:12]}): the dataset{where} changed since the split was written; restore "
+            f"the data, or move the old split file away to make a new split (records scored on "
+            f"the old one keep its hash)"
+        )
+    atomic_write(path, data)
+    return path, digest
+
+
+def read_split_file(path: Path) -> dict[str, list[Sample]]:
+    """The ``train``/``val``/``test`` samples of a split file."""
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {name: [(p, int(label)) for p, label in doc[name]] for name in SPLIT_NAMES}
+
+
+def dataset_fingerprint(root: Path, paths: list[str]) -> str:
+    """sha256 over sorted ``relative path<TAB>byte size`` lines: cheap, no image is read.
+
+    It changes when a file is added, removed, renamed or rewritten at another size.
+    """
+    h = hashlib.sha256()
+    for rel in sorted(paths):
+        h.update(f"{rel}\t{(root / rel).stat().st_size}\n".encode())
+    return h.hexdigest()

@@ -1,0 +1,159 @@
+"""Split specs and stratified ratio splits, reproducible from a seed on any machine.
+
+A ratio split is made per class. Each class's files are ordered by
+``sha256(f"{seed}:{relative_path}")`` (no random number generator, so the order cannot change
+with a numpy or Python upgrade) and cut into counts computed with exact fractions:
+
+- ``trainval = round_half_up(n * train)``
+- ``test = n - trainval`` when ``train + test == 1``, else
+  ``min(round_half_up(n * test), n - trainval)``
+- ``val = round_half_up(trainval * val_fraction)``, taken from the head of the train part;
+  ``train = trainval - val``
+
+e.g. n = 100 at 0.8 / 0.2 / val 0.1 gives 72 / 8 / 20, and n = 7 at 0.5 / 0.5 gives 4 / 0 / 3
+(3.5 rounds up, never to even).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+from collections import defaultdict
+from dataclasses import dataclass
+from fractions import Fraction
+
+from rsbench.data.base import Sample
+from rsbench.data.errors import SplitSpecError
+
+RATIO_KEYS = {"kind", "train", "test", "val_fraction", "seed"}
+OFFICIAL_KEYS = {"kind", "name"}
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """A validated ``dataset.split`` mapping.
+
+    Attributes:
+        kind: ``"ratio"`` or ``"official"``.
+        train: fraction of each class for train + val (ratio only).
+        test: fraction of each class for test (ratio only).
+        val_fraction: fraction of each class's train part held out as val (ratio only).
+        seed: the seed the ratio split is made from.
+        name: which official split (official only), e.g. ``"torchgeo"``.
+    """
+
+    kind: str
+    train: float = 0.0
+    test: float = 0.0
+    val_fraction: float = 0.0
+    seed: int = 0
+    name: str = ""
+
+    def to_dict(self) -> dict:
+        """The parameters that define the split (what records and file names carry)."""
+        if self.kind == "official":
+            return {"kind": "official", "name": self.name}
+        return {"kind": "ratio", "train": self.train, "test": self.test,
+                "val_fraction": self.val_fraction, "seed": self.seed}
+
+    def file_stem(self, dataset: str) -> str:
+        """A file name stem encoding dataset and parameters.
+
+        e.g. ``ucmerced_ratio_0.8_0.2_val0.1_seed0`` or ``eurosat_official_torchgeo``.
+        """
+        if self.kind == "official":
+            return f"{dataset}_official_{self.name}"
+        fractions = f"{self.train!r}_{self.test!r}_val{self.val_fraction!r}"
+        return f"{dataset}_ratio_{fractions}_seed{self.seed}"
+
+
+def _fraction(raw: dict, key: str, low: float, high: float, default: float | None = None) -> float:
+    if key not in raw and default is not None:
+        return default
+    value = raw.get(key)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not low <= value <= high:
+        raise SplitSpecError(f"dataset.split.{key} must be a number in [{low}, {high}], "
+                             f"got {value!r}")
+    return float(value)
+
+
+def parse_split(raw: dict, official_names: tuple[str, ...] = ()) -> SplitSpec:
+    """Validate a ``dataset.split`` mapping; errors name the offending field.
+
+    Args:
+        raw: the mapping from the task YAML.
+        official_names: the official splits the dataset has, default first.
+
+    Raises:
+        SplitSpecError: unknown kind or keys, fractions out of range, train + test > 1,
+            a seed that is not an integer, or an official split the dataset does not have.
+    """
+    if not isinstance(raw, dict):
+        raise SplitSpecError(f"dataset.split must be a mapping, got {raw!r}")
+    kind = raw.get("kind")
+    if kind not in ("ratio", "official"):
+        raise SplitSpecError(f"dataset.split.kind must be 'ratio' or 'official', got {kind!r}")
+    allowed = RATIO_KEYS if kind == "ratio" else OFFICIAL_KEYS
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise SplitSpecError(f"dataset.split: unknown field(s) {unknown} for kind {kind!r}; "
+                             f"allowed: {sorted(allowed)}")
+    if kind == "official":
+        if not official_names:
+            raise SplitSpecError("dataset.split.kind: this dataset has no official split; "
+                                 "use kind: ratio")
+        name = raw.get("name", official_names[0])
+        if name not in official_names:
+            raise SplitSpecError(f"dataset.split.name must be one of {list(official_names)}, "
+                                 f"got {name!r}")
+        return SplitSpec(kind="official", name=name)
+    train = _fraction(raw, "train", 0.0, 1.0)
+    test = _fraction(raw, "test", 0.0, 1.0)
+    if train == 0.0 or test == 0.0:
+        field = "train" if train == 0.0 else "test"
+        raise SplitSpecError(f"dataset.split.{field} must be greater than 0")
+    if Fraction(repr(train)) + Fraction(repr(test)) > 1:
+        raise SplitSpecError(f"dataset.split.test: train + test = {train} + {test} exceeds 1")
+    val_fraction = _fraction(raw, "val_fraction", 0.0, 1.0, default=0.0)
+    if val_fraction == 1.0:
+        raise SplitSpecError("dataset.split.val_fraction must be below 1 (it would leave no train)")
+    seed = raw.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise SplitSpecError(f"dataset.split.seed must be a non-negative integer, got {seed!r}")
+    return SplitSpec(kind="ratio", train=train, test=test, val_fraction=val_fraction, seed=seed)
+
+
+def round_half_up(x: Fraction) -> int:
+    """Nearest integer, halves rounded up (Python's ``round`` rounds them to even)."""
+    return math.floor(x + Fraction(1, 2))
+
+
+def ratio_counts(n: int, spec: SplitSpec) -> tuple[int, int, int]:
+    """``(train, val, test)`` counts for a class of ``n`` images (see the module docstring)."""
+    train, test = Fraction(repr(spec.train)), Fraction(repr(spec.test))
+    trainval = round_half_up(n * train)
+    n_test = n - trainval if train + test == 1 else min(round_half_up(n * test), n - trainval)
+    n_val = round_half_up(trainval * Fraction(repr(spec.val_fraction)))
+    return trainval - n_val, n_val, n_test
+
+
+def seeded_order(paths: list[str], seed: int) -> list[str]:
+    """``paths`` in the seed's order: sorted by ``sha256(f"{seed}:{path}")``."""
+    return sorted(paths, key=lambda p: hashlib.sha256(f"{seed}:{p}".encode()).hexdigest())
+
+
+def ratio_split(samples: list[Sample], spec: SplitSpec) -> dict[str, list[Sample]]:
+    """Stratified ``train``/``val``/``test`` samples, each list sorted by path."""
+    by_class: dict[int, list[str]] = defaultdict(list)
+    for path, label in samples:
+        by_class[label].append(path)
+    out: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
+    for label in sorted(by_class):
+        order = seeded_order(by_class[label], spec.seed)
+        n_train, n_val, n_test = ratio_counts(len(order), spec)
+        out["val"] += [(p, label) for p in order[:n_val]]
+        out["train"] += [(p, label) for p in order[n_val:n_val + n_train]]
+        out["test"] += [(p, label) for p in order[n_val + n_train:n_val + n_train + n_test]]
+    return {name: sorted(items) for name, items in out.items()}

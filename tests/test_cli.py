@@ -1,0 +1,44 @@
+import subprocess
+import sys
+
+from rsbench.cli import main, parse_overrides
+
+
+def test_validate_passes_on_every_shipped_task(capsys):
+    assert main(["validate"]) == 0
+    out = capsys.readouterr().out
+    assert " 0 invalid" in out
+
+
+def test_validate_reports_a_bad_file_and_fails(tmp_path, capsys):
+    bad = tmp_path / "bad_task.yaml"
+    bad.write_text("task: other_name\nversion: 1\ntype: classification\n"
+                   "dataset: {name: ucmerced, split: {kind: official}, image_size: 224}\n"
+                   "protocol: {name: knn, k: 5, kk: 1}\n"
+                   "metrics: {primary: overall_accuracy, higher_is_better: true}\n")
+    assert main(["validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "['kk'] are not used" in err and str(bad) in err
+
+
+def test_ls_models_prints_exact_counts_without_allocating(capsys):
+    assert main(["ls", "models"]) == 0
+    out = capsys.readouterr().out
+    # ViT-B/16 headless at 224 px: 85,798,656 parameters (timm's vit_base_patch16_224, no head).
+    assert "85,798,656" in out and "vit_15b_patch14" in out
+
+
+def test_ls_tasks_lists_shipped_tasks(capsys):
+    assert main(["ls", "tasks"]) == 0
+    assert "ucmerced_8_2_linear_probe" in capsys.readouterr().out
+
+
+def test_overrides_parse_as_yaml_scalars():
+    assert parse_overrides(["protocol.epochs=3", "protocol.blr_grid=[0.1, 1]"]) == {
+        "protocol": {"epochs": 3, "blr_grid": [0.1, 1]}}
+
+
+def test_help_does_not_import_torch():
+    code = "import sys, rsbench.cli as c\ntry:\n c.main(['--help'])\nexcept SystemExit: pass\nprint('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("False")
