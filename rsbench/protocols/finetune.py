@@ -40,6 +40,7 @@ DEFAULTS = {
     "randaug_ops": 2,
     "reprob": 0.25,
     "min_crop_scale": 0.08,
+    "hflip": 0.5,
 }
 
 
@@ -48,7 +49,7 @@ def train_transform(image_size: int, hp: dict):
     from torchvision.transforms import v2
 
     steps = [v2.RandomResizedCrop(image_size, scale=(hp["min_crop_scale"], 1.0), antialias=True),
-             v2.RandomHorizontalFlip()]
+             v2.RandomHorizontalFlip(p=hp["hflip"])]
     if hp["randaug_ops"] > 0:
         # RandAugment's colour ops are defined on uint8; round-trip so they behave as published.
         steps += [v2.ToDtype(torch.uint8, scale=True),
