@@ -123,9 +123,10 @@ def cmd_validate(args) -> int:
                 raise SpecError(f"{path}: protocol {spec.protocol_name!r} not supported for {spec.type}")
             if spec.primary_metric not in plug.METRICS:
                 raise SpecError(f"{path}: metrics.primary {spec.primary_metric!r}; allowed {plug.METRICS}")
-            from rsbench.protocols import PROTOCOLS, resolved_hparams
+            from rsbench.protocols import protocol_module, resolved_hparams
 
-            resolved_hparams(PROTOCOLS.get(spec.protocol_name).DEFAULTS, spec.protocol, str(path))
+            module = protocol_module(spec.type, spec.protocol_name)
+            resolved_hparams(module.DEFAULTS, spec.protocol, str(path))
             if spec.task != path.stem:
                 raise SpecError(f"{path}: task name {spec.task!r} must equal the file name {path.stem!r}")
             if spec.task in names:
@@ -156,6 +157,16 @@ def cmd_leaderboard(args) -> int:
     print(render_markdown(table))
     for kind, path in paths.items():
         print(f"wrote {kind}: {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_data_prepare(args) -> int:
+    from rsbench.data.segmentation import prepare_dataset
+
+    options = {k: v for k, v in (("patch", args.patch), ("stride", args.stride),
+                                 ("workers", args.workers)) if v is not None}
+    summary = prepare_dataset(args.name, Path(args.src), Path(args.dst), **options)
+    print(json.dumps(summary, indent=2, default=str))
     return 0
 
 
@@ -219,6 +230,16 @@ def parser() -> argparse.ArgumentParser:
     lb.add_argument("--results", required=True)
     lb.add_argument("--out", required=True)
     lb.set_defaults(func=cmd_leaderboard)
+
+    data = sub.add_parser("data", help="dataset utilities").add_subparsers(dest="action", required=True)
+    prep = data.add_parser("prepare", help="cut raw ISPRS tiles into patches with a hashed manifest")
+    prep.add_argument("name", help="potsdam | vaihingen")
+    prep.add_argument("--src", required=True, help="the raw download, as extracted")
+    prep.add_argument("--dst", required=True, help="where the patches go (data root / name)")
+    prep.add_argument("--patch", type=int, help="patch size in pixels (default 512)")
+    prep.add_argument("--stride", type=int, help="step between patches (default 256)")
+    prep.add_argument("--workers", type=int, help="processes, one tile each")
+    prep.set_defaults(func=cmd_data_prepare)
 
     d = sub.add_parser("demo", help="offline end-to-end demo on synthetic UC Merced-layout data")
     d.add_argument("--out", default="demo_out")

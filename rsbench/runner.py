@@ -124,7 +124,7 @@ def check_compatible(card: ModelCard, task: TaskSpec, plugin) -> None:
 def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
     """Run one (task, seed) and return the protocol's result (exceptions propagate)."""
     from rsbench.engine.features import FeatureCache
-    from rsbench.protocols import PROTOCOLS, ProtocolContext
+    from rsbench.protocols import ProtocolContext, protocol_module
     from rsbench.tasks import plugin as task_plugin
 
     plugin = task_plugin(task.type)
@@ -143,7 +143,7 @@ def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
                   "precision": resolved_precision(opts.engine.precision, opts.engine.accelerator)},
         plugin=plugin,
     )
-    return PROTOCOLS.get(task.protocol_name).run(ctx)
+    return protocol_module(task.type, task.protocol_name).run(ctx)
 
 
 def run_record(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions,

@@ -42,3 +42,28 @@ def test_help_does_not_import_torch():
     code = "import sys, rsbench.cli as c\ntry:\n c.main(['--help'])\nexcept SystemExit: pass\nprint('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("False")
+
+
+def test_data_prepare_cuts_fake_potsdam_and_reports_its_manifest(tmp_path, capsys):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "potsdam_make", Path(__file__).parent / "data" / "potsdam" / "make.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    raw = module.make(tmp_path / "raw", height=100, width=80, seed=0)
+    args = ["data", "prepare", "potsdam", "--src", str(raw), "--dst", str(tmp_path / "potsdam"),
+            "--patch", "64", "--stride", "32"]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    # 100 x 80 tile, patch 64, stride 32: rows at 0, 32, 36 (edge-aligned), cols at 0, 16 -> 6.
+    assert summary["n_tiles"] == 38 and summary["n_train"] + summary["n_test"] == 38 * 6
+    assert (tmp_path / "potsdam" / "manifest.json").is_file()
+
+
+def test_data_prepare_without_raw_data_is_one_line(tmp_path, capsys):
+    assert main(["data", "prepare", "vaihingen", "--src", str(tmp_path), "--dst", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "requested by hand" in err

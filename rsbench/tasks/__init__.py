@@ -1,6 +1,6 @@
 """Task-type plugins, chosen by the ``type:`` string of a task YAML.
 
-A plugin module has a tiny contract: ``TYPE``, ``PROTOCOLS`` (the protocols it supports),
+A plugin module has a tiny contract: ``TYPE``, ``PROTOCOLS`` (protocol name -> implementing module),
 ``METRICS``, ``build_data(task, data_root, cache_dir, download, train_transform)`` and
 ``scores(preds, target, num_classes) -> dict``.
 """
@@ -9,6 +9,7 @@ from rsbench.registry import Registry
 
 TASK_TYPES = Registry("task type")
 TASK_TYPES.register("classification", "rsbench.tasks.classification")
+TASK_TYPES.register("segmentation", "rsbench.tasks.segmentation")
 
 
 def plugin(task_type: str):

@@ -13,7 +13,11 @@ import torch
 from torchmetrics.functional.classification import multiclass_accuracy
 
 TYPE = "classification"
-PROTOCOLS = ("linear_probe", "knn", "finetune")
+PROTOCOLS = {
+    "linear_probe": "rsbench.protocols.linear_probe",
+    "knn": "rsbench.protocols.knn",
+    "finetune": "rsbench.protocols.finetune",
+}
 METRICS = ("overall_accuracy", "average_accuracy")
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from rsbench.config import SpecError
-from rsbench.protocols import PROTOCOLS
+from rsbench.protocols import protocol_module
 from rsbench.protocols.base import resolved_hparams, warmup_cosine
 
 
@@ -25,7 +25,7 @@ def test_shipped_protocol_fragments_set_only_known_options():
 
     for path in (tasks_dir() / "classification" / "_protocols").glob("*.yaml"):
         proto = resolve_includes(path)["protocol"]
-        module = PROTOCOLS.get(proto["name"])
+        module = protocol_module("classification", proto["name"])
         # The fragment spells out the whole recipe: every default appears with its value.
         assert set(proto) - {"name"} == set(module.DEFAULTS), path
         assert resolved_hparams(module.DEFAULTS, proto, str(path)) == {

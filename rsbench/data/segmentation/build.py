@@ -1,0 +1,102 @@
+"""From a task's ``dataset:`` spec to segmentation train/val/test datasets with a hashed split file.
+
+Order of work as for classification: validate what needs no disk (name, split), find and
+enumerate the data, carve val, write or reuse the split file (``rsbench.data.split_files``: one
+``[image, mask]`` pair per line), and fingerprint every file used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from rsbench.config import DatasetSpec
+from rsbench.data.build import dataset_root
+from rsbench.data.segmentation.base import SegAdapter
+from rsbench.data.segmentation.common import (
+    IGNORE_INDEX,
+    SegmentationData,
+    SegmentationDataset,
+    carve_val,
+    parse_seg_split,
+)
+from rsbench.data.split_files import dataset_fingerprint, split_bytes, write_split_file
+from rsbench.registry import Registry
+
+SEG_DATASETS = Registry("segmentation dataset")
+SEG_DATASETS.register("loveda", "rsbench.data.segmentation.loveda:LoveDAAdapter")
+SEG_DATASETS.register("potsdam", "rsbench.data.segmentation.isprs:PotsdamAdapter")
+SEG_DATASETS.register("vaihingen", "rsbench.data.segmentation.isprs:VaihingenAdapter")
+SEG_DATASETS.register("isaid", "rsbench.data.segmentation.isaid:ISAIDAdapter")
+#: Datasets whose raw release must be cut into patches first (``prepare_dataset``).
+PREPARABLE = ("potsdam", "vaihingen")
+
+
+def seg_adapter(name: str) -> SegAdapter:
+    """The adapter for segmentation dataset ``name``.
+
+    Raises:
+        RegistryError: an unknown name; the one-line message lists the known ones.
+    """
+    return SEG_DATASETS.get(name)()
+
+
+def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
+                            download: bool = False,
+                            train_transform: Callable | None = None) -> SegmentationData:
+    """The train/val/test ``(image, mask)`` datasets of ``spec``, its split file and fingerprint.
+
+    Images come at native resolution (``spec.image_size`` is the protocol's crop size and is
+    not used here); ``spec.bands`` is not checked (every dataset here is 3-channel).
+
+    Args:
+        spec: the task's dataset spec; ``split`` is ``{kind: official}`` with optional
+            ``val_fraction`` and ``seed`` (val carved from train by file, tile or scene).
+        data_root: folder holding one folder per dataset (``spec.root`` overrides).
+        split_dir: where split files are written.
+        download: fetch the data when absent (LoveDA only; ISPRS and iSAID are manual).
+        train_transform: joint torchvision v2 callable ``(image, Mask) -> (image, mask)``.
+
+    Raises:
+        RegistryError: unknown dataset name (the message lists the known ones).
+        SplitSpecError: an invalid ``dataset.split``.
+        DatasetNotFound: the data is absent or incomplete (says where and how to get it).
+        SplitConflict: a split file of the same name exists with different content.
+    """
+    adapter = seg_adapter(spec.name)
+    split = parse_seg_split(spec.split, adapter.official_name, adapter.split_note)
+    root = dataset_root(spec, data_root)
+    official = adapter.official(root, download)
+    train, val = carve_val(official["train"], split.val_fraction, split.seed, adapter.group)
+    assignment = {"train": train, "val": val, "test": official["test"]}
+    classes = list(adapter.classes)
+    data = split_bytes(spec.name, split, classes, assignment)
+    split_file, split_hash = write_split_file(split_dir, split.file_stem(spec.name), data, root)
+    used = [p for items in assignment.values() for pair in items for p in pair]
+
+    def part(name: str, transform: Callable | None = None) -> SegmentationDataset:
+        return SegmentationDataset(root, assignment[name], adapter.read_mask, transform)
+
+    return SegmentationData(
+        dataset=spec.name, split=split, classes=classes, ignore_index=IGNORE_INDEX,
+        train=part("train", train_transform), val=part("val"), test=part("test"),
+        split_file=split_file, split_hash=split_hash,
+        fingerprint=dataset_fingerprint(root, used), root=root,
+    )
+
+
+def prepare_dataset(name: str, src: Path, dst: Path, **options: int) -> dict:
+    """Turn a raw release under ``src`` into the prepared dataset root ``dst``.
+
+    ``options`` are passed on (``patch``, ``stride`` for ISPRS). Returns the manifest summary.
+
+    Raises:
+        ValueError: a dataset that needs no preparation or is unknown (lists those that do).
+        DatasetNotFound: the raw data is missing (says where and how to get it).
+    """
+    if name not in PREPARABLE:
+        raise ValueError(f"dataset {name!r} needs no preparation or is unknown "
+                         f"(preparable: {', '.join(PREPARABLE)})")
+    from rsbench.data.segmentation.prepare import prepare_isprs
+
+    return prepare_isprs(name, Path(src), Path(dst), **options)

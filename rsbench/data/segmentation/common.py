@@ -1,0 +1,239 @@
+"""What every segmentation dataset shares: the split spec, the dataset, the built data, PNG I/O.
+
+A sample is a pair of paths relative to the dataset root, ``(image, mask)``. Images decode to
+float32 ``[C, H, W]`` in [0, 1] at native resolution (never resized: the protocol crops for
+training and slides a window for inference); masks decode, through the adapter's ``read_mask``,
+to int64 ``[H, W]`` class indices ``0..K-1`` with ``IGNORE_INDEX`` for ignored pixels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from rsbench.data.errors import SplitSpecError
+
+IGNORE_INDEX = 255
+PairSample = tuple[str, str]
+"""A segmentation sample: image and mask paths relative to the dataset root (POSIX form)."""
+
+SPLIT_KEYS = {"kind", "name", "val_fraction", "seed"}
+
+
+@dataclass(frozen=True)
+class SegSplit:
+    """A validated segmentation ``dataset.split``: the official split, maybe a val carved off.
+
+    Attributes:
+        kind: always ``"official"``.
+        name: the dataset's official split name (e.g. ``"val-as-test"`` for LoveDA).
+        val_fraction: fraction of the train groups (files, or tiles for ISPRS) held out as val.
+        seed: the seed the val carve-out is drawn from (sha256 order, no RNG).
+        note: what the official split means for this dataset (written into the split file).
+    """
+
+    kind: str
+    name: str
+    val_fraction: float = 0.0
+    seed: int = 0
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        """The parameters that define the split (what records and split files carry)."""
+        out = {"kind": self.kind, "name": self.name, "val_fraction": self.val_fraction,
+               "seed": self.seed}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+    def file_stem(self, dataset: str) -> str:
+        """e.g. ``loveda_official_val-as-test`` or ``potsdam_official_mmseg_val0.1_seed0``."""
+        stem = f"{dataset}_official_{self.name}"
+        return f"{stem}_val{self.val_fraction!r}_seed{self.seed}" if self.val_fraction else stem
+
+
+def parse_seg_split(raw: dict, official_name: str, note: str = "") -> SegSplit:
+    """Validate ``{kind: official, name?, val_fraction?, seed?}``; errors name the field.
+
+    Raises:
+        SplitSpecError: another kind, unknown keys, another name, a bad fraction or seed.
+    """
+    if not isinstance(raw, dict):
+        raise SplitSpecError(f"dataset.split must be a mapping, got {raw!r}")
+    if raw.get("kind") != "official":
+        raise SplitSpecError(f"dataset.split.kind must be 'official' for segmentation datasets, "
+                             f"got {raw.get('kind')!r}")
+    unknown = sorted(set(raw) - SPLIT_KEYS)
+    if unknown:
+        raise SplitSpecError(f"dataset.split: unknown field(s) {unknown}; allowed: "
+                             f"{sorted(SPLIT_KEYS)}")
+    name = raw.get("name", official_name)
+    if name != official_name:
+        raise SplitSpecError(f"dataset.split.name must be {official_name!r}, got {name!r}")
+    vf = raw.get("val_fraction", 0.0)
+    ok = isinstance(vf, numbers.Real) and not isinstance(vf, bool) and math.isfinite(vf)
+    if not ok or not 0.0 <= vf < 1.0:
+        raise SplitSpecError(f"dataset.split.val_fraction must be a number in [0, 1), got {vf!r}")
+    seed = raw.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise SplitSpecError(f"dataset.split.seed must be a non-negative integer, got {seed!r}")
+    return SegSplit("official", name, float(vf), seed, note)
+
+
+def carve_val(train: list[PairSample], fraction: float, seed: int,
+              group: Callable[[str], str]) -> tuple[list[PairSample], list[PairSample]]:
+    """``(train, val)``: whole groups (see ``group``) moved to val in ``sha256(seed:group)`` order.
+
+    The val count is ``floor(n_groups * fraction + 1/2)`` groups; both lists stay sorted.
+    """
+    groups = sorted({group(img) for img, _ in train})
+    order = sorted(groups, key=lambda g: hashlib.sha256(f"{seed}:{g}".encode()).hexdigest())
+    held = set(order[:math.floor(len(groups) * fraction + 0.5)])
+    return ([s for s in train if group(s[0]) not in held],
+            [s for s in train if group(s[0]) in held])
+
+
+def read_image(path: Path) -> torch.Tensor:
+    """An image file as float32 ``[C, H, W]`` in [0, 1] (8-bit PNG/TIFF, 1 or 3 channels)."""
+    with Image.open(path) as img:
+        arr = np.asarray(img.convert("RGB") if img.mode not in ("RGB", "L") else img)
+    arr = arr[..., None] if arr.ndim == 2 else arr
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))).float().div_(255.0)
+
+
+def read_array(path: Path) -> np.ndarray:
+    """The raw pixel array of a PNG (``[H, W]`` or ``[H, W, 3]`` uint8)."""
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGB") if img.mode in ("P", "RGBA") else img)
+
+
+def colour_to_index(rgb: np.ndarray, palette: dict[tuple[int, int, int], int],
+                    unknown: int = IGNORE_INDEX) -> np.ndarray:
+    """Map an ``[H, W, 3]`` colour-coded label to uint8 indices; colours not in ``palette``
+    become ``unknown``."""
+    code = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
+    out = np.full(code.shape, unknown, np.uint8)
+    for (r, g, b), index in palette.items():
+        out[code == ((r << 16) | (g << 8) | b)] = index
+    return out
+
+
+def png_bytes(arr: np.ndarray) -> bytes:
+    """PNG bytes of a uint8 ``[H, W]`` or ``[H, W, 3]`` array: no metadata, fixed compression,
+    so the same pixels give the same bytes."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(arr)).save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
+def write_png(path: Path, arr: np.ndarray) -> str:
+    """Write ``arr`` as a deterministic PNG; returns the file's sha256.
+
+    A plain write (no fsync, for speed over thousands of patches): preparation writes its
+    manifest atomically last, and a folder without a manifest counts as not prepared.
+    """
+    data = png_bytes(arr)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+class SegmentationDataset(Dataset):
+    """``(image, mask)`` pairs at native resolution: float32 ``[C, H, W]`` in [0, 1] and int64
+    ``[H, W]`` (indices ``0..K-1``, ``255`` ignored).
+
+    Args:
+        root: the dataset root the sample paths are relative to.
+        samples: ``(image, mask)`` relative paths, in the order they are served.
+        read_mask: decodes one mask file to uint8 ``[H, W]`` indices.
+        transform: called as ``image, mask = transform(image, tv_tensors.Mask(mask))`` (joint
+            torchvision v2 augmentation), or None.
+    """
+
+    def __init__(self, root: Path, samples: list[PairSample],
+                 read_mask: Callable[[Path], np.ndarray],
+                 transform: Callable | None = None) -> None:
+        self.root = Path(root)
+        self.samples = list(samples)
+        self.read_mask = read_mask
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        img_rel, mask_rel = self.samples[index]
+        image = read_image(self.root / img_rel)
+        mask = torch.from_numpy(np.ascontiguousarray(self.read_mask(self.root / mask_rel)))
+        mask = mask.to(torch.int64)
+        if image.shape[-2:] != mask.shape:
+            raise ValueError(f"{img_rel}: image {tuple(image.shape[-2:])} and mask "
+                             f"{tuple(mask.shape)} differ in size")
+        if self.transform is not None:
+            from torchvision import tv_tensors
+
+            image, mask = self.transform(image, tv_tensors.Mask(mask))
+            image = image.as_subclass(torch.Tensor)
+            mask = mask.as_subclass(torch.Tensor)
+        return image, mask
+
+    def __repr__(self) -> str:
+        return (f"SegmentationDataset(n={len(self)}, root={str(self.root)!r}, "
+                f"transform={'yes' if self.transform else 'no'})")
+
+
+@dataclass
+class SegmentationData:
+    """A segmentation dataset split three ways, with what a record pins about it.
+
+    Attributes:
+        dataset: the dataset name.
+        split: the validated split spec.
+        classes: names of the K classes (index ``i`` is ``classes[i]``; ignore excluded).
+        ignore_index: the mask value of ignored pixels (255).
+        train: ``(image, mask)`` dataset, with the joint train transform if one was given.
+        val: as ``train`` without the transform (length 0 when ``val_fraction`` is 0).
+        test: as ``val``.
+        split_file: the JSON split file under the split folder.
+        split_hash: sha256 of the split file's bytes.
+        fingerprint: sha256 over sorted relative paths and byte sizes of every file used.
+        root: the dataset root the split's paths are relative to.
+    """
+
+    dataset: str
+    split: SegSplit
+    classes: list[str]
+    ignore_index: int
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    split_file: Path
+    split_hash: str
+    fingerprint: str
+    root: Path
+
+    def summary(self) -> dict:
+        """JSON-ready provenance for a run record."""
+        return {
+            "dataset": self.dataset,
+            "split": self.split.to_dict(),
+            "split_file": str(self.split_file),
+            "split_hash": self.split_hash,
+            "fingerprint": self.fingerprint,
+            "n_train": len(self.train),
+            "n_val": len(self.val),
+            "n_test": len(self.test),
+            "num_classes": len(self.classes),
+            "ignore_index": self.ignore_index,
+        }

@@ -1,0 +1,55 @@
+"""Sliding-window inference, as mmseg's ``slide_inference`` does it for RS segmentation.
+
+Windows of the crop size move by ``stride``; the last window of each row and column is aligned to
+the image edge, so every pixel is covered. Logits of overlapping windows are summed and divided by
+how many windows saw each pixel. An image smaller than the window is zero-padded on the bottom and
+right (0 is black in the [0, 1] input the backbone normalises itself) and the padding is cropped
+off the result; mmseg pads after normalisation instead, a difference of padding value only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch.nn import functional as F
+
+
+def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def window_starts(length: int, window: int, stride: int) -> list[int]:
+    """Start offsets along one axis: mmseg's grid, the last window flush with the edge."""
+    if stride <= 0:
+        raise ValueError(f"slide stride must be positive, got {stride}")
+    n = max(length - window + stride - 1, 0) // stride + 1
+    return sorted({max(min(i * stride + window, length) - window, 0) for i in range(n)})
+
+
+def sliding_logits(model_fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor,
+                   window: int | tuple[int, int], stride: int | tuple[int, int],
+                   num_classes: int) -> torch.Tensor:
+    """Logits ``[B, K, H, W]`` for ``image [B, C, H, W]`` from windows of size ``window``.
+
+    Args:
+        model_fn: maps ``[B, C, wh, ww]`` crops to ``[B, K, wh, ww]`` logits.
+        image: the batch, at native size.
+        window: crop size (int or (h, w)); the training crop size.
+        stride: step between windows (int or (h, w)), e.g. 2/3 of the window.
+        num_classes: ``K``.
+    """
+    (wh, ww), (sh, sw) = _pair(window), _pair(stride)
+    b, _, h, w = image.shape
+    pad_h, pad_w = max(wh - h, 0), max(ww - w, 0)
+    if pad_h or pad_w:
+        image = F.pad(image, (0, pad_w, 0, pad_h))
+    hp, wp = image.shape[-2:]
+    logits = image.new_zeros((b, num_classes, hp, wp), dtype=torch.float32)
+    counts = image.new_zeros((1, 1, hp, wp), dtype=torch.float32)
+    for y in window_starts(hp, wh, sh):
+        for x in window_starts(wp, ww, sw):
+            out = model_fn(image[:, :, y:y + wh, x:x + ww])
+            logits[:, :, y:y + wh, x:x + ww] += out.float()
+            counts[:, :, y:y + wh, x:x + ww] += 1
+    return (logits / counts)[:, :, :h, :w]

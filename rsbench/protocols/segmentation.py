@@ -1,0 +1,204 @@
+"""What the segmentation protocols share: augmentation, the Lightning module, the run.
+
+Training runs by iterations (``max_steps``) on random crops of ``dataset.image_size`` with
+mmseg's scale jitter (the image rescaled by a factor drawn from [0.5, 2.0] of its native size,
+which equals mmseg's ``img_scale`` in the RVSA Potsdam / LoveDA / iSAID configs), a random crop
+(padded with 0 / ignore when smaller) and a horizontal flip. Two stated departures from mmseg:
+no ``cat_max_ratio`` crop re-draw and no ``PhotoMetricDistortion``. The loss is pixel-wise
+cross-entropy ignoring ``ignore_index``; no auxiliary FCN head. ``batch_size`` is the global
+batch: with N processes each takes ``batch_size / N``, so the recipe's 8 holds on any GPU count.
+The schedule is linear warm-up then poly (power 1) to zero, as in mmseg's ``poly`` policy. The
+model after the last iteration is scored on test with sliding-window inference; validation is
+not used for model selection.
+
+Reproducibility: seeds fix initialisation, data order and augmentation, and runs on CPU are
+bit-identical; on CUDA the backward passes of bilinear upsampling, adaptive average pooling and
+pixel-wise NLL loss have no deterministic kernels, so the trainer runs with
+``deterministic="warn"`` and GPU runs of the same seed may differ in the last digits.
+"""
+
+from __future__ import annotations
+
+import time
+
+import lightning as L
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader
+
+from rsbench.engine.sliding import sliding_logits
+from rsbench.engine.trainer import make_trainer
+from rsbench.heads.upernet import SegmentationModel, segmentation_head
+from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams
+from rsbench.protocols.lr_decay import param_groups_lrd
+from rsbench.tasks.segmentation import confusion_metric, scores_from_confusion
+
+COMMON_DEFAULTS = {
+    "decoder": "upernet",
+    "channels": 512,
+    "iterations": 160_000,
+    "batch_size": 8,
+    "eval_batch_size": 1,
+    "lr": 6e-5,
+    "weight_decay": 0.05,
+    "warmup_iters": 1500,
+    "poly_power": 1.0,
+    "scale_min": 0.5,
+    "scale_max": 2.0,
+    "hflip": 0.5,
+    "slide_stride": None,  # None: 2/3 of the crop (341 for 512, as mmseg's RVSA configs)
+}
+
+
+class JointTrainTransform:
+    """Scale jitter, random crop to ``crop`` and flip applied to image and mask together."""
+
+    def __init__(self, crop: int, scale_range: tuple[float, float] = (0.5, 2.0),
+                 hflip: float = 0.5, ignore_index: int = 255) -> None:
+        self.crop, self.scale_range, self.hflip, self.ignore_index = crop, scale_range, hflip, ignore_index
+
+    def __call__(self, image: torch.Tensor, mask: torch.Tensor):
+        from torchvision.transforms.v2 import InterpolationMode
+        from torchvision.transforms.v2 import functional as TF
+
+        mask = torch.as_tensor(mask).as_subclass(torch.Tensor)
+        lo, hi = self.scale_range
+        s = lo + (hi - lo) * float(torch.rand(()))
+        h, w = image.shape[-2:]
+        size = [max(1, round(h * s)), max(1, round(w * s))]
+        if size != [h, w]:
+            image = TF.resize(image, size, antialias=True)
+            mask = TF.resize(mask[None], size, interpolation=InterpolationMode.NEAREST)[0]
+        ph, pw = max(self.crop - size[0], 0), max(self.crop - size[1], 0)
+        if ph or pw:
+            image = F.pad(image, (0, pw, 0, ph), value=0.0)
+            mask = F.pad(mask, (0, pw, 0, ph), value=self.ignore_index)
+        h, w = image.shape[-2:]
+        y = int(torch.randint(0, h - self.crop + 1, ()))
+        x = int(torch.randint(0, w - self.crop + 1, ()))
+        image, mask = image[:, y:y + self.crop, x:x + self.crop], mask[y:y + self.crop, x:x + self.crop]
+        if float(torch.rand(())) < self.hflip:
+            image, mask = image.flip(-1), mask.flip(-1)
+        return image.contiguous(), mask.contiguous()
+
+
+def warmup_poly(step: int, warmup: int, total: int, power: float = 1.0) -> float:
+    """lr factor: linear warm-up over ``warmup`` steps, then ``(1 - t/total) ** power`` to zero."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, 1.0 - step / max(1, total)) ** power
+
+
+class SegmentationModule(L.LightningModule):
+    """Trains a ``SegmentationModel`` by iterations; ``predict_step`` feeds a confusion matrix.
+
+    ``layer_decay`` None means a frozen encoder (only decoder parameters are optimised).
+    """
+
+    def __init__(self, model: SegmentationModel, num_classes: int, hp: dict, crop: int,
+                 stride: int, ignore_index: int = 255, layer_decay: float | None = None) -> None:
+        super().__init__()
+        self.model, self.hp, self.num_classes = model, hp, num_classes
+        self.crop, self.stride, self.ignore_index, self.layer_decay = crop, stride, ignore_index, layer_decay
+        self.metric = confusion_metric(num_classes, ignore_index)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self(x)
+        if bool((y != self.ignore_index).any()):
+            loss = F.cross_entropy(logits.float(), y, ignore_index=self.ignore_index)
+        else:  # an all-ignore crop: no signal, but keep the graph (and DDP) consistent
+            loss = logits.sum() * 0.0
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite training loss {loss.item()} at step {self.global_step}")
+        return loss
+
+    def predict_step(self, batch, batch_idx):
+        x, y = batch
+        logits = sliding_logits(self.model, x, self.crop, self.stride, self.num_classes)
+        self.metric.update(logits.argmax(dim=1), y)
+
+    def param_groups(self) -> list[dict]:
+        """Decoder groups (lr scale 1), plus MAE layer-decayed encoder groups when fine-tuning."""
+        wd = self.hp["weight_decay"]
+        groups = []
+        if self.layer_decay is not None:
+            groups = param_groups_lrd(self.model.backbone.model, wd, self.layer_decay)
+        head = [p for p in self.model.head.parameters() if p.requires_grad]
+        groups += [{"params": [p for p in head if p.ndim > 1], "weight_decay": wd, "lr_scale": 1.0},
+                   {"params": [p for p in head if p.ndim <= 1], "weight_decay": 0.0, "lr_scale": 1.0}]
+        return [g for g in groups if g["params"]]
+
+    def configure_optimizers(self):
+        groups = self.param_groups()
+        for g in groups:
+            g["lr"] = self.hp["lr"] * g.pop("lr_scale", 1.0)
+        opt = torch.optim.AdamW(groups, lr=self.hp["lr"], betas=(0.9, 0.999))
+        hp = self.hp
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: warmup_poly(s, hp["warmup_iters"], hp["iterations"], hp["poly_power"]))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+def slide_stride(hp: dict, crop: int) -> int:
+    """The configured stride, or 2/3 of the crop."""
+    return int(hp["slide_stride"]) if hp["slide_stride"] else max(1, (2 * crop) // 3)
+
+
+def per_rank_batch(batch_size: int, world_size: int, where: str) -> int:
+    """``batch_size`` is the global batch (the recipe's 8), split evenly over the processes."""
+    if batch_size % world_size:
+        raise ValueError(f"{where}: batch_size {batch_size} (global) is not divisible by the "
+                         f"{world_size} processes; choose a multiple of {world_size}")
+    return batch_size // world_size
+
+
+def build_module(backbone: nn.Module, num_classes: int, hp: dict, crop: int, ignore_index: int,
+                 frozen: bool, layer_decay: float | None) -> SegmentationModule:
+    """Backbone + decoder wrapped for training."""
+    head = segmentation_head(hp["decoder"], backbone.embed_dim, num_classes, hp["channels"])
+    model = SegmentationModel(backbone, head, frozen=frozen)
+    return SegmentationModule(model, num_classes, hp, crop, slide_stride(hp, crop), ignore_index,
+                              None if frozen else layer_decay)
+
+
+def run_segmentation(ctx: ProtocolContext, defaults: dict, recipe: str, frozen: bool) -> ProtocolResult:
+    """Train for ``iterations`` on crops, score the final model on test with sliding windows."""
+    hp = resolved_hparams(defaults, ctx.task.protocol, ctx.task.path)
+    L.seed_everything(ctx.seed, workers=True, verbose=False)
+    crop = ctx.task.dataset.image_size
+    transform = JointTrainTransform(crop, (hp["scale_min"], hp["scale_max"]), hp["hflip"])
+    data = ctx.make_data(train_transform=transform)
+    ignore = int(getattr(data, "ignore_index", 255))
+    transform.ignore_index = ignore  # pads the mask with the dataset's own ignore value
+    backbone = ctx.make_backbone() if frozen else ctx.make_backbone(drop_path_rate=hp["drop_path"])
+    module = build_module(backbone, len(data.classes), hp, crop, ignore, frozen, hp.get("layer_decay"))
+    # mmseg trains UperNet with SyncBN; Lightning converts BatchNorm under DDP (no-op on 1 device).
+    # CUDA has no deterministic backward for bilinear upsampling, adaptive average pooling or
+    # NLL loss, which strict determinism would turn into an error: warn instead (see docstring).
+    trainer = make_trainer(ctx.opts, max_steps=hp["iterations"], sync_batchnorm=True,
+                           deterministic="warn")
+    per_rank = per_rank_batch(hp["batch_size"], trainer.world_size, ctx.task.task)
+    generator = torch.Generator().manual_seed(ctx.seed)
+    train = DataLoader(data.train, batch_size=per_rank, shuffle=True, drop_last=True,
+                       generator=generator, num_workers=ctx.opts.num_workers)
+    if len(train) == 0:
+        raise ValueError(f"{ctx.task.task}: batch_size {hp['batch_size']} exceeds the "
+                         f"{len(data.train)} training images")
+    start = time.perf_counter()
+    trainer.fit(module, train)
+    train_s = time.perf_counter() - start
+    test = DataLoader(data.test, batch_size=hp["eval_batch_size"], shuffle=False,
+                      num_workers=ctx.opts.num_workers)
+    start = time.perf_counter()
+    trainer.predict(module, test, return_predictions=False)
+    metrics = scores_from_confusion(module.metric.compute().cpu(), data.classes)
+    test_s = time.perf_counter() - start
+    n_seen = hp["iterations"] * per_rank * trainer.world_size
+    timings = {"train_s": train_s, "train_img_per_s": n_seen / max(train_s, 1e-9), "test_s": test_s}
+    resolved = {**hp, "slide_stride": module.stride, "crop_size": crop, "recipe": recipe}
+    return ProtocolResult(metrics, resolved, timings, data.summary())

@@ -1,0 +1,23 @@
+"""End-to-end segmentation fine-tuning: RVSA's UperNet recipe for plain ViTs.
+
+RVSA (Wang et al., "Advancing plain vision transformer towards remote sensing foundation
+model", 2022) with mmseg: UperNet on blocks at 1/4..4/4 of depth resampled to strides 4/8/16/32,
+AdamW lr 6e-5, weight decay 0.05, layer-wise lr decay 0.9 (MAE's layer ids), drop path 0.1,
+linear warm-up 1500 iterations then poly (power 1), 160k iterations, batch 8, 512 crops (896 for
+iSAID), sliding-window test. The decoder has lr scale 1 (the layer after the last block).
+"""
+
+from __future__ import annotations
+
+from rsbench.protocols.base import ProtocolContext, ProtocolResult
+from rsbench.protocols.segmentation import COMMON_DEFAULTS, run_segmentation
+
+RECIPE = ("RVSA (Wang et al. 2022) mmseg UperNet fine-tune: AdamW lr 6e-5, wd 0.05, layer decay 0.9, "
+          "drop path 0.1, warm-up 1500 iters then poly, 160k iters, batch 8, 512 crops "
+          "(iSAID 896), sliding-window test")
+DEFAULTS = {**COMMON_DEFAULTS, "layer_decay": 0.9, "drop_path": 0.1}
+
+
+def run(ctx: ProtocolContext) -> ProtocolResult:
+    """Fine-tune encoder + decoder end to end, score on test with sliding windows."""
+    return run_segmentation(ctx, DEFAULTS, RECIPE, frozen=False)
