@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-all lint bench clean
+.PHONY: setup setup-browser demo test test-all lint bench clean
 
 setup: $(STAMP)
 
@@ -15,6 +15,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt torch torchvision
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
+
+# Headless Chromium for the leaderboard page's browser test (skipped where it is absent).
+# Debian's package, as root; elsewhere install chromium yourself.
+setup-browser:
+	command -v chromium >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
 
 demo: setup
 	$(BIN)/rsbench demo --out demo_out
@@ -28,6 +34,7 @@ test-all: setup
 
 bench: setup
 	$(BIN)/python benchmarks/linear_probe.py
+	$(BIN)/python benchmarks/sliding_window.py
 
 clean:
 	rm -rf demo_out .rsbench_cache .pytest_cache

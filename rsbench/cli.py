@@ -152,9 +152,30 @@ def cmd_leaderboard(args) -> int:
     results = Path(args.results)
     if not results.is_dir():
         raise UserError(f"--results {results}: directory does not exist; point it at where `rsbench run --out` wrote records")
+    if args.action == "build" and not args.suite:
+        raise UserError("leaderboard build: --suite is required (a name in leaderboards/, e.g. classification, or a YAML path)")
+    if args.suite:
+        return cmd_leaderboard_suite(args)
     table = leaderboard_table(ResultStore(results).records())
     paths = write_tables(table, Path(args.out), title="rsbench leaderboard")
     print(render_markdown(table))
+    for kind, path in paths.items():
+        print(f"wrote {kind}: {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_leaderboard_suite(args) -> int:
+    import dataclasses
+
+    from rsbench.leaderboard import load_suite, render_suite_markdown, write_suite_leaderboard
+
+    suite = load_suite(args.suite)
+    if args.n_boot is not None:
+        if args.n_boot < 1:
+            raise UserError(f"--n-boot {args.n_boot}: must be at least 1")
+        suite = dataclasses.replace(suite, n_boot=args.n_boot)
+    board, paths = write_suite_leaderboard(suite, Path(args.results), Path(args.out))
+    print(render_suite_markdown(board))
     for kind, path in paths.items():
         print(f"wrote {kind}: {path}", file=sys.stderr)
     return 0
@@ -226,9 +247,12 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--set", action="append", metavar="arch.KEY=VALUE", help="arch override, e.g. arch.depth=2")
     i.set_defaults(func=cmd_inspect)
 
-    lb = sub.add_parser("leaderboard", help="build Markdown and CSV tables from records")
+    lb = sub.add_parser("leaderboard", help="build Markdown and CSV tables (and, for a suite, an HTML page) from records")
+    lb.add_argument("action", nargs="?", choices=["build"], help="build a suite leaderboard (needs --suite)")
+    lb.add_argument("--suite", help="suite name in leaderboards/ (e.g. classification, demo) or a suite YAML path")
     lb.add_argument("--results", required=True)
     lb.add_argument("--out", required=True)
+    lb.add_argument("--n-boot", type=int, help="bootstrap resamples (default: the suite's, else 10000)")
     lb.set_defaults(func=cmd_leaderboard)
 
     data = sub.add_parser("data", help="dataset utilities").add_subparsers(dest="action", required=True)

@@ -146,6 +146,19 @@ def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
     return protocol_module(task.type, task.protocol_name).run(ctx)
 
 
+def planned_world_size(eng: EngineOptions) -> int:
+    """Processes the run is configured for (``devices: auto`` counts the visible GPUs)."""
+    devices = eng.devices
+    if devices == "auto":
+        import torch
+
+        from rsbench.engine.trainer import accelerator_name
+
+        gpu = accelerator_name(eng.accelerator) == "gpu"
+        devices = torch.cuda.device_count() if gpu else 1
+    return int(devices) * int(eng.num_nodes)
+
+
 def run_record(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions,
                previous: dict | None = None) -> dict:
     """A complete record for one (task, seed): ``ok`` with metrics or ``failed`` with the error."""
@@ -178,7 +191,8 @@ def run_record(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions,
         primary_metric=task.primary_metric,
         higher_is_better=task.metrics["higher_is_better"],
         timings={"total_s": time.perf_counter() - start, **(result.timings if result else {})},
-        environment=environment(inputs["precision"], eng.strategy, 1, eng.devices, eng.accelerator),
+        environment=environment(inputs["precision"], eng.strategy, planned_world_size(eng),
+                                eng.devices, eng.accelerator),
         error=error,
         previous_attempts=[previous] if previous else None,
     )

@@ -27,17 +27,28 @@ def window_starts(length: int, window: int, stride: int) -> list[int]:
     return sorted({max(min(i * stride + window, length) - window, 0) for i in range(n)})
 
 
+def window_grid(h: int, w: int, window: tuple[int, int], stride: tuple[int, int]) -> list[tuple[int, int]]:
+    """Top-left corners ``(y, x)`` of every window over an ``h x w`` image, row by row."""
+    return [(y, x) for y in window_starts(h, window[0], stride[0])
+            for x in window_starts(w, window[1], stride[1])]
+
+
 def sliding_logits(model_fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor,
                    window: int | tuple[int, int], stride: int | tuple[int, int],
-                   num_classes: int) -> torch.Tensor:
+                   num_classes: int, window_batch: int = 8) -> torch.Tensor:
     """Logits ``[B, K, H, W]`` for ``image [B, C, H, W]`` from windows of size ``window``.
 
+    Up to ``window_batch`` windows of every image go through ``model_fn`` in one call: the
+    same numbers as one call per window (per-sample layers only; a model in eval mode), fewer
+    and fuller kernel launches (see benchmarks/sliding_window.py).
+
     Args:
-        model_fn: maps ``[B, C, wh, ww]`` crops to ``[B, K, wh, ww]`` logits.
+        model_fn: maps ``[N, C, wh, ww]`` crops to ``[N, K, wh, ww]`` logits.
         image: the batch, at native size.
         window: crop size (int or (h, w)); the training crop size.
         stride: step between windows (int or (h, w)), e.g. 2/3 of the window.
         num_classes: ``K``.
+        window_batch: windows per ``model_fn`` call (times the batch size ``B``).
     """
     (wh, ww), (sh, sw) = _pair(window), _pair(stride)
     b, _, h, w = image.shape
@@ -47,9 +58,12 @@ def sliding_logits(model_fn: Callable[[torch.Tensor], torch.Tensor], image: torc
     hp, wp = image.shape[-2:]
     logits = image.new_zeros((b, num_classes, hp, wp), dtype=torch.float32)
     counts = image.new_zeros((1, 1, hp, wp), dtype=torch.float32)
-    for y in window_starts(hp, wh, sh):
-        for x in window_starts(wp, ww, sw):
-            out = model_fn(image[:, :, y:y + wh, x:x + ww])
-            logits[:, :, y:y + wh, x:x + ww] += out.float()
+    grid = window_grid(hp, wp, (wh, ww), (sh, sw))
+    for start in range(0, len(grid), max(1, window_batch)):
+        corners = grid[start:start + max(1, window_batch)]
+        crops = torch.cat([image[:, :, y:y + wh, x:x + ww] for y, x in corners])
+        out = model_fn(crops).float().view(len(corners), b, num_classes, wh, ww)
+        for (y, x), part in zip(corners, out, strict=True):
+            logits[:, :, y:y + wh, x:x + ww] += part
             counts[:, :, y:y + wh, x:x + ww] += 1
     return (logits / counts)[:, :, :h, :w]

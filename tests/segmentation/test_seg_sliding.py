@@ -47,3 +47,25 @@ def test_small_images_are_padded_and_cropped_back():
 def test_bad_stride_is_an_error():
     with pytest.raises(ValueError, match="stride"):
         window_starts(10, 4, 0)
+
+
+def test_batching_windows_changes_nothing_but_the_number_of_calls():
+    # A 3x3 conv sees window borders, so each window's logits are its own: batching must
+    # place every window's output back exactly where one-call-per-window puts it.
+    torch.manual_seed(0)
+    model = torch.nn.Conv2d(3, 4, 3, padding=1).eval()
+    image = torch.rand(2, 3, 50, 70)
+    calls = []
+
+    def counted(x):
+        calls.append(len(x))
+        return model(x)
+
+    with torch.no_grad():
+        one = sliding_logits(counted, image, 32, 20, 4, window_batch=1)
+        n_windows = len(calls)
+        calls.clear()
+        many = sliding_logits(counted, image, 32, 20, 4, window_batch=4)
+    # Rows at 0, 18 and columns at 0, 20, 38: 6 windows of 2 images each.
+    assert n_windows == 6 and calls == [8, 4]
+    torch.testing.assert_close(one, many, rtol=0, atol=1e-6)
