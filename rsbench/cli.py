@@ -181,12 +181,31 @@ def cmd_leaderboard_suite(args) -> int:
     return 0
 
 
-def cmd_data_prepare(args) -> int:
-    from rsbench.data.segmentation import prepare_dataset
+PREPARE_OPTIONS = {  # CLI flag -> keyword of each family's prepare function
+    "segmentation": {"patch": "patch", "stride": "stride", "workers": "workers"},
+    "detection": {"patch": "tile", "overlap": "overlap", "workers": "workers"},
+}
 
-    options = {k: v for k, v in (("patch", args.patch), ("stride", args.stride),
-                                 ("workers", args.workers)) if v is not None}
-    summary = prepare_dataset(args.name, Path(args.src), Path(args.dst), **options)
+
+def cmd_data_prepare(args) -> int:
+    if args.name == "dota":
+        from rsbench.data.detection import prepare_detection as prepare
+
+        family = "detection"
+    else:
+        from rsbench.data.segmentation import prepare_dataset as prepare
+
+        family = "segmentation"
+    options = {}
+    for flag, keyword in PREPARE_OPTIONS[family].items():
+        value = getattr(args, flag)
+        if value is not None:
+            options[keyword] = value
+    unused = [f"--{f}" for f in ("patch", "stride", "overlap", "workers")
+              if getattr(args, f) is not None and f not in PREPARE_OPTIONS[family]]
+    if unused:
+        raise UserError(f"{', '.join(unused)} not used when preparing {args.name}")
+    summary = prepare(args.name, Path(args.src), Path(args.dst), **options)
     print(json.dumps(summary, indent=2, default=str))
     return 0
 
@@ -256,12 +275,13 @@ def parser() -> argparse.ArgumentParser:
     lb.set_defaults(func=cmd_leaderboard)
 
     data = sub.add_parser("data", help="dataset utilities").add_subparsers(dest="action", required=True)
-    prep = data.add_parser("prepare", help="cut raw ISPRS tiles into patches with a hashed manifest")
-    prep.add_argument("name", help="potsdam | vaihingen")
+    prep = data.add_parser("prepare", help="cut raw ISPRS / DOTA images into patches with a hashed manifest")
+    prep.add_argument("name", help="potsdam | vaihingen | dota")
     prep.add_argument("--src", required=True, help="the raw download, as extracted")
     prep.add_argument("--dst", required=True, help="where the patches go (data root / name)")
-    prep.add_argument("--patch", type=int, help="patch size in pixels (default 512)")
-    prep.add_argument("--stride", type=int, help="step between patches (default 256)")
+    prep.add_argument("--patch", type=int, help="patch size in pixels (ISPRS 512, DOTA 1024)")
+    prep.add_argument("--stride", type=int, help="ISPRS: step between patches (default 256)")
+    prep.add_argument("--overlap", type=int, help="DOTA: overlap between tiles (default 200)")
     prep.add_argument("--workers", type=int, help="processes, one tile each")
     prep.set_defaults(func=cmd_data_prepare)
 

@@ -44,16 +44,21 @@ def test_help_does_not_import_torch():
     assert out.stdout.strip().endswith("False")
 
 
-def test_data_prepare_cuts_fake_potsdam_and_reports_its_manifest(tmp_path, capsys):
+def fake_data_maker(name: str):
     import importlib.util
-    import json
     from pathlib import Path
 
     spec = importlib.util.spec_from_file_location(
-        "potsdam_make", Path(__file__).parent / "data" / "potsdam" / "make.py")
+        f"{name}_make", Path(__file__).parent / "data" / name / "make.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    raw = module.make(tmp_path / "raw", height=100, width=80, seed=0)
+    return module.make
+
+
+def test_data_prepare_cuts_fake_potsdam_and_reports_its_manifest(tmp_path, capsys):
+    import json
+
+    raw = fake_data_maker("potsdam")(tmp_path / "raw", height=100, width=80, seed=0)
     args = ["data", "prepare", "potsdam", "--src", str(raw), "--dst", str(tmp_path / "potsdam"),
             "--patch", "64", "--stride", "32"]
     assert main(args) == 0
@@ -67,3 +72,17 @@ def test_data_prepare_without_raw_data_is_one_line(tmp_path, capsys):
     assert main(["data", "prepare", "vaihingen", "--src", str(tmp_path), "--dst", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "requested by hand" in err
+
+
+def test_data_prepare_tiles_dota_and_refuses_flags_it_does_not_use(tmp_path, capsys):
+    import json
+
+    raw = fake_data_maker("dota")(tmp_path / "raw", seed=0)
+    dst = tmp_path / "dota"
+    assert main(["data", "prepare", "dota", "--src", str(raw), "--dst", str(dst),
+                 "--stride", "10"]) == 2
+    assert "--stride not used" in capsys.readouterr().err
+    assert main(["data", "prepare", "dota", "--src", str(raw), "--dst", str(dst),
+                 "--patch", "256", "--overlap", "64"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (dst / "manifest.json").is_file() and summary

@@ -1,0 +1,155 @@
+"""From a task's ``dataset:`` spec to detection train/val/test datasets with a hashed split file.
+
+Order of work as for classification and segmentation: validate what needs no disk (name,
+split), find and enumerate the data, split (official, val carved by group; or seeded ratio by
+image), write or reuse the split file (``rsbench.data.split_files``: one ``[image,
+annotation]`` pair per line), and fingerprint every file used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rsbench.config import DatasetSpec
+from rsbench.data.build import dataset_root
+from rsbench.data.detection.base import DetAdapter
+from rsbench.data.detection.common import DetectionData, DetectionDataset, DetSample
+from rsbench.data.errors import SplitSpecError
+from rsbench.data.segmentation.common import SegSplit, carve_val, parse_seg_split
+from rsbench.data.split_files import dataset_fingerprint, split_bytes, write_split_file
+from rsbench.data.splits import SplitSpec, parse_split, ratio_split
+from rsbench.registry import Registry
+
+DET_DATASETS = Registry("detection dataset")
+DET_DATASETS.register("dior", "rsbench.data.detection.dior:DIORAdapter")
+DET_DATASETS.register("dota", "rsbench.data.detection.dota:DOTAAdapter")
+DET_DATASETS.register("xview", "rsbench.data.detection.xview:XViewAdapter")
+#: Datasets whose raw release must be cut into tiles first (``prepare_detection``).
+DET_PREPARABLE = ("dota",)
+
+
+@dataclass(frozen=True)
+class RatioDetSplit(SplitSpec):
+    """A seeded ratio split by image, with a note saying whose split it is."""
+
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def det_adapter(name: str) -> DetAdapter:
+    """The adapter for detection dataset ``name``.
+
+    Raises:
+        RegistryError: an unknown name; the one-line message lists the known ones.
+    """
+    return DET_DATASETS.get(name)()
+
+
+def parse_det_split(raw: dict, adapter: DetAdapter) -> SegSplit | RatioDetSplit:
+    """Validate ``dataset.split`` for ``adapter``; errors name the offending field.
+
+    Official datasets take ``{kind: official, name?, val_fraction?, seed?}`` (``name`` one of
+    the adapter's ``official_names``); ratio datasets take ``{kind: ratio, train, test,
+    val_fraction?, seed}``.
+    """
+    if not isinstance(raw, dict):
+        raise SplitSpecError(f"dataset.split must be a mapping, got {raw!r}")
+    if adapter.split_kind == "ratio":
+        if raw.get("kind") != "ratio":
+            raise SplitSpecError(f"dataset.split.kind must be 'ratio' for {adapter.name} (it has "
+                                 f"no official split), got {raw.get('kind')!r}")
+        spec = parse_split(raw)
+        note = (f"rsbench's own split of {adapter.title} by image (no public one exists): "
+                f"seeded sha256 order, val carved from train")
+        return RatioDetSplit(**{k: getattr(spec, k) for k in
+                                ("kind", "train", "test", "val_fraction", "seed")}, note=note)
+    names = list(adapter.official_names)
+    name = raw.get("name", names[0])
+    if not isinstance(name, str) or name not in names:
+        raise SplitSpecError(f"dataset.split.name must be one of {names}, got {raw.get('name')!r}")
+    return parse_seg_split(raw, name, adapter.official_names[name])
+
+
+def assign(adapter: DetAdapter, root: Path, split: SegSplit | RatioDetSplit
+           ) -> dict[str, list[DetSample]]:
+    """The ``train``/``val``/``test`` samples of ``split`` (each list sorted by image path)."""
+    if isinstance(split, RatioDetSplit):
+        samples = dict(adapter.samples(root))
+        parts = ratio_split([(img, 0) for img in samples], split)
+        return {s: [(img, samples[img]) for img, _ in items] for s, items in parts.items()}
+    official = adapter.official(root, split.name)
+    if official["val"] and split.val_fraction:
+        raise SplitSpecError(f"dataset.split.val_fraction must be 0 for split {split.name!r}, "
+                             f"which has its own val")
+    if official["val"]:
+        return official
+    train, val = carve_val(official["train"], split.val_fraction, split.seed, adapter.group)
+    return {"train": train, "val": val, "test": official["test"]}
+
+
+def build_detection_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
+                         download: bool = False,
+                         train_transform: Callable | None = None) -> DetectionData:
+    """The train/val/test ``(image, target)`` datasets of ``spec``, its split file and fingerprint.
+
+    Images come at native resolution (``spec.image_size`` is the protocol's and is not used
+    here); every dataset here is RGB. No detection dataset is downloaded automatically
+    (``download`` is accepted for a uniform signature; a missing dataset says how to get it).
+
+    Args:
+        spec: the task's dataset spec (name, split, root).
+        data_root: folder holding one folder per dataset (``spec.root`` overrides).
+        split_dir: where split files are written.
+        download: ignored (see above).
+        train_transform: joint torchvision v2 callable ``(image, target) -> (image, target)``.
+
+    Raises:
+        RegistryError: unknown dataset name (the message lists the known ones).
+        SplitSpecError: an invalid ``dataset.split``.
+        DatasetNotFound: the data is absent or incomplete (says where and how to get it).
+        SplitConflict: a split file of the same name exists with different content.
+    """
+    del download
+    adapter = det_adapter(spec.name)
+    split = parse_det_split(spec.split, adapter)
+    root = dataset_root(spec, data_root)
+    assignment = assign(adapter, root, split)
+    classes = list(adapter.classes)
+    data = split_bytes(spec.name, split, classes, assignment)
+    split_file, split_hash = write_split_file(split_dir, split.file_stem(spec.name), data, root)
+    used = sorted({p for items in assignment.values() for pair in items for p in pair})
+
+    def part(name: str, transform: Callable | None = None) -> DetectionDataset:
+        return DetectionDataset(root, assignment[name], adapter, transform)
+
+    return DetectionData(
+        dataset=spec.name, split=split, classes=classes,
+        train=part("train", train_transform), val=part("val"), test=part("test"),
+        split_file=split_file, split_hash=split_hash,
+        fingerprint=dataset_fingerprint(root, used), root=root,
+    )
+
+
+def prepare_detection(name: str, src: Path, dst: Path, **options) -> dict:
+    """Turn a raw release under ``src`` into the prepared dataset root ``dst``.
+
+    ``options`` are passed on (DOTA: ``tile``, ``overlap``, ``min_visible``, ``truncated``).
+    Returns the manifest summary.
+
+    Raises:
+        ValueError: a dataset that needs no preparation or is unknown (lists those that do).
+        DatasetNotFound: the raw data is missing (says where and how to get it).
+    """
+    if name not in DET_PREPARABLE:
+        raise ValueError(f"detection dataset {name!r} needs no preparation or is unknown "
+                         f"(preparable: {', '.join(DET_PREPARABLE)})")
+    from rsbench.data.detection.prepare import prepare_dota
+
+    return prepare_dota(Path(src), Path(dst), **options)
