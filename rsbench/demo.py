@@ -132,6 +132,10 @@ def run_demo(out: Path, quiet: bool = False) -> int:
     title = "rsbench demo leaderboard"
     paths = write_tables(table, out / "leaderboard", title=title)
     print(render_markdown(table, title=title))
+    from rsbench.leaderboard import load_suite, write_suite_leaderboard
+
+    _, suite_paths = write_suite_leaderboard(load_suite("demo"), out / "results", out / "suite")
     log(f"leaderboard: {', '.join(str(p) for p in paths.values())}")
+    log(f"suite leaderboard with bootstrap CIs (open in a browser): {suite_paths['html']}")
     log(f"demo finished in {time.perf_counter() - start:.0f} s")
     return 0
