@@ -216,6 +216,24 @@ def cmd_demo(args) -> int:
     return run_demo(Path(args.out), quiet=args.quiet)
 
 
+def cmd_verify(args) -> int:
+    from rsbench.verify import verify_command
+
+    return verify_command(args)
+
+
+def cmd_submit(args) -> int:
+    from rsbench.submit import submit_command
+
+    return submit_command(args)
+
+
+def cmd_drift(args) -> int:
+    from rsbench.leaderboard.drift import drift_command
+
+    return drift_command(args)
+
+
 def add_engine_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("engine")
     g.add_argument("--accelerator", default="auto", help="auto | cpu | gpu (ROCm GPUs count as gpu)")
@@ -289,6 +307,31 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="demo_out")
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_demo)
+
+    ver = sub.add_parser("verify", help="re-run a record exactly and compare its metrics (0 reproduced, "
+                                        "1 out of tolerance, 2 unusable)")
+    ver.add_argument("record", help="a record JSON written by `rsbench run`")
+    ver.add_argument("--data-root", default="data", help="where datasets live (one folder each)")
+    ver.add_argument("--cache-dir", help="split files and feature cache (default: a fresh temporary folder)")
+    ver.add_argument("--tolerance", type=float,
+                     help="max |difference| per metric (default: the record's, else 0 on CPU in an "
+                          "identical environment, else 1e-6)")
+    ver.add_argument("--checkpoint", help="the checkpoint's path if it moved (its sha256 must still match)")
+    ver.add_argument("--accelerator", help="override the record's accelerator (cpu | gpu)")
+    ver.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    ver.set_defaults(func=cmd_verify)
+
+    sm = sub.add_parser("submit", help="validate a model card and register it for nightly runs")
+    sm.add_argument("card", help="model card YAML (name, arch, checkpoint, sha256, input_spec, license, contact)")
+    sm.add_argument("--registry", default="models", help="registry folder (default: models/)")
+    sm.add_argument("--replace", action="store_true", help="overwrite a different card of the same name")
+    sm.set_defaults(func=cmd_submit)
+
+    dr = sub.add_parser("drift", help="compare two leaderboard builds; exit 1 when a cell drifted")
+    dr.add_argument("--old", required=True, help="previous build: output folder or its cells.csv")
+    dr.add_argument("--new", required=True, help="new build: output folder or its cells.csv")
+    dr.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    dr.set_defaults(func=cmd_drift)
     return p
 
 
