@@ -3,7 +3,8 @@
 Two checkpoints come from one short supervised pretraining of a small ViT on a separately seeded
 synthetic set: the one after the first epoch (saved as ``.safetensors``) and the final one
 (saved as a Lightning ``.ckpt``). Both are scored with linear probe, kNN and a short fine-tune
-over two seeds, plus a frozen-encoder segmentation task on synthetic data in LoveDA's layout, and
+over two seeds, plus frozen-encoder segmentation (synthetic data in LoveDA's layout) and detection
+(DIOR's layout), and
 the leaderboard ranks the longer-trained checkpoint first (the synthetic segmentation classes are
 colour-coded regions, which a linear decoder reads from either encoder, so they score alike there).
 """
@@ -22,8 +23,9 @@ ARCH_OVERRIDES = {"depth": 4, "patch_size": 8}
 IMAGE_SIZE = 64
 SEEDS = [0, 1]
 TASKS = ["demo_ucmerced_linear_probe", "demo_ucmerced_knn", "demo_ucmerced_finetune",
-         "demo_loveda_frozen"]
+         "demo_loveda_frozen", "demo_dior_frozen"]
 LOVEDA_IMAGES_PER_SPLIT = 16
+DIOR_IMAGES_PER_SPLIT = 24
 PRETRAIN = {"epochs": 12, "batch_size": 32, "images_per_class": 40, "seed": 1}
 EVAL_IMAGES_PER_CLASS = 30
 # The synthetic classes differ by stripe angle (45 vs 135 degrees: mirror images) and frequency
@@ -103,6 +105,7 @@ def run_demo(out: Path, quiet: bool = False) -> int:
     """Build data, checkpoints and cards under ``out``; score both; print the leaderboard."""
     from rsbench.config import find_task, load_card
     from rsbench.data import make_synthetic_ucmerced
+    from rsbench.data.detection import make_synthetic_dior
     from rsbench.data.segmentation import make_synthetic_loveda
     from rsbench.engine import EngineOptions
     from rsbench.leaderboard import leaderboard_table, render_markdown, write_tables
@@ -114,6 +117,8 @@ def run_demo(out: Path, quiet: bool = False) -> int:
     eval_root = make_synthetic_ucmerced(out / "data" / "ucmerced", EVAL_IMAGES_PER_CLASS, IMAGE_SIZE, seed=0)
     log(f"writing synthetic LoveDA-layout data under {out / 'data' / 'loveda'}")
     make_synthetic_loveda(out / "data" / "loveda", LOVEDA_IMAGES_PER_SPLIT, IMAGE_SIZE, seed=0)
+    log(f"writing synthetic DIOR-layout data under {out / 'data' / 'dior'}")
+    make_synthetic_dior(out / "data" / "dior", DIOR_IMAGES_PER_SPLIT, 128, seed=0)
     pre_root = make_synthetic_ucmerced(out / "pretrain_data", PRETRAIN["images_per_class"], IMAGE_SIZE,
                                        seed=PRETRAIN["seed"])
     log("pretraining a small ViT to make two checkpoints (first epoch, final)")

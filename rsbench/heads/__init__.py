@@ -1,5 +1,11 @@
 """Task heads that sit on a Backbone."""
 
+from rsbench.heads.detection import (
+    DetectionModel,
+    SimpleFeaturePyramid,
+    ViTDetBackbone,
+    build_detector,
+)
 from rsbench.heads.linear import finetune_head, probe_head
 from rsbench.heads.upernet import (
     LinearSegHead,
@@ -9,5 +15,6 @@ from rsbench.heads.upernet import (
     segmentation_head,
 )
 
-__all__ = ["LinearSegHead", "SegmentationModel", "UperHead", "ViTPyramid", "finetune_head",
+__all__ = ["DetectionModel", "LinearSegHead", "SegmentationModel", "SimpleFeaturePyramid",
+           "UperHead", "ViTDetBackbone", "ViTPyramid", "build_detector", "finetune_head",
            "probe_head", "segmentation_head"]

@@ -10,6 +10,7 @@ from rsbench.registry import Registry
 TASK_TYPES = Registry("task type")
 TASK_TYPES.register("classification", "rsbench.tasks.classification")
 TASK_TYPES.register("segmentation", "rsbench.tasks.segmentation")
+TASK_TYPES.register("detection", "rsbench.tasks.detection")
 
 
 def plugin(task_type: str):

@@ -1,0 +1,227 @@
+"""What the detection protocols share: augmentation, the Lightning module, the run.
+
+Training follows mmdet's "1x" schedule as ViTDet / RVSA use it: ``epochs`` (12) with the lr
+multiplied by 0.1 at the start of each epoch in ``lr_steps`` (8 and 11), after a linear warm-up
+over ``warmup_iters`` from ``warmup_ratio`` x lr. ``iterations`` (default None), when set,
+replaces the epoch count by a step budget and the decay points scale with it (8/12 and 11/12 of
+the budget); the demo uses it. Images are resized to ``dataset.image_size`` (square, 800 px in
+the recipes) and flipped horizontally with probability ``hflip``; difficult boxes are dropped
+from the training targets (mmdet's VOC / DOTA loaders put them in ``gt_bboxes_ignore``, which its
+standard pipelines do not use). ``batch_size`` is the global batch, split evenly over processes.
+
+Evaluation: ``trainer.predict`` over the test split at native size (torchvision resizes to
+``image_size`` and maps the boxes back), detections are gathered from every process and scored
+once by ``rsbench.tasks.detection.coco_scores`` against ``data.coco_ground_truth("test")``
+(difficult objects ignored VOC-style). The model after the last step is scored; validation is
+not used for model selection.
+"""
+
+from __future__ import annotations
+
+import time
+
+import lightning as L
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from rsbench.engine.trainer import make_trainer
+from rsbench.heads.detection import DetectionModel
+from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams
+from rsbench.protocols.lr_decay import param_groups_lrd
+from rsbench.tasks.detection import coco_scores
+
+COMMON_DEFAULTS = {
+    "detector": "faster_rcnn",
+    "channels": 256,
+    "epochs": 12,
+    "iterations": None,
+    "lr_steps": [8, 11],
+    "lr_gamma": 0.1,
+    "batch_size": 16,
+    "eval_batch_size": 2,
+    "lr": 1e-4,
+    "weight_decay": 0.05,
+    "warmup_iters": 500,
+    "warmup_ratio": 0.001,
+    "hflip": 0.5,
+    "score_thresh": 0.05,
+    "detections_per_img": 100,
+    "box_batch_size_per_image": 512,
+}
+
+
+class DetectionTrainTransform:
+    """Resize to ``size`` x ``size`` and flip horizontally, image and boxes together."""
+
+    def __init__(self, size: int, hflip: float = 0.5) -> None:
+        self.size, self.hflip = size, hflip
+
+    def __call__(self, image: torch.Tensor, target: dict):
+        from torchvision import tv_tensors
+        from torchvision.transforms.v2 import functional as TF
+
+        h, w = image.shape[-2:]
+        boxes = target["boxes"]
+        if not isinstance(boxes, tv_tensors.BoundingBoxes):
+            boxes = tv_tensors.BoundingBoxes(torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+                                             format="XYXY", canvas_size=(h, w))
+        image = torch.as_tensor(image).as_subclass(torch.Tensor)
+        if (h, w) != (self.size, self.size):
+            image = TF.resize(image, [self.size, self.size], antialias=True)
+            boxes = TF.resize(boxes, [self.size, self.size])
+        if float(torch.rand(())) < self.hflip:
+            image, boxes = TF.horizontal_flip(image), TF.horizontal_flip(boxes)
+        return image.contiguous(), {**target, "boxes": boxes.as_subclass(torch.Tensor).float()}
+
+
+def list_collate(batch):
+    """``(images, targets)`` as two lists: detection images may differ in size."""
+    images, targets = zip(*batch, strict=True)
+    return list(images), list(targets)
+
+
+def training_targets(targets: list[dict], min_size: float = 1.0) -> list[dict]:
+    """Targets without difficult boxes and without boxes thinner than ``min_size`` pixels."""
+    out = []
+    for t in targets:
+        boxes, labels = t["boxes"].float(), t["labels"].long()
+        keep = ((boxes[:, 2] - boxes[:, 0]) >= min_size) & ((boxes[:, 3] - boxes[:, 1]) >= min_size)
+        if "difficult" in t:
+            keep &= ~torch.as_tensor(t["difficult"], dtype=torch.bool, device=boxes.device)
+        out.append({"boxes": boxes[keep], "labels": labels[keep]})
+    return out
+
+
+def step_lr_factor(step: int, hp: dict, total: int, steps_per_epoch: int) -> float:
+    """Linear warm-up from ``warmup_ratio``, then x ``lr_gamma`` at each of ``lr_steps``."""
+    if hp["iterations"]:
+        epoch_len = total / hp["epochs"]  # decay points scale with the step budget
+    else:
+        epoch_len = steps_per_epoch
+    factor = hp["lr_gamma"] ** sum(step >= m * epoch_len for m in hp["lr_steps"])
+    if step < hp["warmup_iters"]:
+        r = hp["warmup_ratio"]
+        factor *= r + (1 - r) * step / hp["warmup_iters"]
+    return factor
+
+
+class DetectionModule(L.LightningModule):
+    """Trains a ``DetectionModel``; ``predict_step`` collects detections on the CPU.
+
+    ``layer_decay`` None means a frozen encoder (only pyramid and detector heads are optimised).
+    """
+
+    def __init__(self, model: DetectionModel, hp: dict, layer_decay: float | None = None) -> None:
+        super().__init__()
+        self.model, self.hp, self.layer_decay = model, hp, layer_decay
+        self.detections: list[dict] = []
+        self.total_steps, self.steps_per_epoch = 1, 1
+
+    def training_step(self, batch, batch_idx):
+        images, targets = batch
+        losses = self.model(images, training_targets(targets))
+        loss = sum(losses.values())
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite training loss {loss.item()} at step {self.global_step}")
+        return loss
+
+    def on_predict_start(self) -> None:
+        self.detections = []
+
+    def predict_step(self, batch, batch_idx):
+        images, targets = batch
+        for out, t in zip(self.model(images), targets, strict=True):
+            self.detections.append({"image_id": int(t["image_id"]),
+                                    **{k: out[k].detach().float().cpu().numpy() if k != "labels"
+                                       else out[k].cpu().numpy() for k in ("boxes", "scores", "labels")}})
+
+    def param_groups(self) -> list[dict]:
+        """Detector groups (lr scale 1), plus MAE layer-decayed encoder groups when fine-tuning."""
+        wd = self.hp["weight_decay"]
+        encoder = self.model.encoder
+        groups = []
+        if self.layer_decay is not None:
+            groups = param_groups_lrd(encoder.model, wd, self.layer_decay)
+        enc = {id(p) for p in encoder.parameters()}
+        rest = [p for p in self.model.parameters() if p.requires_grad and id(p) not in enc]
+        groups += [{"params": [p for p in rest if p.ndim > 1], "weight_decay": wd, "lr_scale": 1.0},
+                   {"params": [p for p in rest if p.ndim <= 1], "weight_decay": 0.0, "lr_scale": 1.0}]
+        return [g for g in groups if g["params"]]
+
+    def configure_optimizers(self):
+        groups = self.param_groups()
+        for g in groups:
+            g["lr"] = self.hp["lr"] * g.pop("lr_scale", 1.0)
+        opt = torch.optim.AdamW(groups, lr=self.hp["lr"], betas=(0.9, 0.999))
+        hp, total, per_epoch = self.hp, self.total_steps, self.steps_per_epoch
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: step_lr_factor(s, hp, total, per_epoch))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+def gathered(detections: list[dict], trainer) -> list[dict]:
+    """Every process's detections (each image once), on every process."""
+    if trainer.world_size == 1 or not torch.distributed.is_initialized():
+        return detections
+    parts: list = [None] * trainer.world_size
+    torch.distributed.all_gather_object(parts, detections)
+    seen, out = set(), []
+    for det in (d for part in parts for d in part):
+        if det["image_id"] not in seen:
+            seen.add(det["image_id"])
+            out.append(det)
+    return out
+
+
+def build_module(backbone: nn.Module, num_classes: int, hp: dict, image_size: int, frozen: bool,
+                 layer_decay: float | None) -> DetectionModule:
+    """Backbone + pyramid + detector wrapped for training."""
+    model = DetectionModel(backbone, num_classes, image_size, hp["detector"], frozen=frozen,
+                           channels=hp["channels"],
+                           score_thresh=hp["score_thresh"], detections_per_img=hp["detections_per_img"],
+                           **({"box_batch_size_per_image": hp["box_batch_size_per_image"]}
+                              if hp["detector"] == "faster_rcnn" else {}))
+    return DetectionModule(model, hp, None if frozen else layer_decay)
+
+
+def run_detection(ctx: ProtocolContext, defaults: dict, recipe: str, frozen: bool) -> ProtocolResult:
+    """Train by the 1x schedule (or ``iterations``), score the final model on test (COCO eval)."""
+    from rsbench.protocols.segmentation import per_rank_batch
+
+    hp = resolved_hparams(defaults, ctx.task.protocol, ctx.task.path)
+    L.seed_everything(ctx.seed, workers=True, verbose=False)
+    size = ctx.task.dataset.image_size
+    data = ctx.make_data(train_transform=DetectionTrainTransform(size, hp["hflip"]))
+    backbone = ctx.make_backbone() if frozen else ctx.make_backbone(drop_path_rate=hp["drop_path"])
+    module = build_module(backbone, len(data.classes), hp, size, frozen, hp.get("layer_decay"))
+    # roi_align's CUDA backward has no deterministic kernel: warn rather than fail.
+    steps = {"max_steps": hp["iterations"], "max_epochs": None} if hp["iterations"] else \
+        {"max_epochs": hp["epochs"]}
+    trainer = make_trainer(ctx.opts, deterministic="warn", **steps)
+    per_rank = per_rank_batch(hp["batch_size"], trainer.world_size, ctx.task.task)
+    generator = torch.Generator().manual_seed(ctx.seed)
+    train = DataLoader(data.train, batch_size=per_rank, shuffle=True, drop_last=True,
+                       generator=generator, num_workers=ctx.opts.num_workers, collate_fn=list_collate)
+    if len(train) == 0:
+        raise ValueError(f"{ctx.task.task}: batch_size {hp['batch_size']} exceeds the "
+                         f"{len(data.train)} training images")
+    module.steps_per_epoch = len(train) // trainer.world_size or 1
+    module.total_steps = hp["iterations"] or hp["epochs"] * module.steps_per_epoch
+    start = time.perf_counter()
+    trainer.fit(module, train)
+    train_s = time.perf_counter() - start
+    test = DataLoader(data.test, batch_size=hp["eval_batch_size"], shuffle=False,
+                      num_workers=ctx.opts.num_workers, collate_fn=list_collate)
+    start = time.perf_counter()
+    trainer.predict(module, test, return_predictions=False)
+    detections = gathered(module.detections, trainer)
+    test_s = time.perf_counter() - start
+    start = time.perf_counter()
+    metrics = coco_scores(data.coco_ground_truth("test"), detections, data.classes)
+    eval_s = time.perf_counter() - start
+    n_seen = trainer.global_step * per_rank * trainer.world_size
+    timings = {"train_s": train_s, "train_img_per_s": n_seen / max(train_s, 1e-9),
+               "test_s": test_s, "eval_s": eval_s}
+    resolved = {**hp, "image_size": size, "total_steps": module.total_steps, "recipe": recipe}
+    return ProtocolResult(metrics, resolved, timings, data.summary())

@@ -1,0 +1,25 @@
+"""End-to-end detection fine-tuning: the ViTDet / RVSA recipe for plain ViTs.
+
+ViTDet (Li et al., "Exploring plain vision transformer backbones for object detection", ECCV
+2022) as RVSA (Wang et al. 2022) and MTP (Wang et al. 2024) run it on DIOR / DOTA: simple feature
+pyramid from the last ViT map, Faster R-CNN, AdamW lr 1e-4, weight decay 0.05, layer-wise lr
+decay 0.75 (MAE's layer ids), drop path 0.15, 800 x 800 input, "1x" schedule (12 epochs, lr x0.1
+at epochs 8 and 11, mmdet's default linear warm-up over 500 iterations from 0.001 x lr), batch 16. Pyramid and detector heads have lr
+scale 1 (the layer after the last block).
+"""
+
+from __future__ import annotations
+
+from rsbench.protocols.base import ProtocolContext, ProtocolResult
+from rsbench.protocols.detection import COMMON_DEFAULTS, run_detection
+
+RECIPE = ("ViTDet (Li et al. 2022) / RVSA (Wang et al. 2022) detection fine-tune: simple feature "
+          "pyramid + Faster R-CNN, AdamW lr 1e-4, wd 0.05, layer decay 0.75, drop path 0.15, "
+          "800 px, 1x schedule (12 epochs, lr x0.1 at 8 and 11, warm-up 500 iters), batch 16; "
+          "COCO eval with difficult ignored")
+DEFAULTS = {**COMMON_DEFAULTS, "layer_decay": 0.75, "drop_path": 0.15}
+
+
+def run(ctx: ProtocolContext) -> ProtocolResult:
+    """Fine-tune encoder + pyramid + detector end to end, score COCO AP on test."""
+    return run_detection(ctx, DEFAULTS, RECIPE, frozen=False)

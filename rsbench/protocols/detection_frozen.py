@@ -1,0 +1,23 @@
+"""Frozen-encoder detection: only the simple feature pyramid and the detector are trained.
+
+The encoder has ``requires_grad`` off and stays in eval mode (no drop path, no gradient); the
+pyramid and the Faster R-CNN (or RetinaNet / FCOS) heads are trained with the fine-tune
+protocol's 1x schedule (AdamW lr 1e-4, weight decay 0.05, 12 epochs, lr x0.1 at epochs 8 and 11,
+batch 16, 800 px) so that the two protocols differ only in what is trained.
+"""
+
+from __future__ import annotations
+
+from rsbench.protocols.base import ProtocolContext, ProtocolResult
+from rsbench.protocols.detection import COMMON_DEFAULTS, run_detection
+
+RECIPE = ("frozen encoder, detector-only training; ViTDet simple feature pyramid from the last ViT "
+          "map (Li et al., ECCV 2022) + torchvision Faster R-CNN; schedule of the ViTDet/RVSA "
+          "detection fine-tune (Wang et al. 2022): AdamW lr 1e-4, wd 0.05, 12 epochs ('1x') with "
+          "lr x0.1 at epochs 8 and 11, batch 16, 800 px; COCO eval with difficult ignored")
+DEFAULTS = dict(COMMON_DEFAULTS)
+
+
+def run(ctx: ProtocolContext) -> ProtocolResult:
+    """Train pyramid + detector on a frozen encoder, score COCO AP on test."""
+    return run_detection(ctx, DEFAULTS, RECIPE, frozen=True)
