@@ -70,6 +70,7 @@ def engine_from_args(args):
 
     return EngineOptions(accelerator=args.accelerator, devices=args.devices, num_nodes=args.num_nodes,
                          strategy=args.strategy, precision=args.precision, num_workers=args.workers,
+                         sharding=args.sharding, activation_checkpointing=args.activation_checkpointing,
                          progress=not args.quiet, root_dir=str(args.cache_dir))
 
 
@@ -99,6 +100,12 @@ def cmd_ls(args) -> int:
             print(f"{name:<20} {a.embed_dim:>6} {a.depth:>6} {a.mlp_dim:>6} {a.num_heads:>6} "
                   f"{a.patch_size:>6} {n:>16,}  {paper}")
         print("plus any timm model as timm:<name>; counts at 224 px, 3 bands, no head")
+        if args.plan:
+            from rsbench.backbones.memory import plan_table
+
+            print()
+            print(plan_table(devices=args.devices, num_nodes=args.num_nodes, device_gib=args.device_memory,
+                             batch_size=args.batch_size, img_size=args.img_size))
         return 0
     from rsbench.config import load_task, task_files
 
@@ -234,12 +241,30 @@ def cmd_drift(args) -> int:
     return drift_command(args)
 
 
+def add_plan_args(p) -> None:
+    """Flags of ``rsbench ls models --plan`` (an ``argparse`` parser)."""
+    g = p.add_argument_group("memory plan (ls models --plan)")
+    g.add_argument("--plan", action="store_true", help="per-device memory and FSDP plan of each model")
+    g.add_argument("--devices", type=int, default=8, help="devices per node")
+    g.add_argument("--num-nodes", type=int, default=1)
+    g.add_argument("--device-memory", type=float, default=64.0, help="GiB per device (MI250X GCD: 64)")
+    g.add_argument("--batch-size", type=int, default=32, help="per device (the Frontier study's 32)")
+    g.add_argument("--img-size", type=int, default=224)
+
+
 def add_engine_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("engine")
     g.add_argument("--accelerator", default="auto", help="auto | cpu | gpu (ROCm GPUs count as gpu)")
     g.add_argument("--devices", default=1, type=lambda s: s if s == "auto" else int(s))
     g.add_argument("--num-nodes", default=1, type=int)
-    g.add_argument("--strategy", default="auto", help="auto | ddp")
+    g.add_argument("--strategy", default="auto",
+                   help="auto | ddp | fsdp (GPU: FSDP with the automatic sharding plan, printed "
+                        "before training; CPU: FSDP2 under ModelParallelStrategy)")
+    g.add_argument("--sharding", default="auto",
+                   help="with --strategy fsdp: auto (the Frontier policy, see `rsbench ls models --plan`) "
+                        "| FULL_SHARD | SHARD_GRAD_OP | HYBRID_SHARD")
+    g.add_argument("--activation-checkpointing", action="store_true",
+                   help="with --strategy fsdp: recompute each block's activations in backward")
     g.add_argument("--precision", default="auto",
                    help="auto (bf16-mixed on GPUs that support it, else 32-true) | 32-true | bf16-mixed | 16-mixed")
     g.add_argument("--workers", default=0, type=int, help="data loader worker processes")
@@ -271,6 +296,7 @@ def parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("ls", help="list models or tasks")
     ls.add_argument("what", choices=["models", "tasks"])
+    add_plan_args(ls)
     ls.set_defaults(func=cmd_ls)
 
     v = sub.add_parser("validate", help="check task YAMLs against the code (default: all shipped)")

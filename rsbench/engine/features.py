@@ -12,9 +12,10 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from rsbench.config import spec_hash
+from rsbench.engine.predict import predict_in_order
 from rsbench.engine.trainer import EngineOptions, make_trainer
 
 # Bump when the extraction itself changes (pooling, dtype handling), invalidating old caches.
@@ -30,20 +31,22 @@ class FeatureExtractor(L.LightningModule):
 
     def predict_step(self, batch, batch_idx):
         images, labels = batch
-        return self.backbone.pooled(images).float(), labels
+        return self.backbone.pooled(images).float(), torch.as_tensor(labels).long()
 
 
 def extracted_features(
     backbone: torch.nn.Module, dataset: Dataset, opts: EngineOptions, batch_size: int = 64
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(features [N, D] float32, labels [N])`` in dataset order."""
+    """``(features [N, D] float32, labels [N])`` in dataset order, on every rank.
+
+    Under ``--devices N --strategy ddp`` each rank extracts every N-th batch and the results
+    are gathered (``predict_in_order``), so they equal the one-process ones bit for bit.
+    """
     if len(dataset) == 0:  # e.g. val with val_fraction 0: Lightning would return nothing
         return torch.empty(0, backbone.embed_dim), torch.empty(0, dtype=torch.long)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=opts.num_workers)
-    trainer = make_trainer(opts)
-    outputs = trainer.predict(FeatureExtractor(backbone), loader)
-    feats = torch.cat([f for f, _ in outputs]).cpu()
-    labels = torch.cat([torch.as_tensor(y) for _, y in outputs]).long().cpu()
+    # No workload: under --strategy fsdp a frozen forward pass runs data parallel (DDP).
+    trainer = make_trainer(opts, use_distributed_sampler=False)
+    feats, labels = predict_in_order(trainer, FeatureExtractor(backbone), dataset, batch_size, opts.num_workers)
     return feats, labels
 
 

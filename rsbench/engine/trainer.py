@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
-STRATEGIES = ("auto", "ddp")
+STRATEGIES = ("auto", "ddp", "fsdp")
+SHARDINGS = ("auto", "FULL_SHARD", "SHARD_GRAD_OP", "HYBRID_SHARD")
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,18 @@ class EngineOptions:
     num_workers: int = 0
     progress: bool = True
     root_dir: str = "."
+    # --strategy fsdp only: FSDP sharding ("auto": the Frontier policy in backbones/memory.py)
+    # and activation checkpointing of transformer blocks (auto also turns it on when needed).
+    sharding: str = "auto"
+    activation_checkpointing: bool = False
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"--precision {self.precision!r}: allowed {', '.join(PRECISIONS)}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"--strategy {self.strategy!r}: allowed {', '.join(STRATEGIES)}")
+        if self.sharding not in SHARDINGS:
+            raise ValueError(f"--sharding {self.sharding!r}: allowed {', '.join(SHARDINGS)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,16 +64,34 @@ def resolved_precision(precision: str, accelerator: str) -> str:
     return "32-true"
 
 
-def make_trainer(opts: EngineOptions, max_epochs: int | None = None, **overrides):
-    """A deterministic Lightning ``Trainer`` for ``opts``; ``overrides`` win (e.g. max_steps)."""
+def make_trainer(opts: EngineOptions, max_epochs: int | None = None, workload=None, **overrides):
+    """A deterministic Lightning ``Trainer`` for ``opts``; ``overrides`` win (e.g. max_steps).
+
+    ``workload`` (``rsbench.backbones.memory.Workload``) is how a protocol opts in to
+    ``--strategy fsdp``: the sharding is chosen from its memory estimate and printed before
+    training, and the module must shard itself in ``configure_model``
+    (``rsbench.engine.sharding.shard_module``; fine-tuning does). A trainer asked for without a
+    workload (a linear-probe head, frozen features, protocols not yet sharded) runs plain DDP
+    instead: under FSDP2's ``ModelParallelStrategy`` an unsharded module would train without
+    gradient synchronisation.
+    """
     import lightning as L
 
     os.environ.setdefault("PL_DISABLE_FORK", "1")
+    accelerator = accelerator_name(opts.accelerator)
+    strategy: object = opts.strategy
+    if opts.strategy == "fsdp":
+        if workload is None:
+            strategy = "ddp"
+        else:
+            from rsbench.engine.sharding import fsdp_strategy
+
+            strategy = fsdp_strategy(opts, accelerator, workload)
     kwargs = {
-        "accelerator": accelerator_name(opts.accelerator),
+        "accelerator": accelerator,
         "devices": opts.devices,
         "num_nodes": opts.num_nodes,
-        "strategy": opts.strategy,
+        "strategy": strategy,
         "precision": resolved_precision(opts.precision, opts.accelerator),
         "max_epochs": max_epochs,
         "deterministic": True,

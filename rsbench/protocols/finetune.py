@@ -18,7 +18,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from rsbench.engine.trainer import make_trainer
+from rsbench.backbones.memory import module_workload
+from rsbench.engine.predict import predict_in_order
+from rsbench.engine.sharding import shard_module
+from rsbench.engine.trainer import make_trainer, resolved_precision
 from rsbench.heads import finetune_head
 from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams, warmup_cosine
 from rsbench.protocols.lr_decay import param_groups_lrd
@@ -79,6 +82,9 @@ class Finetuner(L.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone.pooled(x))
 
+    def configure_model(self) -> None:
+        shard_module(self)  # FSDP2 under --strategy fsdp on CPU; a no-op otherwise
+
     def training_step(self, batch, batch_idx):
         x, y = batch
         if self.mixup is not None:
@@ -92,7 +98,7 @@ class Finetuner(L.LightningModule):
 
     def predict_step(self, batch, batch_idx):
         x, y = batch
-        return self(x).argmax(dim=1), y
+        return self(x).argmax(dim=1), torch.as_tensor(y)
 
     def configure_optimizers(self):
         groups = param_groups_lrd(self.backbone.model, self.hp["weight_decay"],
@@ -120,16 +126,16 @@ def run(ctx: ProtocolContext) -> ProtocolResult:
                        generator=generator, num_workers=ctx.opts.num_workers)
     if len(train) == 0:
         raise ValueError(f"{ctx.task.task}: batch_size {batch} exceeds the {len(data.train)} training images")
-    trainer = make_trainer(ctx.opts, max_epochs=hp["epochs"])
+    workload = module_workload(backbone, batch, ctx.task.dataset.image_size,
+                               resolved_precision(ctx.opts.precision, ctx.opts.accelerator))
+    trainer = make_trainer(ctx.opts, max_epochs=hp["epochs"], workload=workload)
     lr = hp["blr"] * batch * trainer.world_size / 256
     module = Finetuner(backbone, len(data.classes), hp, len(train) * hp["epochs"], lr)
     start = time.perf_counter()
     trainer.fit(module, train)
     train_s = time.perf_counter() - start
-    test = DataLoader(data.test, batch_size=batch, shuffle=False, num_workers=ctx.opts.num_workers)
-    outputs = trainer.predict(module, test)
-    preds = torch.cat([p for p, _ in outputs]).cpu()
-    target = torch.cat([torch.as_tensor(y) for _, y in outputs]).cpu()
+    # Every test image once, in order, on every rank (DDP/FSDP included).
+    preds, target = predict_in_order(trainer, module, data.test, batch, ctx.opts.num_workers)
     metrics = ctx.plugin.scores(preds, target, len(data.classes))
     n_seen = len(train) * batch * hp["epochs"]
     timings = {"train_s": train_s, "train_img_per_s": n_seen / max(train_s, 1e-9)}

@@ -28,6 +28,10 @@ def cached_splits(ctx: ProtocolContext, batch_size: int = 64) -> tuple[Splits, o
         seconds = time.perf_counter() - start
         n = sum(len(y) for _, y in splits.values())
         timings.update({"features_s": seconds, "features_img_per_s": n / max(seconds, 1e-9)})
-        cache.save(key, splits, meta={**ctx.identity, "n": n})
+        # Under DDP every rank holds the gathered features; one of them writes the cache.
+        from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+        if rank_zero_only.rank == 0:
+            cache.save(key, splits, meta={**ctx.identity, "n": n})
     timings["feature_cache_key"] = key
     return splits, data, timings

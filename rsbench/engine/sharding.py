@@ -1,0 +1,146 @@
+"""``--strategy fsdp``: the FSDP plan and the Lightning strategy that carries it out.
+
+- GPUs (CUDA, and ROCm, which presents as ``cuda`` with RCCL behind the ``nccl`` backend):
+  Lightning's ``FSDPStrategy`` wrapping every timm ``Block``, with the sharding strategy from
+  ``rsbench.backbones.memory.auto_sharding`` (the Frontier study's policy), BACKWARD_PRE
+  prefetch, limited all-gathers, bf16 mixed precision (``--precision auto`` resolves to it) and
+  activation checkpointing on blocks when asked for or when the plan needs it.
+- CPU (where ``FSDPStrategy`` refuses to run): FSDP2 under Lightning's
+  ``ModelParallelStrategy(data_parallel_size=N, tensor_parallel_size=1)``; the LightningModule's
+  ``configure_model`` calls ``shard_module`` here, which applies ``fully_shard`` to every block
+  and then to the root.
+
+Only ``torch.cuda.is_available`` / ``device_count`` / ``get_device_properties`` are used, which
+ROCm builds of PyTorch implement; nothing here names NCCL or CUDA-only features.
+"""
+
+from __future__ import annotations
+
+from lightning.pytorch.utilities.rank_zero import rank_zero_info
+
+from rsbench.backbones.memory import ShardingPlan, Workload, auto_sharding, estimate
+
+
+def block_classes() -> set[type]:
+    """The transformer block types to wrap / shard / checkpoint one by one."""
+    from timm.models.vision_transformer import Block
+
+    return {Block}
+
+
+def device_count(opts, accelerator: str) -> int:
+    """Devices per node for ``opts.devices`` (``auto``: visible GPUs, else 1)."""
+    if opts.devices != "auto":
+        return int(opts.devices)
+    import torch
+
+    return max(1, torch.cuda.device_count()) if accelerator == "gpu" else 1
+
+
+def gpu_memory_bytes() -> float | None:
+    """Memory of GPU 0 (CUDA or ROCm), or None without one."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    return float(torch.cuda.get_device_properties(0).total_memory)
+
+
+def plan_for(opts, accelerator: str, workload: Workload | None,
+             device_bytes: float | None = None) -> ShardingPlan:
+    """The sharding plan for this run; ``opts.sharding`` other than ``auto`` is obeyed."""
+    per_node = device_count(opts, accelerator)
+    world = per_node * int(opts.num_nodes)
+    w = workload or Workload(params=0, embed_dim=0, depth=0, tokens=0, batch_size=0)
+    if opts.activation_checkpointing:
+        from dataclasses import replace
+
+        w = replace(w, activation_checkpointing=True)
+    if accelerator == "gpu" and device_bytes is None:
+        device_bytes = gpu_memory_bytes()
+    if opts.sharding == "auto" and accelerator == "gpu" and workload is not None and device_bytes:
+        return auto_sharding(w, device_bytes, per_node, int(opts.num_nodes))
+    sharding = "FULL_SHARD" if opts.sharding == "auto" else opts.sharding
+    why = ("CPU: FSDP2 fully_shard (no device memory to plan for)" if accelerator != "gpu"
+           else "set by EngineOptions.sharding" if opts.sharding != "auto" else "no workload given")
+    group = per_node if sharding == "HYBRID_SHARD" else world
+    mem = estimate(w, group, "FULL_SHARD" if sharding == "HYBRID_SHARD" else sharding)
+    fits = device_bytes is None or mem.total <= 0.9 * device_bytes
+    return ShardingPlan(sharding, group, world, 0, mem, fits, why, w.activation_checkpointing)
+
+
+def fsdp_strategy(opts, accelerator: str, workload: Workload | None, device_bytes: float | None = None):
+    """A Lightning strategy object for ``--strategy fsdp``; prints the plan on rank 0."""
+    plan = plan_for(opts, accelerator, workload, device_bytes)
+    label = "FSDPStrategy" if accelerator == "gpu" else "ModelParallelStrategy (FSDP2)"
+    rank_zero_info(f"rsbench {label}: {plan.describe()}")
+    if accelerator != "gpu":
+        from lightning.pytorch.strategies import ModelParallelStrategy
+
+        strategy = ModelParallelStrategy(data_parallel_size=plan.world_size, tensor_parallel_size=1)
+        strategy.rsbench_plan = plan  # read by shard_module
+        return strategy
+    from lightning.pytorch.strategies import FSDPStrategy
+    from torch.distributed.fsdp import BackwardPrefetch
+
+    kwargs = {}
+    sharding = plan.sharding
+    if sharding == "HYBRID_SHARD" and plan.shard_group == 1:
+        # The study's best setting for models that fit one GPU: HYBRID_SHARD with a shard
+        # group of 1, i.e. replicate everywhere. NO_SHARD is FSDP1's name for exactly that.
+        sharding = "NO_SHARD"
+    elif sharding == "HYBRID_SHARD":
+        kwargs["device_mesh"] = (plan.world_size // plan.shard_group, plan.shard_group)
+    blocks = block_classes()
+    strategy = FSDPStrategy(auto_wrap_policy=blocks, sharding_strategy=sharding,
+                            backward_prefetch=BackwardPrefetch.BACKWARD_PRE, limit_all_gathers=True,
+                            activation_checkpointing_policy=blocks if plan.activation_checkpointing else None,
+                            **kwargs)
+    strategy.rsbench_plan = plan
+    return strategy
+
+
+def shard_module(module) -> None:
+    """FSDP2 for ``configure_model``: ``fully_shard`` each transformer block, then the root.
+
+    Blocks are activation-checkpointed first when the plan says so (``--strategy fsdp`` with
+    ``EngineOptions(activation_checkpointing=True)``, or when the auto plan needs it).
+
+    Does nothing unless the trainer's strategy is Lightning's ``ModelParallelStrategy`` (the
+    CPU path of ``--strategy fsdp``), or when the module is already sharded (``configure_model``
+    runs again for ``predict`` after ``fit``).
+    """
+    from lightning.pytorch.strategies import ModelParallelStrategy
+    from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
+
+    trainer = getattr(module, "_trainer", None)
+    if trainer is None or not isinstance(trainer.strategy, ModelParallelStrategy):
+        return
+    if isinstance(module, FSDPModule):
+        return
+    import torch
+
+    plan = getattr(trainer.strategy, "rsbench_plan", None)
+    # SHARD_GRAD_OP keeps parameters gathered between forward and backward; HYBRID_SHARD on
+    # CPU (one node) is sharding over every process, i.e. FULL_SHARD.
+    reshard = plan is None or plan.sharding != "SHARD_GRAD_OP"
+    mesh = module.device_mesh["data_parallel"]
+    mp = (MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
+          if str(trainer.precision).startswith("bf16-mixed") else MixedPrecisionPolicy())
+    blocks = tuple(block_classes())
+    targets = [m for m in module.modules() if isinstance(m, blocks)]
+    if plan is not None and plan.activation_checkpointing:
+        # Wrap first, then shard the wrappers (torchtitan's order). The wrapper strips its
+        # prefix from parameter and state-dict names, so optimizer groups and checkpoints
+        # see the same names as without it.
+        from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import (
+            CheckpointWrapper,
+            apply_activation_checkpointing,
+        )
+
+        apply_activation_checkpointing(module, check_fn=lambda m: isinstance(m, blocks))
+        targets = [m for m in module.modules() if isinstance(m, CheckpointWrapper)]
+    for sub in targets:
+        fully_shard(sub, mesh=mesh, reshard_after_forward=reshard, mp_policy=mp)
+    fully_shard(module, mesh=mesh, reshard_after_forward=reshard, mp_policy=mp)
+
