@@ -49,7 +49,7 @@ def main() -> None:
     p.add_argument("--window", type=int, default=256, help="crop size (RVSA: 512)")
     p.add_argument("--stride", type=int, default=None, help="default: 2/3 of the window")
     p.add_argument("--images", type=int, default=4)
-    p.add_argument("--window-batch", type=int, default=8)
+    p.add_argument("--window-batch", type=int, default=8, help="windows per forward for rsbench")
     p.add_argument("--classes", type=int, default=7)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

@@ -35,12 +35,13 @@ def window_grid(h: int, w: int, window: tuple[int, int], stride: tuple[int, int]
 
 def sliding_logits(model_fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor,
                    window: int | tuple[int, int], stride: int | tuple[int, int],
-                   num_classes: int, window_batch: int = 8) -> torch.Tensor:
+                   num_classes: int, window_batch: int | None = None) -> torch.Tensor:
     """Logits ``[B, K, H, W]`` for ``image [B, C, H, W]`` from windows of size ``window``.
 
     Up to ``window_batch`` windows of every image go through ``model_fn`` in one call: the
-    same numbers as one call per window (per-sample layers only; a model in eval mode), fewer
-    and fuller kernel launches (see benchmarks/sliding_window.py).
+    same numbers as one call per window (per-sample layers only; a model in eval mode). The
+    default is 1 on the CPU, where batching measured no faster (0.82-1.05x of a plain loop,
+    BENCHMARKS.md), and 8 on a GPU, to give each kernel launch more work.
 
     Args:
         model_fn: maps ``[N, C, wh, ww]`` crops to ``[N, K, wh, ww]`` logits.
@@ -50,6 +51,8 @@ def sliding_logits(model_fn: Callable[[torch.Tensor], torch.Tensor], image: torc
         num_classes: ``K``.
         window_batch: windows per ``model_fn`` call (times the batch size ``B``).
     """
+    if window_batch is None:
+        window_batch = 8 if image.is_cuda else 1
     (wh, ww), (sh, sw) = _pair(window), _pair(stride)
     b, _, h, w = image.shape
     pad_h, pad_w = max(wh - h, 0), max(ww - w, 0)
