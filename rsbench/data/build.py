@@ -8,59 +8,19 @@ fingerprint the files used. Any failure is one line a person can act on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from torch.utils.data import Dataset
-
 from rsbench.config import DatasetSpec
+from rsbench.data.bundle import SplitData
 from rsbench.data.catalog import dataset_adapter
 from rsbench.data.dataset import SceneDataset
 from rsbench.data.split_files import dataset_fingerprint, split_bytes, write_split_file
-from rsbench.data.splits import SplitSpec, parse_split, ratio_split
+from rsbench.data.splits import parse_split, ratio_split
 
 
-@dataclass
-class ClassificationData:
-    """A scene-classification dataset split three ways, with what a record pins about it.
-
-    Attributes:
-        dataset: the dataset name.
-        split: the validated split spec.
-        classes: class names; label ``i`` is ``classes[i]`` (sorted order).
-        train: ``(image, label)`` dataset, with the train transform if one was given.
-        val: as ``train`` without the transform (length 0 when ``val_fraction`` is 0).
-        test: as ``val``.
-        split_file: the JSON split file under the split folder.
-        split_hash: sha256 of the split file's bytes.
-        fingerprint: sha256 over the sorted relative paths and byte sizes of the images used.
-        root: the dataset root the split's paths are relative to.
-    """
-
-    dataset: str
-    split: SplitSpec
-    classes: list[str]
-    train: Dataset
-    val: Dataset
-    test: Dataset
-    split_file: Path
-    split_hash: str
-    fingerprint: str
-    root: Path
-
-    def summary(self) -> dict:
-        """JSON-ready provenance for a run record."""
-        return {
-            "dataset": self.dataset,
-            "split": self.split.to_dict(),
-            "split_file": str(self.split_file),
-            "split_hash": self.split_hash,
-            "fingerprint": self.fingerprint,
-            "n_train": len(self.train),
-            "n_val": len(self.val),
-            "n_test": len(self.test),
-            "num_classes": len(self.classes),
-        }
+class ClassificationData(SplitData):
+    """Scene classification: datasets yield ``(image [C, S, S] in [0, 1], label)``, ``classes``
+    in sorted order; the fields are :class:`~rsbench.data.bundle.SplitData`'s."""
 
 
 def dataset_root(spec: DatasetSpec, data_root: Path) -> Path:

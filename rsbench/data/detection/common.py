@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from rsbench.data.bundle import SplitData
+
 if TYPE_CHECKING:
     from rsbench.data.detection.base import DetAdapter
 
@@ -168,46 +170,10 @@ class DetectionDataset(Dataset):
 
 
 @dataclass
-class DetectionData:
-    """A detection dataset split three ways, with what a record pins about it.
-
-    Attributes:
-        dataset: the dataset name.
-        split: the validated split spec (``SegSplit`` for official, ``RatioDetSplit``).
-        classes: names of the K classes (label ``i`` is ``classes[i]``; COCO id ``i + 1``).
-        train: ``(image, target)`` dataset, with the joint train transform if one was given.
-        val: as ``train`` without the transform (length 0 when there is no val).
-        test: as ``val``.
-        split_file: the JSON split file under the split folder.
-        split_hash: sha256 of the split file's bytes.
-        fingerprint: sha256 over sorted relative paths and byte sizes of every file used.
-        root: the dataset root the split's paths are relative to.
-    """
-
-    dataset: str
-    split: Any
-    classes: list[str]
-    train: DetectionDataset
-    val: DetectionDataset
-    test: DetectionDataset
-    split_file: Path
-    split_hash: str
-    fingerprint: str
-    root: Path
-
-    def summary(self) -> dict:
-        """JSON-ready provenance for a run record."""
-        return {
-            "dataset": self.dataset,
-            "split": self.split.to_dict(),
-            "split_file": str(self.split_file),
-            "split_hash": self.split_hash,
-            "fingerprint": self.fingerprint,
-            "n_train": len(self.train),
-            "n_val": len(self.val),
-            "n_test": len(self.test),
-            "num_classes": len(self.classes),
-        }
+class DetectionData(SplitData):
+    """Detection: datasets yield ``(image, target)`` with pixel xyxy ``boxes``, ``labels``
+    (COCO category ``label + 1``) and ``difficult``; the fields are
+    :class:`~rsbench.data.bundle.SplitData`'s."""
 
     def coco_ground_truth(self, split: str) -> dict:
         """The ground truth of ``split`` (``train``/``val``/``test``) as a COCO-format dict.

@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from rsbench.data.bundle import SplitData
 from rsbench.data.errors import SplitSpecError
 
 IGNORE_INDEX = 255
@@ -194,46 +195,12 @@ class SegmentationDataset(Dataset):
 
 
 @dataclass
-class SegmentationData:
-    """A segmentation dataset split three ways, with what a record pins about it.
+class SegmentationData(SplitData):
+    """Segmentation: datasets yield ``(image, mask)`` with ``ignore_index`` for ignored pixels;
+    ``classes`` excludes ignore. Other fields are :class:`~rsbench.data.bundle.SplitData`'s."""
 
-    Attributes:
-        dataset: the dataset name.
-        split: the validated split spec.
-        classes: names of the K classes (index ``i`` is ``classes[i]``; ignore excluded).
-        ignore_index: the mask value of ignored pixels (255).
-        train: ``(image, mask)`` dataset, with the joint train transform if one was given.
-        val: as ``train`` without the transform (length 0 when ``val_fraction`` is 0).
-        test: as ``val``.
-        split_file: the JSON split file under the split folder.
-        split_hash: sha256 of the split file's bytes.
-        fingerprint: sha256 over sorted relative paths and byte sizes of every file used.
-        root: the dataset root the split's paths are relative to.
-    """
-
-    dataset: str
-    split: SegSplit
-    classes: list[str]
-    ignore_index: int
-    train: Dataset
-    val: Dataset
-    test: Dataset
-    split_file: Path
-    split_hash: str
-    fingerprint: str
-    root: Path
+    ignore_index: int = 255
 
     def summary(self) -> dict:
-        """JSON-ready provenance for a run record."""
-        return {
-            "dataset": self.dataset,
-            "split": self.split.to_dict(),
-            "split_file": str(self.split_file),
-            "split_hash": self.split_hash,
-            "fingerprint": self.fingerprint,
-            "n_train": len(self.train),
-            "n_val": len(self.val),
-            "n_test": len(self.test),
-            "num_classes": len(self.classes),
-            "ignore_index": self.ignore_index,
-        }
+        """JSON-ready provenance for a run record, with the ignore index."""
+        return {**super().summary(), "ignore_index": self.ignore_index}
