@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 from rsbench.engine.trainer import make_trainer
 from rsbench.heads.detection import DetectionModel
 from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams
-from rsbench.protocols.lr_decay import param_groups_lrd
+from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
 from rsbench.tasks.detection import coco_scores
 
 COMMON_DEFAULTS = {
@@ -138,26 +138,15 @@ class DetectionModule(L.LightningModule):
 
     def param_groups(self) -> list[dict]:
         """Detector groups (lr scale 1), plus MAE layer-decayed encoder groups when fine-tuning."""
-        wd = self.hp["weight_decay"]
         encoder = self.model.encoder
-        groups = []
-        if self.layer_decay is not None:
-            groups = param_groups_lrd(encoder.model, wd, self.layer_decay)
         enc = {id(p) for p in encoder.parameters()}
-        rest = [p for p in self.model.parameters() if p.requires_grad and id(p) not in enc]
-        groups += [{"params": [p for p in rest if p.ndim > 1], "weight_decay": wd, "lr_scale": 1.0},
-                   {"params": [p for p in rest if p.ndim <= 1], "weight_decay": 0.0, "lr_scale": 1.0}]
-        return [g for g in groups if g["params"]]
+        rest = [p for p in self.model.parameters() if id(p) not in enc]
+        return encoder_and_head_groups(encoder.model, rest, self.hp["weight_decay"], self.layer_decay)
 
     def configure_optimizers(self):
-        groups = self.param_groups()
-        for g in groups:
-            g["lr"] = self.hp["lr"] * g.pop("lr_scale", 1.0)
-        opt = torch.optim.AdamW(groups, lr=self.hp["lr"], betas=(0.9, 0.999))
         hp, total, per_epoch = self.hp, self.total_steps, self.steps_per_epoch
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: step_lr_factor(s, hp, total, per_epoch))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return adamw_stepwise(self.param_groups(), hp["lr"],
+                              lambda s: step_lr_factor(s, hp, total, per_epoch))
 
 
 def gathered(detections: list[dict], trainer) -> list[dict]:

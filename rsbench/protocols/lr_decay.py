@@ -43,3 +43,26 @@ def param_groups_lrd(model: nn.Module, weight_decay: float, layer_decay: float) 
             "lr_scale": layer_decay ** (num_layers - layer)})
         group["params"].append(param)
     return list(groups.values())
+
+
+def encoder_and_head_groups(encoder: nn.Module, head_params: list[nn.Parameter], weight_decay: float,
+                            layer_decay: float | None) -> list[dict]:
+    """MAE layer-decayed groups for ``encoder`` (none when it is frozen: ``layer_decay`` None)
+    plus the task head's at lr scale 1, weight decay on matrices only; empty groups dropped."""
+    groups = param_groups_lrd(encoder, weight_decay, layer_decay) if layer_decay is not None else []
+    head = [p for p in head_params if p.requires_grad]
+    groups += [{"params": [p for p in head if p.ndim > 1], "weight_decay": weight_decay, "lr_scale": 1.0},
+               {"params": [p for p in head if p.ndim <= 1], "weight_decay": 0.0, "lr_scale": 1.0}]
+    return [g for g in groups if g["params"]]
+
+
+def adamw_stepwise(groups: list[dict], lr: float, factor) -> dict:
+    """AdamW over ``groups`` (each lr = ``lr`` x its ``lr_scale``) with the per-step lr
+    ``factor(step)``, in Lightning's ``configure_optimizers`` form."""
+    import torch
+
+    for g in groups:
+        g["lr"] = lr * g.pop("lr_scale", 1.0)
+    opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

@@ -31,7 +31,7 @@ from rsbench.engine.sliding import sliding_logits
 from rsbench.engine.trainer import make_trainer
 from rsbench.heads.upernet import SegmentationModel, segmentation_head
 from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams
-from rsbench.protocols.lr_decay import param_groups_lrd
+from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
 from rsbench.tasks.segmentation import confusion_metric, scores_from_confusion
 
 COMMON_DEFAULTS = {
@@ -124,24 +124,13 @@ class SegmentationModule(L.LightningModule):
 
     def param_groups(self) -> list[dict]:
         """Decoder groups (lr scale 1), plus MAE layer-decayed encoder groups when fine-tuning."""
-        wd = self.hp["weight_decay"]
-        groups = []
-        if self.layer_decay is not None:
-            groups = param_groups_lrd(self.model.backbone.model, wd, self.layer_decay)
-        head = [p for p in self.model.head.parameters() if p.requires_grad]
-        groups += [{"params": [p for p in head if p.ndim > 1], "weight_decay": wd, "lr_scale": 1.0},
-                   {"params": [p for p in head if p.ndim <= 1], "weight_decay": 0.0, "lr_scale": 1.0}]
-        return [g for g in groups if g["params"]]
+        return encoder_and_head_groups(self.model.backbone.model, list(self.model.head.parameters()),
+                                       self.hp["weight_decay"], self.layer_decay)
 
     def configure_optimizers(self):
-        groups = self.param_groups()
-        for g in groups:
-            g["lr"] = self.hp["lr"] * g.pop("lr_scale", 1.0)
-        opt = torch.optim.AdamW(groups, lr=self.hp["lr"], betas=(0.9, 0.999))
         hp = self.hp
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: warmup_poly(s, hp["warmup_iters"], hp["iterations"], hp["poly_power"]))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return adamw_stepwise(self.param_groups(), hp["lr"], lambda s: warmup_poly(
+            s, hp["warmup_iters"], hp["iterations"], hp["poly_power"]))
 
 
 def slide_stride(hp: dict, crop: int) -> int:
