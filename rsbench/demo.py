@@ -129,8 +129,8 @@ def run_demo(out: Path, quiet: bool = False) -> int:
                            root_dir=str(out / "cache"))
     opts = RunOptions(out=out / "results", data_root=eval_root.parent, cache_dir=out / "cache",
                       engine=engine)
-    for card_path in cards.values():
-        run_suite(load_card(card_path), tasks, SEEDS, opts)
+    records = [r for card_path in cards.values()
+               for r in run_suite(load_card(card_path), tasks, SEEDS, opts)]
     from rsbench.results import ResultStore
 
     table = leaderboard_table(ResultStore(out / "results").records())
@@ -143,4 +143,9 @@ def run_demo(out: Path, quiet: bool = False) -> int:
     log(f"leaderboard: {', '.join(str(p) for p in paths.values())}")
     log(f"suite leaderboard with bootstrap CIs (open in a browser): {suite_paths['html']}")
     log(f"demo finished in {time.perf_counter() - start:.0f} s")
+    failed = [f"{r['model']['name']}/{r['task']['name']}/seed {r['seed']}" for r in records
+              if r["status"] != "ok"]
+    if failed:  # shown in the table too; a demo with a failed run must not pass as working
+        log(f"{len(failed)} run(s) failed: {', '.join(failed)}")
+        return 1
     return 0
