@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-browser demo test test-all lint bench clean
+.PHONY: setup setup-browser setup-slurm demo test test-all lint bench clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,14 @@ $(STAMP): pyproject.toml constraints.txt
 setup-browser:
 	command -v chromium >/dev/null || (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+
+# A real one-node SLURM for tests/slurm (Debian's SLURM 22.05 + munge, as root); the tests that
+# need it are skipped where it is absent. The daemons are started by the tests, not here.
+setup-slurm:
+	command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null \
+	  && command -v munged >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  slurmctld slurmd slurm-client munge)
 
 demo: setup
 	$(BIN)/rsbench demo --out demo_out

@@ -358,6 +358,10 @@ def parser() -> argparse.ArgumentParser:
     dr.add_argument("--new", required=True, help="new build: output folder or its cells.csv")
     dr.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     dr.set_defaults(func=cmd_drift)
+
+    from rsbench.slurm import add_slurm_parser
+
+    add_slurm_parser(sub)  # rsbench slurm plan: a suite refresh as a SLURM job array
     return p
 
 

@@ -64,7 +64,8 @@ def resolved_precision(precision: str, accelerator: str) -> str:
     return "32-true"
 
 
-def make_trainer(opts: EngineOptions, max_epochs: int | None = None, workload=None, **overrides):
+def make_trainer(opts: EngineOptions, max_epochs: int | None = None, workload=None,
+                 resume_dir: Path | None = None, resume_generator=None, **overrides):
     """A deterministic Lightning ``Trainer`` for ``opts``; ``overrides`` win (e.g. max_steps).
 
     ``workload`` (``rsbench.backbones.memory.Workload``) is how a protocol opts in to
@@ -74,6 +75,12 @@ def make_trainer(opts: EngineOptions, max_epochs: int | None = None, workload=No
     workload (a linear-probe head, frozen features, protocols not yet sharded) runs plain DDP
     instead: under FSDP2's ``ModelParallelStrategy`` an unsharded module would train without
     gradient synchronisation.
+
+    ``resume_dir`` (a run's own folder, :func:`rsbench.engine.resume.resume_dir`) makes a run
+    under SLURM preemption-safe: epoch-end checkpoints there, save + requeue on SIGUSR1
+    (``resume_generator``: the train loader's shuffling generator, saved with them). Outside
+    SLURM it changes nothing; under SLURM every trainer gets Lightning's SLURM environment
+    with its own requeue handler off (see :func:`rsbench.engine.resume.slurm_plugins`).
     """
     import lightning as L
 
@@ -102,6 +109,10 @@ def make_trainer(opts: EngineOptions, max_epochs: int | None = None, workload=No
         "default_root_dir": str(Path(opts.root_dir)),
         "num_sanity_val_steps": 0,
     }
+    if os.environ.get("SLURM_JOB_ID"):  # outside SLURM nothing changes
+        from rsbench.engine.resume import trainer_extras
+
+        kwargs.update(trainer_extras(resume_dir and Path(resume_dir), resume_generator))
     kwargs.update(overrides)
     return L.Trainer(**kwargs)
 

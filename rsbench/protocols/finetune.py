@@ -20,11 +20,12 @@ from torch.utils.data import DataLoader
 
 from rsbench.backbones.memory import module_workload
 from rsbench.engine.predict import predict_in_order
+from rsbench.engine.resume import checkpoint_path, discard, resume_dir, run_key, under_slurm
 from rsbench.engine.sharding import shard_module
 from rsbench.engine.trainer import make_trainer, resolved_precision
 from rsbench.heads import finetune_head
 from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams, warmup_cosine
-from rsbench.protocols.lr_decay import param_groups_lrd
+from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
 
 RECIPE = ("MAE main_finetune.py as used by RVSA/SatMAE: AdamW blr 1e-3, layer decay 0.75, "
           "drop path 0.1, RandAugment m9, smoothing 0.1, mixup 0.8, cutmix 1.0, reprob 0.25")
@@ -44,6 +45,7 @@ DEFAULTS = {
     "reprob": 0.25,
     "min_crop_scale": 0.08,
     "hflip": 0.5,
+    "search": None,  # optuna search of blr/weight_decay on val: rsbench/protocols/search.py
 }
 
 
@@ -101,22 +103,19 @@ class Finetuner(L.LightningModule):
         return self(x).argmax(dim=1), torch.as_tensor(y)
 
     def configure_optimizers(self):
-        groups = param_groups_lrd(self.backbone.model, self.hp["weight_decay"],
-                                  self.hp["layer_decay"])
-        groups += [{"params": [self.head.weight], "weight_decay": self.hp["weight_decay"], "lr_scale": 1.0},
-                   {"params": [self.head.bias], "weight_decay": 0.0, "lr_scale": 1.0}]
-        for g in groups:
-            g["lr"] = self.lr * g.pop("lr_scale", 1.0)
-        opt = torch.optim.AdamW(groups, lr=self.lr, betas=(0.9, 0.999))
+        groups = encoder_and_head_groups(self.backbone.model, list(self.head.parameters()),
+                                         self.hp["weight_decay"], self.hp["layer_decay"])
         warmup = self.total_steps * self.hp["warmup_epochs"] // max(1, self.hp["epochs"])
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: warmup_cosine(s, warmup, self.total_steps))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return adamw_stepwise(groups, self.lr, lambda s: warmup_cosine(s, warmup, self.total_steps))
 
 
 def run(ctx: ProtocolContext) -> ProtocolResult:
     """Fine-tune on train, score the final model on test."""
     hp = resolved_hparams(DEFAULTS, ctx.task.protocol, ctx.task.path)
+    if hp["search"] is not None:  # trials on train/val; then the run below with the best values
+        from rsbench.protocols.search import searched_finetune
+
+        hp, _ = searched_finetune(ctx, hp)
     L.seed_everything(ctx.seed, workers=True, verbose=False)
     data = ctx.make_data(train_transform=train_transform(ctx.task.dataset.image_size, hp))
     backbone = ctx.make_backbone(drop_path_rate=hp["drop_path"])
@@ -128,15 +127,19 @@ def run(ctx: ProtocolContext) -> ProtocolResult:
         raise ValueError(f"{ctx.task.task}: batch_size {batch} exceeds the {len(data.train)} training images")
     workload = module_workload(backbone, batch, ctx.task.dataset.image_size,
                                resolved_precision(ctx.opts.precision, ctx.opts.accelerator))
-    trainer = make_trainer(ctx.opts, max_epochs=hp["epochs"], workload=workload)
+    # Under SLURM: epoch-end checkpoints in the run's own folder, requeue on preemption.
+    saved = resume_dir(ctx.opts.root_dir, run_key(ctx))
+    trainer = make_trainer(ctx.opts, max_epochs=hp["epochs"], workload=workload,
+                           resume_dir=saved, resume_generator=generator)
     lr = hp["blr"] * batch * trainer.world_size / 256
     module = Finetuner(backbone, len(data.classes), hp, len(train) * hp["epochs"], lr)
     start = time.perf_counter()
-    trainer.fit(module, train)
+    trainer.fit(module, train, ckpt_path=checkpoint_path(saved) if under_slurm() else None)
     train_s = time.perf_counter() - start
     # Every test image once, in order, on every rank (DDP/FSDP included).
     preds, target = predict_in_order(trainer, module, data.test, batch, ctx.opts.num_workers)
     metrics = ctx.plugin.scores(preds, target, len(data.classes))
+    discard(saved)  # the record follows at once; a kill in between only re-runs the seed
     n_seen = len(train) * batch * hp["epochs"]
     timings = {"train_s": train_s, "train_img_per_s": n_seen / max(train_s, 1e-9)}
     return ProtocolResult(metrics, {**hp, "lr": lr, "recipe": RECIPE}, timings, data.summary())

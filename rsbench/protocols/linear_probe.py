@@ -14,6 +14,10 @@ on separable features it stays near chance where SGD reaches 100% (tests/protoco
 
 The base learning rate is chosen on the validation split from ``blr_grid``; the head is then
 refitted on train+val with that value and scored once on test (torchgeo-bench's procedure).
+With ``search`` set, an optuna study (``rsbench/protocols/search.py``) over ``blr`` (required)
+and optionally ``weight_decay`` replaces the grid: each trial trains the head on train and
+reports val accuracy after every epoch (the head is cheap to score), so the median pruner can
+stop a trial whose learning rate is plainly too small or too large; the refit is as above.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ DEFAULTS = {
     "momentum": 0.9,
     "optimizer": "sgd",
     "refit_on_trainval": True,
+    "search": None,  # optuna search replacing blr_grid: rsbench/protocols/search.py
 }
 
 
@@ -85,8 +90,11 @@ class ProbeHead(L.LightningModule):
 
 
 def fitted_head(x: torch.Tensor, y: torch.Tensor, num_classes: int, blr: float, hp: dict,
-                ctx: ProtocolContext) -> ProbeHead:
-    """A probe head trained on ``(x, y)`` at base learning rate ``blr``."""
+                ctx: ProtocolContext, callbacks: list | None = None) -> ProbeHead:
+    """A probe head trained on ``(x, y)`` at base learning rate ``blr``.
+
+    ``callbacks``: Lightning callbacks for the trainer (the search's per-epoch val reporting).
+    """
     L.seed_everything(ctx.seed, workers=True, verbose=False)
     batch = min(hp["batch_size"], len(y))
     generator = torch.Generator().manual_seed(ctx.seed)
@@ -97,7 +105,8 @@ def fitted_head(x: torch.Tensor, y: torch.Tensor, num_classes: int, blr: float, 
     # The head is tiny and its data sits in memory: one CPU process in fp32 trains it fastest
     # and keeps the probe bit-reproducible whatever ran the feature extraction.
     trainer = make_trainer(replace(ctx.opts, progress=False), max_epochs=hp["epochs"],
-                           accelerator="cpu", devices=1, strategy="auto", precision="32-true")
+                           accelerator="cpu", devices=1, strategy="auto", precision="32-true",
+                           callbacks=list(callbacks or []))
     trainer.fit(module, loader)
     return module.eval()
 
@@ -108,21 +117,52 @@ def predictions(head: ProbeHead, x: torch.Tensor) -> torch.Tensor:
     return head(x).argmax(dim=1)
 
 
+def searched_probe(ctx: ProtocolContext, hp: dict, train: tuple, val: tuple,
+                   num_classes: int) -> tuple[dict, dict]:
+    """``(best {"blr", ...}, summary)`` of the optuna search: heads fit on ``train``, scored on
+    ``val`` after every epoch; the test split is not an argument."""
+    from rsbench.protocols.search import ValPruning, search_spec, searched
+
+    spec = search_spec(hp["search"], ("blr", "weight_decay"), ctx.task.path)
+    if "blr" not in spec["params"]:
+        raise ValueError(f"{ctx.task.path}: protocol.search.params must include blr for the probe")
+    (xtr, ytr), (xva, yva) = train, val
+    if len(yva) == 0:
+        raise ValueError(f"{ctx.task.task}: protocol.search needs a validation split; "
+                         "raise dataset.split.val_fraction")
+
+    def val_score(head) -> float:
+        return ctx.plugin.scores(predictions(head, xva), yva, num_classes)[ctx.task.primary_metric]
+
+    def objective(trial, params: dict) -> float:
+        pruning = ValPruning(trial, val_score)
+        head = fitted_head(xtr, ytr, num_classes, params["blr"], {**hp, **params}, ctx, [pruning])
+        pruning.raise_if_pruned()
+        return val_score(head)
+
+    return searched(ctx, spec, objective)
+
+
 def run(ctx: ProtocolContext) -> ProtocolResult:
     """Probe: pick blr on val, refit, score on test."""
     hp = resolved_hparams(DEFAULTS, ctx.task.protocol, ctx.task.path)
     splits, data, timings = cached_splits(ctx)
     (xtr, ytr), (xva, yva), (xte, yte) = splits["train"], splits["val"], splits["test"]
     k = len(data.classes)
-    if len(yva) == 0 and len(hp["blr_grid"]) > 1:
+    if len(yva) == 0 and len(hp["blr_grid"]) > 1 and hp["search"] is None:
         raise ValueError(f"{ctx.task.task}: the validation split is empty, so no blr can be chosen "
                          "from blr_grid; raise dataset.split.val_fraction or give one blr")
     start = time.perf_counter()
     sweep = {}
-    for blr in hp["blr_grid"] if len(hp["blr_grid"]) > 1 else []:  # one value: nothing to pick
-        head = fitted_head(xtr, ytr, k, blr, hp, ctx)
-        sweep[str(blr)] = ctx.plugin.scores(predictions(head, xva), yva, k)[ctx.task.primary_metric]
-    best = max(hp["blr_grid"], key=lambda b: sweep.get(str(b), 0.0))  # ties: first in grid order
+    if hp["search"] is not None:  # optuna on train/val instead of the grid
+        chosen, summary = searched_probe(ctx, hp, (xtr, ytr), (xva, yva), k)
+        best = chosen.pop("blr")
+        hp = {**hp, **chosen, "search": summary}
+    else:
+        for blr in hp["blr_grid"] if len(hp["blr_grid"]) > 1 else []:  # one value: nothing to pick
+            head = fitted_head(xtr, ytr, k, blr, hp, ctx)
+            sweep[str(blr)] = ctx.plugin.scores(predictions(head, xva), yva, k)[ctx.task.primary_metric]
+        best = max(hp["blr_grid"], key=lambda b: sweep.get(str(b), 0.0))  # ties: first in grid order
     if hp["refit_on_trainval"]:
         xtr, ytr = torch.cat([xtr, xva]), torch.cat([ytr, yva])
     head = fitted_head(xtr, ytr, k, best, hp, ctx)

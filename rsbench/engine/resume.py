@@ -1,0 +1,189 @@
+"""Preemption-safe training under SLURM: save at epoch ends, requeue on warning, resume exactly.
+
+A run under SLURM (``SLURM_JOB_ID`` set) trains with a :class:`Preemption` callback:
+
+- SLURM's warning (``#SBATCH --signal=B:USR1@N``, forwarded by ``slurm/launch.sh``, or
+  ``scancel --batch --signal=USR1``) only sets a flag; at the end of the current epoch every
+  rank agrees on it, the state is saved (``hpc_ckpt_1.ckpt``), rank 0 runs ``scontrol requeue``
+  and the process stops with :class:`Requeued` (a ``SystemExit``, so no record is written);
+- every ``RSBENCH_CKPT_EVERY_EPOCHS`` epochs (default 1) the state is saved too, so a job killed
+  without warning loses at most that much work;
+- the requeued job finds the checkpoint in the run's own folder, ``<cache>/resume/<key>``, and
+  ``fit(ckpt_path=...)`` continues from it.
+
+Why epoch ends and not Lightning's own handler (``SLURMEnvironment(auto_requeue=True)``): that
+one saves mid-epoch, and Lightning 2.6 resumes a mid-epoch checkpoint by restarting the data
+iterator, so the resumed run sees different batches. Saved at an epoch end together with the
+random states Lightning does not keep (torch, CUDA, numpy, python and the loader's shuffling
+generator), the resumed run is bit-identical to an uninterrupted one. Lightning's own handler is
+turned off (``auto_requeue=False``); the file name keeps its ``hpc_ckpt_*`` convention.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+
+CKPT_NAME = "hpc_ckpt_1.ckpt"
+EVERY_ENV = "RSBENCH_CKPT_EVERY_EPOCHS"
+
+
+class Requeued(SystemExit):
+    """Raised after the state is saved and the job requeued: the run ends without a record."""
+
+
+def under_slurm() -> bool:
+    """Whether this process runs inside a SLURM job (batch or srun step)."""
+    return bool(os.environ.get("SLURM_JOB_ID"))
+
+
+def slurm_job_id() -> str:
+    """The id ``scontrol requeue`` needs: ``ARRAY_TASK`` form inside job arrays."""
+    array = os.environ.get("SLURM_ARRAY_JOB_ID")
+    if array:
+        return f"{array}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+    return os.environ["SLURM_JOB_ID"]
+
+
+def run_key(ctx) -> str:
+    """A protocol run's key: the record id's inputs a protocol sees (model identity, task name,
+    version and spec hash, which includes any ``--set`` override, seed, precision)."""
+    from rsbench.results import record_id
+
+    task = ctx.task
+    return record_id({"model": ctx.identity["model"], "seed": ctx.seed,
+                      "task": {"name": task.task, "version": task.version, "spec_hash": task.hash},
+                      "precision": ctx.identity["precision"]})
+
+
+def resume_dir(cache_dir: str | Path, key: str) -> Path:
+    """The run's own checkpoint folder under the cache dir."""
+    return Path(cache_dir) / "resume" / key
+
+
+def checkpoint_path(folder: Path) -> str | None:
+    """The saved state to resume from, if any."""
+    path = Path(folder) / CKPT_NAME
+    return str(path) if path.is_file() else None
+
+
+def discard(folder: Path) -> None:
+    """Delete a finished run's checkpoint folder."""
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def every_epochs() -> int:
+    """Periodic save interval in epochs (``RSBENCH_CKPT_EVERY_EPOCHS``, default 1; 0 = never)."""
+    return int(os.environ.get(EVERY_ENV, "1"))
+
+
+def log(message: str) -> None:
+    print(f"[rsbench] {message}", file=sys.stderr, flush=True)
+
+
+class Preemption(L.Callback):
+    """Epoch-end checkpoints with all random states; save, requeue and stop on ``signum``.
+
+    Args:
+        folder: the run's checkpoint folder.
+        generator: the training loader's shuffling generator (its state is saved too).
+        signum: the warning signal (SIGUSR1, as the sbatch templates request).
+    """
+
+    def __init__(self, folder: Path, generator: torch.Generator | None = None,
+                 signum: int = signal.SIGUSR1) -> None:
+        self.folder, self.generator, self.signum = Path(folder), generator, signum
+        self.warned = False
+        self._previous = None
+
+    def _on_signal(self, signum, frame) -> None:
+        log(f"signal {signum}: saving at the end of this epoch, then requeueing")
+        self.warned = True
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        self._previous = signal.signal(self.signum, self._on_signal)
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        if self._previous is not None:
+            signal.signal(self.signum, self._previous)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        warned = trainer.strategy.reduce_boolean_decision(self.warned, all=False)
+        every, epoch = every_epochs(), trainer.current_epoch + 1
+        periodic = every > 0 and epoch % every == 0 and epoch < (trainer.max_epochs or 0)
+        if warned or periodic:
+            self.save(trainer)
+        if warned:
+            if trainer.is_global_zero:
+                job = slurm_job_id()
+                code = subprocess.call(["scontrol", "requeue", job])
+                log(f"state saved after epoch {epoch}; scontrol requeue {job}: exit {code}")
+            trainer.strategy.barrier("rsbench-requeue")
+            raise Requeued(0)
+
+    def save(self, trainer) -> None:
+        """Write the checkpoint atomically (temp file, then rename on rank 0)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f"{CKPT_NAME}.tmp"
+        trainer.save_checkpoint(tmp)
+        trainer.strategy.barrier("rsbench-ckpt")
+        if trainer.is_global_zero:
+            os.replace(tmp, self.folder / CKPT_NAME)
+        trainer.strategy.barrier("rsbench-ckpt-renamed")
+
+    def state_dict(self) -> dict:
+        kind, key, pos, has_gauss, gauss = np.random.get_state()
+        # Plain types only, so the checkpoint loads with torch.load(weights_only=True).
+        state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+                 "numpy": [kind, torch.from_numpy(key.astype(np.int64)), pos, has_gauss, gauss]}
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        if self.generator is not None:
+            state["loader"] = self.generator.get_state()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        torch.set_rng_state(state["torch"])
+        kind, key, pos, has_gauss, gauss = state["numpy"]
+        np.random.set_state((kind, key.numpy().astype(np.uint32), pos, has_gauss, gauss))
+        random.setstate(state["python"])
+        if "cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
+        if "loader" in state and self.generator is not None:
+            self.generator.set_state(state["loader"])
+        log(f"resumed from {self.folder / CKPT_NAME}")
+
+
+def slurm_plugins() -> dict:
+    """Under ``srun``: Lightning's SLURM environment with its own requeue handler off.
+
+    Its handler would save ``hpc_ckpt_*.ckpt`` into the shared ``default_root_dir`` (the cache)
+    mid-epoch, where any later trainer under SLURM would pick it up. Without it, a protocol
+    that does not checkpoint (kNN, linear probe, frozen) dies on SIGUSR1 and
+    ``slurm/launch.sh`` requeues the job, which re-runs that seed from the start.
+    """
+    from lightning.pytorch.plugins.environments import SLURMEnvironment
+
+    if not under_slurm() or not SLURMEnvironment.detect():
+        return {}
+    return {"plugins": [SLURMEnvironment(auto_requeue=False)]}
+
+
+def trainer_extras(folder: Path | None, generator: torch.Generator | None = None) -> dict:
+    """``Trainer`` keyword arguments for a run under SLURM (preemption-safe when ``folder`` is
+    given); ``{}`` outside SLURM."""
+    if not under_slurm():
+        return {}
+    if folder is None:
+        return slurm_plugins()
+    return {"callbacks": [Preemption(folder, generator)], "default_root_dir": str(folder),
+            **slurm_plugins()}

@@ -1,0 +1,145 @@
+"""Against a real one-node SLURM cluster (tests/slurm/conftest.py): a job array of `rsbench run`
+jobs plus the dependent leaderboard job, a two-process `srun -n 2` run, and a preemption
+(USR1 -> save, requeue, resume) whose metrics equal an uninterrupted run's."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rsbench.cli import main
+
+if shutil.which("slurmctld") is None:
+    pytest.skip("SLURM not installed (make setup-slurm)", allow_module_level=True)
+
+RSBENCH = str(Path(sys.executable).with_name("rsbench"))
+
+
+def sh(env, *cmd, check=True, timeout=150) -> str:
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert not check or done.returncode == 0, f"{cmd[0]}: exit {done.returncode}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def job_field(env, job: str, key: str) -> str | None:
+    out = sh(env, "scontrol", "show", "job", job, check=False)
+    found = re.search(rf"\b{key}=(\S+)", out)
+    return found.group(1) if found else None
+
+
+def wait_gone(env, jobs: list[str], timeout: float = 150) -> None:
+    """Until none of ``jobs`` (ids, array ids included) is pending or running."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if not sh(env, "squeue", "-h", "-j", ",".join(jobs), check=False).strip():
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"jobs {jobs} still queued after {timeout} s")
+
+
+def records(results: Path) -> dict:
+    from rsbench.results import ResultStore
+
+    return {(r["model"]["name"], r["task"]["name"], r["seed"]): r for r in ResultStore(results).records()}
+
+
+def submit_plan(env, world, out, suite, models, *extra) -> list[str]:
+    cmd = [RSBENCH, "slurm", "plan", "--suite", str(suite), "--models", str(models),
+           "--results", str(out / "results"), "--out", str(out / "plan"), "--template", "local",
+           "--data-root", str(world["data_root"]), "--cache-dir", str(out / "cache"),
+           "--rsbench", RSBENCH, "--submit", *extra]
+    return sh(env, *cmd).split()
+
+
+def test_job_array_writes_a_record_per_run_then_builds_the_board(slurm_cluster, slurm_world, tmp_path):
+    env, start = slurm_cluster, time.monotonic()
+    array, board = submit_plan(env, slurm_world, tmp_path, slurm_world["suite"],
+                               slurm_world["models"], "--seeds", "0")
+    assert job_field(env, board, "Dependency") in (f"afterany:{array}_*(unfulfilled)",
+                                                   f"afterany:{array}_*", "(null)")
+    wait_gone(env, [array, board])
+    found = records(tmp_path / "results")
+    logs = "\n".join(p.read_text() for p in (tmp_path / "plan" / "logs").glob("*.out"))
+    assert sorted(found) == [("tiny_a", "sl_knn", 0), ("tiny_b", "sl_knn", 0)], logs
+    assert all(r["status"] == "ok" for r in found.values())
+    assert {r["environment"]["slurm"]["array_job_id"] for r in found.values()} == {array}
+    assert (tmp_path / "plan" / "leaderboard" / "leaderboard.md").exists(), logs
+    print(f"array of 2 + leaderboard: {time.monotonic() - start:.1f} s "
+          f"(cluster start {env['RSBENCH_SLURM_START_S']} s)")
+
+
+def test_srun_two_processes_match_one(slurm_cluster, slurm_world, tmp_path):
+    env, start = slurm_cluster, time.monotonic()
+    card = slurm_world["models"] / "tiny_a.yaml"
+    common = ["run", "--model", str(card), "--tasks", str(slurm_world["tasks"]["knn"]), "--seeds", "0",
+              "--data-root", str(slurm_world["data_root"]), "--accelerator", "cpu",
+              "--precision", "32-true", "--quiet"]
+    # A job named "bash" would hide SLURM from Lightning (its interactive-session rule), and
+    # Lightning refuses --ntasks without --ntasks-per-node.
+    out = sh(env, "srun", "-J", "rsbench", "-n", "2", "--ntasks-per-node=2", "--kill-on-bad-exit=1", "bash", "-c",
+             'echo "procid=$SLURM_PROCID"; exec "$@"', "_", RSBENCH, *common,
+             "--out", str(tmp_path / "two"), "--cache-dir", str(tmp_path / "c2"),
+             "--devices", "2", "--strategy", "ddp")
+    assert sorted(re.findall(r"procid=(\d)", out)) == ["0", "1"]
+    assert main([*common, "--out", str(tmp_path / "one"), "--cache-dir", str(tmp_path / "c1")]) == 0
+    (two,), (one,) = records(tmp_path / "two").values(), records(tmp_path / "one").values()
+    assert two["environment"]["world_size"] == 2 and one["environment"]["world_size"] == 1
+    assert two["record_id"] == one["record_id"] and two["metrics"] == one["metrics"]
+    print(f"srun -n 2 vs 1 process: {time.monotonic() - start:.1f} s")
+
+
+@pytest.mark.parametrize("warning", [True, False], ids=["usr1-warning", "no-warning"])
+def test_preempted_finetune_requeues_resumes_and_matches(slurm_cluster, slurm_world, tmp_path, warning):
+    """With a warning the job saves at the epoch end and requeues itself; without one
+    (``scontrol requeue`` kills it at once) it resumes from the last periodic checkpoint."""
+    env, start = slurm_cluster, time.monotonic()
+    task = slurm_world["tasks"]["finetune"]
+    suite = tmp_path / "ft_suite.yaml"
+    suite.write_text(yaml.safe_dump({"suite": "ft", "version": 1, "tasks": [str(task)], "seeds": [0],
+                                     "baselines": {str(task): {"low": 0.0, "high": 1.0}}}))
+    card = slurm_world["models"] / "tiny_a.yaml"
+    array, board = submit_plan(env, slurm_world, tmp_path, suite, card,
+                               "--run-arg=--set=protocol.epochs=40")
+    job = f"{array}_0"
+    resume_root = tmp_path / "cache" / "resume"
+    end = time.monotonic() + 90  # wait for the first epoch-end checkpoint: training is under way
+    while not list(resume_root.glob("*/hpc_ckpt_1.ckpt")):
+        assert time.monotonic() < end, sh(env, "scontrol", "show", "job", job)
+        time.sleep(0.2)
+    signalled = time.monotonic()
+    if warning:
+        sh(env, "scancel", "--batch", "--signal=USR1", job)
+    else:
+        sh(env, "scontrol", "requeue", job)
+    end = time.monotonic() + 60
+    while job_field(env, job, "Restarts") in (None, "0"):
+        assert time.monotonic() < end, "job was not requeued"
+        time.sleep(0.3)
+    requeued = time.monotonic()
+    wait_gone(env, [array, board])
+    log = "\n".join(p.read_text() for p in (tmp_path / "plan" / "logs").glob(f"{array}_*.out"))
+    assert "resumed from" in log and ("scontrol requeue" in log) == warning, log
+    assert "restart 1" in log, log
+    (resumed,) = records(tmp_path / "results").values()
+    assert resumed["status"] == "ok", log
+    assert not any(resume_root.iterdir()), "checkpoint folder left behind"
+
+    done = time.monotonic()
+    straight = tmp_path / "straight"
+    assert main(["run", "--model", str(card), "--tasks", str(task), "--seeds", "0", "--out", str(straight),
+                 "--data-root", str(slurm_world["data_root"]), "--cache-dir", str(tmp_path / "c0"),
+                 "--accelerator", "cpu", "--precision", "32-true", "--quiet",
+                 "--set", "protocol.epochs=40"]) == 0
+    (uninterrupted,) = records(straight).values()
+    assert uninterrupted["record_id"] == resumed["record_id"]
+    assert uninterrupted["metrics"] == resumed["metrics"]
+    print(f"preemption (warning={warning}): signal after {signalled - start:.1f} s, requeued after "
+          f"{requeued - signalled:.1f} s, resumed job done {done - requeued:.1f} s later; "
+          f"uninterrupted run {time.monotonic() - done:.1f} s")
