@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from rsbench.data.base import Sample
 from rsbench.data.errors import SplitConflict
 from rsbench.data.splits import SplitSpec
+from rsbench.results.atomic import atomic_write_bytes
 
 FORMAT = "rsbench-split/1"
 SPLIT_NAMES = ("train", "val", "test")
@@ -40,24 +39,6 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
-
-    A reader (or a concurrent run) sees either no file or the whole file, never a torn one.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_split_file(split_dir: Path, stem: str, data: bytes,
                      root: Path | None = None) -> tuple[Path, str]:
     """Write (or reuse) ``<split_dir>/<stem>.json``; returns its path and sha256.
@@ -78,7 +59,7 @@ def write_split_file(split_dir: Path, stem: str, data: bytes,
             f"the data, or move the old split file away to make a new split (records scored on "
             f"the old one keep its hash)"
         )
-    atomic_write(path, data)
+    atomic_write_bytes(path, data)
     return path, digest
 
 

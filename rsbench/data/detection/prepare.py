@@ -40,7 +40,7 @@ from rsbench.data.detection.dota import (
 from rsbench.data.errors import DatasetNotFound
 from rsbench.data.segmentation.common import write_png
 from rsbench.data.segmentation.isprs import patch_positions
-from rsbench.data.split_files import atomic_write
+from rsbench.results.atomic import atomic_write_bytes
 
 MANIFEST_FORMAT = "rsbench-prepared/1"
 RAW_SPLITS = ("train", "val")
@@ -180,7 +180,7 @@ def prepare_dota(src: Path, dst: Path, tile: int = 1024, overlap: int = 200,
         "images": images, "files": files,
     }
     data = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")
-    atomic_write(dst / "manifest.json", data)
+    atomic_write_bytes(dst / "manifest.json", data)
     counts = {s: sum(i["n_tiles"] for i in images.values() if i["split"] == s) for s in RAW_SPLITS}
     return {"dataset": "dota", "dst": str(dst), "manifest": str(dst / "manifest.json"),
             "manifest_sha256": hashlib.sha256(data).hexdigest(), "tile": tile,

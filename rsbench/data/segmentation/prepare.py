@@ -22,7 +22,7 @@ from rsbench.data.segmentation.isprs import (
     patch_positions,
     read_tiff,
 )
-from rsbench.data.split_files import atomic_write
+from rsbench.results.atomic import atomic_write_bytes
 
 MANIFEST_FORMAT = "rsbench-prepared/1"
 
@@ -102,7 +102,7 @@ def prepare_isprs(name: str, src: Path, dst: Path, patch: int = 512, stride: int
         "tiles": tiles, "files": files,
     }
     data = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")
-    atomic_write(dst / "manifest.json", data)
+    atomic_write_bytes(dst / "manifest.json", data)
     counts = {s: sum(t["n_patches"] for t in tiles.values() if t["split"] == s)
               for s in ("train", "test")}
     return {"dataset": name, "dst": str(dst), "manifest": str(dst / "manifest.json"),
