@@ -29,7 +29,7 @@ SEG_DATASETS.register("potsdam", "rsbench.data.segmentation.isprs:PotsdamAdapter
 SEG_DATASETS.register("vaihingen", "rsbench.data.segmentation.isprs:VaihingenAdapter")
 SEG_DATASETS.register("isaid", "rsbench.data.segmentation.isaid:ISAIDAdapter")
 #: Datasets whose raw release must be cut into patches first (``prepare_dataset``).
-PREPARABLE = ("potsdam", "vaihingen")
+PREPARABLE = ("potsdam", "vaihingen", "isaid")
 
 
 def seg_adapter(name: str) -> SegAdapter:
@@ -88,7 +88,8 @@ def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
 def prepare_dataset(name: str, src: Path, dst: Path, **options: int) -> dict:
     """Turn a raw release under ``src`` into the prepared dataset root ``dst``.
 
-    ``options`` are passed on (``patch``, ``stride`` for ISPRS). Returns the manifest summary.
+    ``options`` are passed on (``patch``, ``stride``, ``workers``; defaults ISPRS 512 / 256,
+    iSAID 896 / 512). Returns the manifest summary.
 
     Raises:
         ValueError: a dataset that needs no preparation or is unknown (lists those that do).
@@ -97,6 +98,10 @@ def prepare_dataset(name: str, src: Path, dst: Path, **options: int) -> dict:
     if name not in PREPARABLE:
         raise ValueError(f"dataset {name!r} needs no preparation or is unknown "
                          f"(preparable: {', '.join(PREPARABLE)})")
+    if name == "isaid":
+        from rsbench.data.segmentation.isaid_prepare import prepare_isaid
+
+        return prepare_isaid(Path(src), Path(dst), **options)
     from rsbench.data.segmentation.prepare import prepare_isprs
 
     return prepare_isprs(name, Path(src), Path(dst), **options)

@@ -48,7 +48,8 @@ class ISAIDAdapter(SegAdapter):
 
     def how_to_get(self) -> str:
         return (f"download iSAID (DOTA-v1.0 images + iSAID masks) from {self.homepage} and cut "
-                f"896 px patches with the iSAID devkit's preprocess/split.py into that layout")
+                f"896 px patches into that layout with `rsbench data prepare isaid --src RAW "
+                f"--dst <data_root>/isaid` (or the iSAID devkit's preprocess/split.py)")
 
     def official(self, root: Path, download: bool = False) -> dict[str, list[PairSample]]:
         root = Path(root)
