@@ -43,6 +43,8 @@ test-all: setup
 bench: setup
 	$(BIN)/python benchmarks/linear_probe.py
 	$(BIN)/python benchmarks/sliding_window.py
+	$(BIN)/python benchmarks/detection_eval.py
+	$(BIN)/python benchmarks/fsdp_memory.py
 
 clean:
 	rm -rf demo_out .rsbench_cache .pytest_cache
