@@ -66,3 +66,13 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int) -> float:
         return (step + 1) / warmup_steps
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def finite_loss(loss, step: int):
+    """``loss``, or a ``FloatingPointError`` when it is NaN or infinite: a diverged run must end
+    as a ``failed`` record with the reason, never train on and score garbage."""
+    import torch
+
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"non-finite training loss {loss.item()} at step {step}")
+    return loss

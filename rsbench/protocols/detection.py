@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader
 
 from rsbench.engine.trainer import make_trainer
 from rsbench.heads.detection import DetectionModel
-from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams
+from rsbench.protocols.base import ProtocolContext, ProtocolResult, finite_loss, resolved_hparams
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
 from rsbench.tasks.detection import coco_scores
 
@@ -122,9 +122,7 @@ class DetectionModule(L.LightningModule):
         images, targets = batch
         losses = self.model(images, training_targets(targets))
         loss = sum(losses.values())
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite training loss {loss.item()} at step {self.global_step}")
-        return loss
+        return finite_loss(loss, self.global_step)
 
     def on_predict_start(self) -> None:
         self.detections = []

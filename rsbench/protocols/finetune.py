@@ -24,7 +24,13 @@ from rsbench.engine.resume import checkpoint_path, discard, resume_dir, run_key,
 from rsbench.engine.sharding import shard_module
 from rsbench.engine.trainer import make_trainer, resolved_precision
 from rsbench.heads import finetune_head
-from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams, warmup_cosine
+from rsbench.protocols.base import (
+    ProtocolContext,
+    ProtocolResult,
+    finite_loss,
+    resolved_hparams,
+    warmup_cosine,
+)
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
 
 RECIPE = ("MAE main_finetune.py as used by RVSA/SatMAE: AdamW blr 1e-3, layer decay 0.75, "
@@ -94,9 +100,7 @@ class Finetuner(L.LightningModule):
             loss = torch.sum(-soft * nn.functional.log_softmax(self(x), dim=-1), dim=-1).mean()
         else:
             loss = nn.functional.cross_entropy(self(x), y, label_smoothing=self.hp["label_smoothing"])
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite training loss {loss.item()} at step {self.global_step}")
-        return loss
+        return finite_loss(loss, self.global_step)
 
     def predict_step(self, batch, batch_idx):
         x, y = batch

@@ -32,7 +32,13 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from rsbench.engine.trainer import make_trainer
 from rsbench.heads import probe_head
-from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams, warmup_cosine
+from rsbench.protocols.base import (
+    ProtocolContext,
+    ProtocolResult,
+    finite_loss,
+    resolved_hparams,
+    warmup_cosine,
+)
 from rsbench.protocols.frozen_features import cached_splits
 
 RECIPE = ("MAE main_linprobe.py head (He et al. 2022): BN(affine=False)+Linear, 90 ep, warm-up + "
@@ -63,7 +69,7 @@ class ProbeHead(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        return nn.functional.cross_entropy(self.head(x), y)
+        return finite_loss(nn.functional.cross_entropy(self.head(x), y), self.global_step)
 
     def optimizer(self) -> torch.optim.Optimizer:
         """SGD with momentum, or MAE's LARS (which adapts only the weight matrix, not the bias)."""
@@ -160,9 +166,13 @@ def run(ctx: ProtocolContext) -> ProtocolResult:
         hp = {**hp, **chosen, "search": summary}
     else:
         for blr in hp["blr_grid"] if len(hp["blr_grid"]) > 1 else []:  # one value: nothing to pick
-            head = fitted_head(xtr, ytr, k, blr, hp, ctx)
+            try:
+                head = fitted_head(xtr, ytr, k, blr, hp, ctx)
+            except FloatingPointError:  # a diverging grid value loses the sweep; it does not fail it
+                sweep[str(blr)] = None
+                continue
             sweep[str(blr)] = ctx.plugin.scores(predictions(head, xva), yva, k)[ctx.task.primary_metric]
-        best = max(hp["blr_grid"], key=lambda b: sweep.get(str(b), 0.0))  # ties: first in grid order
+        best = max(hp["blr_grid"], key=lambda b: sweep.get(str(b)) or 0.0)  # ties: first in grid order
     if hp["refit_on_trainval"]:
         xtr, ytr = torch.cat([xtr, xva]), torch.cat([ytr, yva])
     head = fitted_head(xtr, ytr, k, best, hp, ctx)

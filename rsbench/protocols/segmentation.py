@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader
 from rsbench.engine.sliding import sliding_logits
 from rsbench.engine.trainer import make_trainer
 from rsbench.heads.upernet import SegmentationModel, segmentation_head
-from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams
+from rsbench.protocols.base import ProtocolContext, ProtocolResult, finite_loss, resolved_hparams
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
 from rsbench.tasks.segmentation import confusion_metric, scores_from_confusion
 
@@ -113,9 +113,7 @@ class SegmentationModule(L.LightningModule):
             loss = F.cross_entropy(logits.float(), y, ignore_index=self.ignore_index)
         else:  # an all-ignore crop: no signal, but keep the graph (and DDP) consistent
             loss = logits.sum() * 0.0
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"non-finite training loss {loss.item()} at step {self.global_step}")
-        return loss
+        return finite_loss(loss, self.global_step)
 
     def predict_step(self, batch, batch_idx):
         x, y = batch

@@ -55,3 +55,14 @@ def test_lars_barely_moves_a_head_in_a_few_hundred_steps_where_sgd_converges():
         head = fitted_head(x, y, 4, 0.1, {**hp, "optimizer": opt}, ctx)
         acc[opt] = (predictions(head, x) == y).float().mean().item()
     assert acc["sgd"] == 1.0 and acc["lars"] < 0.7
+
+
+def test_non_finite_features_fail_the_probe_instead_of_scoring_garbage():
+    x, y = clusters(10)
+    x[3, 0] = float("nan")
+    ctx = SimpleNamespace(seed=0, opts=EngineOptions(accelerator="cpu", progress=False))
+    hp = {**DEFAULTS, "epochs": 2, "warmup_epochs": 0, "batch_size": 8}
+    import pytest
+
+    with pytest.raises(FloatingPointError, match="non-finite training loss"):
+        fitted_head(x, y, 4, 0.1, hp, ctx)
