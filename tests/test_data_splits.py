@@ -229,3 +229,18 @@ def test_synthetic_classes_are_learnable_by_structure_not_colour():
     assert nearest_class_mean_accuracy(feats) > 0.8  # chance is 1/21
     assert nearest_class_mean_accuracy(feats[..., :3]) < 0.3  # mean colour alone is not enough
     assert len({im.tobytes() for im in imgs.reshape(-1, 48, 48, 3)}) == 21 * 16
+
+
+def test_fingerprint_sees_a_same_size_rewrite(tmp_path):
+    import os
+
+    from rsbench.data.split_files import dataset_fingerprint
+
+    (tmp_path / "a.tif").write_bytes(b"\x00" * 64)
+    (tmp_path / "b.tif").write_bytes(b"\x01" * 64)
+    before = dataset_fingerprint(tmp_path, ["a.tif", "b.tif"])
+    assert dataset_fingerprint(tmp_path, ["b.tif", "a.tif"]) == before  # order-free
+    (tmp_path / "a.tif").write_bytes(b"\x00" * 63 + b"\x02")  # same size, one pixel changed
+    st = (tmp_path / "a.tif").stat()
+    os.utime(tmp_path / "a.tif", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert dataset_fingerprint(tmp_path, ["a.tif", "b.tif"]) != before

@@ -22,7 +22,7 @@ class SplitData:
         test: as ``val``.
         split_file: the JSON split file under the split folder.
         split_hash: sha256 of the split file's bytes.
-        fingerprint: sha256 over the sorted relative paths and byte sizes of the files used.
+        fingerprint: sha256 over the sorted relative paths, byte sizes and contents of the files used.
         root: the dataset root the split's paths are relative to.
     """
 

@@ -9,6 +9,7 @@ silently replacing the split earlier records were scored on.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -70,11 +71,22 @@ def read_split_file(path: Path) -> dict[str, list[Sample]]:
 
 
 def dataset_fingerprint(root: Path, paths: list[str]) -> str:
-    """sha256 over sorted ``relative path<TAB>byte size`` lines: cheap, no image is read.
+    """sha256 over sorted ``relative path<TAB>byte size<TAB>content sha256`` lines.
 
-    It changes when a file is added, removed, renamed or rewritten at another size.
+    It changes when a file is added, removed, renamed or rewritten in any way, including a
+    same-size rewrite of an uncompressed TIFF. Contents are hashed once per process and file
+    version (path, size, modification time), so the many runs of one suite pay for it once.
     """
     h = hashlib.sha256()
     for rel in sorted(paths):
-        h.update(f"{rel}\t{(root / rel).stat().st_size}\n".encode())
+        st = (root / rel).stat()
+        digest = file_digest(str((root / rel).resolve()), st.st_size, st.st_mtime_ns)
+        h.update(f"{rel}\t{st.st_size}\t{digest}\n".encode())
     return h.hexdigest()
+
+
+@functools.cache
+def file_digest(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 of a file's bytes; ``size`` and ``mtime_ns`` key the cache to this version."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
