@@ -156,3 +156,21 @@ def test_reprepare_lists_only_the_new_patches(raw, tmp_path):
     assert (len(data.train), len(data.test)) == (summary["n_train"], summary["n_test"])
     assert summary["n_train"] == 16 * 2 * 2  # 90 x 70 at 64 / 64: rows 0, 26; columns 0, 6
     assert data.train[0][0].shape == (3, 64, 64)
+
+
+def test_eroded_labels_are_preferred_as_mmseg_prepares_from_them(tmp_path):
+    # mmseg cuts Potsdam from 5_Labels_all_noBoundary: boundaries painted black, hence ignored.
+    src = maker("potsdam").make(tmp_path / "raw")
+    full = tifffile.imread(src / "5_Labels_all" / "top_potsdam_2_10_label.tif")
+    eroded = full.copy()
+    eroded[:, :5] = 0  # a black boundary band
+    (src / "5_Labels_all_noBoundary").mkdir()
+    tifffile.imwrite(src / "5_Labels_all_noBoundary" / "top_potsdam_2_10_label_noBoundary.tif", eroded)
+    dst = tmp_path / "potsdam"
+    prepare_isprs("potsdam", src, dst, patch=48, stride=24)
+    ann = np.asarray(Image.open(dst / "ann_dir" / "train" / "2_10_00000_00000.png"))
+    assert (ann[:, :5] == 255).all()
+    assert np.array_equal(ann[:, 5:], isprs_label_to_index(full[:48, 5:48]))
+    manifest = json.loads((dst / "manifest.json").read_text())
+    assert "noBoundary" in json.dumps(manifest["tiles"]["2_10"])  # the file used is on record
+    assert "noBoundary" not in json.dumps(manifest["tiles"]["2_11"])  # others: full labels

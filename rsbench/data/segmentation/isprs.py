@@ -1,10 +1,13 @@
 """ISPRS 2D semantic labelling: Potsdam and Vaihingen, prepared into patches as mmsegmentation does.
 
-Raw layouts (the ISPRS archives extracted under ``src``; first label folder found wins)::
+Raw layouts (the ISPRS archives extracted under ``src``; the boundary-eroded labels mmseg
+prepares from are preferred when present, else the full ones; the manifest names the file used)::
 
     potsdam:   2_Ortho_RGB/top_potsdam_<id>_RGB.tif          RGB uint8, 6000 x 6000
+               5_Labels_all_noBoundary/top_potsdam_<id>_label_noBoundary.tif   (preferred)
                5_Labels_all/top_potsdam_<id>_label.tif       colour-coded RGB
     vaihingen: top/top_mosaic_09cm_area<n>.tif               IRRG uint8 (kept in that order)
+               {gts_eroded_for_participants,.}/top_mosaic_09cm_area<n>_noBoundary.tif (preferred)
                gts_for_participants/top_mosaic_09cm_area<n>.tif   colour-coded RGB
 
 Tiles follow mmsegmentation's ``tools/dataset_converters/{potsdam,vaihingen}.py`` (the same
@@ -94,6 +97,9 @@ class ISPRSAdapter(SegAdapter):
     tiles: ClassVar[dict[str, tuple[str, ...]]] = {}
     image_dir: ClassVar[str] = ""
     label_dirs: ClassVar[tuple[str, ...]] = ()
+    #: Where the boundary-eroded ("noBoundary") labels unpack; preferred when present, since
+    #: mmsegmentation prepares from them (eroded boundaries are black, hence ignored).
+    eroded_label_dirs: ClassVar[tuple[str, ...]] = ()
     default_patch: ClassVar[int] = 512
     default_stride: ClassVar[int] = 256
 
@@ -102,6 +108,14 @@ class ISPRSAdapter(SegAdapter):
 
     def label_name(self, tile: str) -> str:
         raise NotImplementedError
+
+    def eroded_label_name(self, tile: str) -> str:
+        return self.label_name(tile).replace(".tif", "_noBoundary.tif")
+
+    def label_candidates(self, src: Path, tile: str) -> list[Path]:
+        """Label files for ``tile`` in order of preference: eroded (mmseg's) first, then full."""
+        return ([src / d / self.eroded_label_name(tile) for d in self.eroded_label_dirs]
+                + [src / d / self.label_name(tile) for d in self.label_dirs])
 
     def how_to_get(self) -> str:
         return (f"the ISPRS data must be requested by hand at {ISPRS_URL}; extract it and run "
@@ -121,8 +135,7 @@ class ISPRSAdapter(SegAdapter):
         out, missing = {}, []
         for tile in [t for split in ("train", "test") for t in self.tiles[split]]:
             image = src / self.image_dir / self.image_name(tile)
-            labels = [src / d / self.label_name(tile) for d in self.label_dirs]
-            label = next((p for p in labels if p.is_file()), None)
+            label = next((p for p in self.label_candidates(src, tile) if p.is_file()), None)
             if image.is_file() and label is not None:
                 out[tile] = (image, label)
             else:
@@ -174,6 +187,7 @@ class PotsdamAdapter(ISPRSAdapter):
     }
     image_dir = "2_Ortho_RGB"
     label_dirs = ("5_Labels_all", ".")
+    eroded_label_dirs = ("5_Labels_all_noBoundary", ".")
 
     def image_name(self, tile: str) -> str:
         return f"top_potsdam_{tile}_RGB.tif"
@@ -196,6 +210,8 @@ class VaihingenAdapter(ISPRSAdapter):
     }
     image_dir = "top"
     label_dirs = ("gts_for_participants", ".")
+    eroded_label_dirs = ("gts_eroded_for_participants",
+                         "ISPRS_semantic_labeling_Vaihingen_ground_truth_eroded_COMPLETE", ".")
 
     def image_name(self, tile: str) -> str:
         return f"top_mosaic_09cm_area{tile}.tif"
