@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-import yaml
 
 from rsbench.cli import main
 from rsbench.config import load_task
@@ -27,33 +26,13 @@ def test_segmentation_tasks_carry_the_published_numbers(path):
         assert (hp["layer_decay"], hp["drop_path"]) == (0.9, 0.1)
 
 
-def test_run_on_synthetic_loveda_writes_a_segmentation_record(tmp_path):
-    import json
-
-    import torch
-    from safetensors.torch import save_file
-
-    from rsbench.backbones import InputSpec, build_backbone
+def test_run_on_synthetic_loveda_writes_a_segmentation_record(tmp_path, tiny_card, run_one_record):
     from rsbench.data.segmentation import make_synthetic_loveda
 
     make_synthetic_loveda(tmp_path / "data" / "loveda", 4, 32, 0)
-    torch.manual_seed(0)
-    bb = build_backbone("vit_tiny_patch16", InputSpec(img_size=32), depth=2, patch_size=8)
-    save_file(bb.model.state_dict(), str(tmp_path / "tiny.safetensors"))
-    card = tmp_path / "card.yaml"
-    card.write_text(yaml.safe_dump({"name": "tiny", "arch": "vit_tiny_patch16",
-                                    "checkpoint": str(tmp_path / "tiny.safetensors"),
-                                    "arch_overrides": {"depth": 2, "patch_size": 8},
-                                    "input_spec": {"img_size": 32}}))
     task = tmp_path / "seg_e2e.yaml"
     task.write_text(f"include: [{REPO}/tasks/demo/demo_loveda_frozen.yaml]\ntask: seg_e2e\n"
                     "dataset: {image_size: 32}\nprotocol: {iterations: 4, batch_size: 4, slide_stride: 16}\n")
-    out = tmp_path / "out"
-    rc = main(["run", "--model", str(card), "--tasks", str(task), "--seeds", "0", "--out", str(out),
-               "--data-root", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"),
-               "--accelerator", "cpu", "--quiet"])
-    assert rc == 0
-    (record,) = [json.loads(p.read_text()) for p in out.rglob("*.json")]
-    assert record["status"] == "ok", record.get("error")
+    record = run_one_record(tiny_card(tmp_path, 32), task, tmp_path)
     assert 0.0 <= record["metrics"]["miou"] <= 1.0 and "iou_building" in record["metrics"]
     assert record["data"]["split_hash"]
