@@ -40,6 +40,16 @@ class SegAdapter:
         return DatasetNotFound(f"dataset {self.name!r} ({self.title}) {problem} at {root}: "
                                f"expected {self.layout}; {self.how_to_get()}")
 
+    def complete_pairs(self, root: Path, folder: str, pairs: list[PairSample]) -> list[PairSample]:
+        """``pairs`` if there are any and every mask exists, else a one-line not-found error."""
+        if not pairs:
+            raise self.not_found(root, f"has no {folder} images")
+        missing = [m for _, m in pairs if not (root / m).is_file()]
+        if missing:
+            raise self.not_found(root, f"is incomplete ({len(missing)} masks missing, "
+                                       f"e.g. {missing[0]})")
+        return pairs
+
     def official(self, root: Path, download: bool = False) -> dict[str, list[PairSample]]:
         """``train`` and ``test`` samples of the official split, sorted by image path.
 

@@ -57,16 +57,10 @@ class ISAIDAdapter(SegAdapter):
         for split, folder in self.folders.items():
             images = [p for p in sorted((root / folder / "images").glob("*.png"))
                       if not p.name.endswith(("_RGB.png", "_mask.png"))]
-            if not images:
-                raise self.not_found(root, f"has no {folder} patches")
             pairs = [(p.relative_to(root).as_posix(),
                       p.with_name(p.stem + MASK_SUFFIX).relative_to(root).as_posix())
                      for p in images]
-            missing = [m for _, m in pairs if not (root / m).is_file()]
-            if missing:
-                raise self.not_found(root, f"is incomplete ({len(missing)} masks missing, "
-                                           f"e.g. {missing[0]})")
-            out[split] = pairs
+            out[split] = self.complete_pairs(root, folder, pairs)
         return out
 
     def read_mask(self, path: Path) -> np.ndarray:

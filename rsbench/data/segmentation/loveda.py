@@ -64,14 +64,7 @@ class LoveDAAdapter(SegAdapter):
             self.download(root)
         out = {}
         for split, folder in self.folders.items():
-            pairs = self.pairs(root, folder)
-            if not pairs:
-                raise self.not_found(root, f"has no {folder} images")
-            missing = [m for _, m in pairs if not (root / m).is_file()]
-            if missing:
-                raise self.not_found(root, f"is incomplete ({len(missing)} masks missing, "
-                                           f"e.g. {missing[0]})")
-            out[split] = pairs
+            out[split] = self.complete_pairs(root, folder, self.pairs(root, folder))
         return out
 
     def read_mask(self, path: Path) -> np.ndarray:
