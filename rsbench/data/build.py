@@ -14,7 +14,7 @@ from rsbench.config import DatasetSpec
 from rsbench.data.bundle import SplitData
 from rsbench.data.catalog import dataset_adapter
 from rsbench.data.dataset import SceneDataset
-from rsbench.data.split_files import dataset_fingerprint, split_bytes, write_split_file
+from rsbench.data.split_files import pinned_split
 from rsbench.data.splits import parse_split, ratio_split
 
 
@@ -57,8 +57,6 @@ def build_classification_data(spec: DatasetSpec, data_root: Path, split_dir: Pat
     else:
         assignment = adapter.official(root, split.name, download)
     classes = adapter.sorted_classes()
-    data = split_bytes(spec.name, split, classes, assignment)
-    split_file, split_hash = write_split_file(split_dir, split.file_stem(spec.name), data, root)
     used = [p for items in assignment.values() for p, _ in items]
 
     def part(name: str, transform: Callable | None = None) -> SceneDataset:
@@ -67,6 +65,5 @@ def build_classification_data(spec: DatasetSpec, data_root: Path, split_dir: Pat
     return ClassificationData(
         dataset=spec.name, split=split, classes=classes,
         train=part("train", train_transform), val=part("val"), test=part("test"),
-        split_file=split_file, split_hash=split_hash,
-        fingerprint=dataset_fingerprint(root, used), root=root,
+        root=root, **pinned_split(spec.name, split, classes, assignment, split_dir, root, used),
     )

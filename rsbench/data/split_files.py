@@ -90,3 +90,13 @@ def file_digest(path: str, size: int, mtime_ns: int) -> str:
     """sha256 of a file's bytes; ``size`` and ``mtime_ns`` key the cache to this version."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def pinned_split(dataset: str, split, classes: list[str], assignment: dict, split_dir: Path,
+                 root: Path, used: list[str]) -> dict:
+    """Write (or reuse) the split file of ``assignment`` and fingerprint the ``used`` files:
+    the ``split_file``, ``split_hash`` and ``fingerprint`` every data bundle carries."""
+    data = split_bytes(dataset, split, classes, assignment)
+    split_file, split_hash = write_split_file(split_dir, split.file_stem(dataset), data, root)
+    return {"split_file": split_file, "split_hash": split_hash,
+            "fingerprint": dataset_fingerprint(root, used)}

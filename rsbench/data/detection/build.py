@@ -18,7 +18,7 @@ from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import DetectionData, DetectionDataset, DetSample
 from rsbench.data.errors import SplitSpecError
 from rsbench.data.segmentation.common import SegSplit, carve_val, parse_seg_split
-from rsbench.data.split_files import dataset_fingerprint, split_bytes, write_split_file
+from rsbench.data.split_files import pinned_split
 from rsbench.data.splits import SplitSpec, parse_split, ratio_split
 from rsbench.registry import Registry
 
@@ -122,8 +122,6 @@ def build_detection_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
     root = dataset_root(spec, data_root)
     assignment = assign(adapter, root, split)
     classes = list(adapter.classes)
-    data = split_bytes(spec.name, split, classes, assignment)
-    split_file, split_hash = write_split_file(split_dir, split.file_stem(spec.name), data, root)
     used = sorted({p for items in assignment.values() for pair in items for p in pair})
 
     def part(name: str, transform: Callable | None = None) -> DetectionDataset:
@@ -132,8 +130,7 @@ def build_detection_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
     return DetectionData(
         dataset=spec.name, split=split, classes=classes,
         train=part("train", train_transform), val=part("val"), test=part("test"),
-        split_file=split_file, split_hash=split_hash,
-        fingerprint=dataset_fingerprint(root, used), root=root,
+        root=root, **pinned_split(spec.name, split, classes, assignment, split_dir, root, used),
     )
 
 

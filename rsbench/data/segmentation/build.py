@@ -20,7 +20,7 @@ from rsbench.data.segmentation.common import (
     carve_val,
     parse_seg_split,
 )
-from rsbench.data.split_files import dataset_fingerprint, split_bytes, write_split_file
+from rsbench.data.split_files import pinned_split
 from rsbench.registry import Registry
 
 SEG_DATASETS = Registry("segmentation dataset")
@@ -70,8 +70,6 @@ def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
     train, val = carve_val(official["train"], split.val_fraction, split.seed, adapter.group)
     assignment = {"train": train, "val": val, "test": official["test"]}
     classes = list(adapter.classes)
-    data = split_bytes(spec.name, split, classes, assignment)
-    split_file, split_hash = write_split_file(split_dir, split.file_stem(spec.name), data, root)
     used = [p for items in assignment.values() for pair in items for p in pair]
 
     def part(name: str, transform: Callable | None = None) -> SegmentationDataset:
@@ -80,8 +78,7 @@ def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
     return SegmentationData(
         dataset=spec.name, split=split, classes=classes, ignore_index=IGNORE_INDEX,
         train=part("train", train_transform), val=part("val"), test=part("test"),
-        split_file=split_file, split_hash=split_hash,
-        fingerprint=dataset_fingerprint(root, used), root=root,
+        root=root, **pinned_split(spec.name, split, classes, assignment, split_dir, root, used),
     )
 
 
