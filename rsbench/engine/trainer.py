@@ -116,7 +116,3 @@ def make_trainer(opts: EngineOptions, max_epochs: int | None = None, workload=No
     kwargs.update(overrides)
     return L.Trainer(**kwargs)
 
-
-def world_size(trainer) -> int:
-    """Processes taking part in the run."""
-    return int(trainer.world_size)
