@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup setup-browser setup-slurm demo test test-all lint bench clean
+.PHONY: setup setup-mmdet mmcv-wheel setup-browser setup-slurm demo test test-all lint bench clean
 
 setup: $(STAMP)
 
@@ -15,6 +15,34 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt torch torchvision
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
+
+# The optional MMDetection backend (`rsbench[mmdet]`). mmdet 3.3 needs mmcv < 2.2, which has no
+# wheels for modern torch, so mmcv 2.1 is compiled here against .venv's torch (about 10 minutes
+# on two cores). Its setup.py asks for C++17 while torch's headers need C++20, hence the sed.
+# The wheel is kept in a cache keyed by mmcv, torch and Python versions and reused.
+MMCV_VERSION := $(shell sed -n 's/^mmcv==//p' constraints.txt)
+TORCH_VERSION := $(shell sed -n 's/^torch==//p' constraints.txt)
+PY_TAG := $(shell $(PYTHON) -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
+MMCV_WHEELS ?= $(HOME)/.cache/rsbench/wheels/mmcv-$(MMCV_VERSION)-torch-$(TORCH_VERSION)-$(PY_TAG)
+MMDET_STAMP := $(VENV)/.mmdet-installed
+setup-mmdet: $(MMDET_STAMP)
+
+$(MMDET_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt mmengine "setuptools<80" wheel ninja
+	ls $(MMCV_WHEELS)/mmcv-$(MMCV_VERSION)-*.whl >/dev/null 2>&1 || $(MAKE) mmcv-wheel
+	$(BIN)/pip install --quiet --no-deps $(MMCV_WHEELS)/mmcv-$(MMCV_VERSION)-*.whl
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[mmdet]"
+	$(BIN)/python -c "import mmcv.ops, mmdet.apis"
+	touch $(MMDET_STAMP)
+
+mmcv-wheel:
+	rm -rf build/mmcv && mkdir -p build/mmcv $(MMCV_WHEELS)
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: --no-build-isolation \
+	  mmcv==$(MMCV_VERSION) -d build/mmcv
+	tar xzf build/mmcv/mmcv-$(MMCV_VERSION).tar.gz -C build/mmcv
+	sed -i 's/std=c++17/std=c++20/g' build/mmcv/mmcv-$(MMCV_VERSION)/setup.py
+	MMCV_WITH_OPS=1 MAX_JOBS=$$(nproc) $(BIN)/pip wheel --quiet --no-deps --no-build-isolation \
+	  -w $(MMCV_WHEELS) build/mmcv/mmcv-$(MMCV_VERSION)
 
 # Headless Chromium for the leaderboard page's browser test (skipped where it is absent).
 # Debian's package, as root; elsewhere install chromium yourself.

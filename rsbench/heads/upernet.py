@@ -134,6 +134,14 @@ def drop_final_norms(model: nn.Module) -> None:
             setattr(model, name, nn.Identity())
 
 
+def maps_at(backbone: nn.Module, x: torch.Tensor, levels: list[int]) -> list[torch.Tensor]:
+    """One feature map per entry of ``levels``; a shallow ViT may repeat a block index, which
+    timm's ``forward_intermediates`` would return once."""
+    unique = sorted(set(levels))
+    maps = dict(zip(unique, backbone.feature_maps(x, unique), strict=True))
+    return [maps[i] for i in levels]
+
+
 class SegmentationModel(nn.Module):
     """Backbone + decoder; ``forward`` returns logits ``[B, K, H, W]`` at input resolution.
 
@@ -167,7 +175,5 @@ class SegmentationModel(nn.Module):
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """One map per entry of ``levels`` (a shallow ViT may repeat a block index)."""
-        unique = sorted(set(self.levels))
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
-            maps = dict(zip(unique, self.backbone.feature_maps(x, unique), strict=True))
-        return [maps[i] for i in self.levels]
+            return maps_at(self.backbone, x, self.levels)

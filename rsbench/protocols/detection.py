@@ -14,17 +14,24 @@ Evaluation: ``trainer.predict`` over the test split at native size (torchvision 
 once by ``rsbench.tasks.detection.coco_scores`` against ``data.coco_ground_truth("test")``
 (difficult objects ignored VOC-style). The model after the last step is scored; validation is
 not used for model selection.
+
+Backends: ``torchvision`` (default) builds ``rsbench.heads.detection.DetectionModel`` from
+``detector`` / ``channels`` / ...; ``mmdet`` builds the MMDetection model given as
+``model_config`` (``rsbench.heads.mmdet``), which then owns those detector options: setting one of
+them as well is an error. Both train and score through the same module, schedule and COCO eval.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import lightning as L
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from rsbench.config import SpecError
 from rsbench.engine.trainer import make_trainer
 from rsbench.heads.detection import DetectionModel
 from rsbench.protocols.base import ProtocolContext, ProtocolResult, finite_loss, resolved_hparams
@@ -32,6 +39,8 @@ from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
 from rsbench.tasks.detection import coco_scores
 
 COMMON_DEFAULTS = {
+    "backend": "torchvision",
+    "model_config": None,
     "detector": "faster_rcnn",
     "channels": 256,
     "epochs": 12,
@@ -49,6 +58,9 @@ COMMON_DEFAULTS = {
     "detections_per_img": 100,
     "box_batch_size_per_image": 512,
 }
+# What the torchvision backend builds from; an mmdet model config says all of it itself.
+TORCHVISION_ONLY = ("detector", "channels", "score_thresh", "detections_per_img",
+                    "box_batch_size_per_image")
 
 
 class DetectionTrainTransform:
@@ -161,9 +173,41 @@ def gathered(detections: list[dict], trainer) -> list[dict]:
     return out
 
 
+def checked_backend(hp: dict, where: str) -> str:
+    """``hp["backend"]`` once its options are consistent; a ``SpecError`` naming the task if not."""
+    backend = hp["backend"]
+    if backend == "torchvision":
+        if hp["model_config"] is not None:
+            raise SpecError(f"{where}: model_config is an mmdet model; set backend: mmdet")
+        return backend
+    if backend != "mmdet":
+        raise SpecError(f"{where}: backend {backend!r}: use 'torchvision' or 'mmdet'")
+    if not isinstance(hp["model_config"], dict | str):
+        raise SpecError(f"{where}: backend mmdet needs model_config: an mmdet model mapping or "
+                        "the path of an mmdet config file")
+    moved = [k for k in TORCHVISION_ONLY if hp[k] != COMMON_DEFAULTS[k]]
+    if moved:
+        raise SpecError(f"{where}: option(s) {moved} configure the torchvision detector; with "
+                        "backend mmdet set them in model_config")
+    return backend
+
+
 def build_module(backbone: nn.Module, num_classes: int, hp: dict, image_size: int, frozen: bool,
-                 layer_decay: float | None) -> DetectionModule:
-    """Backbone + pyramid + detector wrapped for training."""
+                 layer_decay: float | None, base_dir: Path | None = None) -> DetectionModule:
+    """Backbone + pyramid + detector wrapped for training.
+
+    With ``backend: mmdet`` the resolved mmdet model config (and where it came from) replaces
+    ``hp["model_config"]`` in the module's ``hp``, so that the record keeps what was trained.
+    """
+    if hp["backend"] == "mmdet":
+        from rsbench.heads.mmdet import MMDetModel, config_from, resolved_model_config
+
+        raw, source = config_from(hp["model_config"], base_dir)
+        config = resolved_model_config(raw, num_classes, backbone.embed_dim,
+                                       backbone.input_spec.in_chans, frozen)
+        hp = {**hp, "model_config": config, "model_config_source": source}
+        return DetectionModule(MMDetModel(backbone, config, image_size), hp,
+                               None if frozen else layer_decay)
     model = DetectionModel(backbone, num_classes, image_size, hp["detector"], frozen=frozen,
                            channels=hp["channels"],
                            score_thresh=hp["score_thresh"], detections_per_img=hp["detections_per_img"],
@@ -177,15 +221,20 @@ def run_detection(ctx: ProtocolContext, defaults: dict, recipe: str, frozen: boo
     from rsbench.protocols.segmentation import per_rank_batch
 
     hp = resolved_hparams(defaults, ctx.task.protocol, ctx.task.path)
+    backend = checked_backend(hp, ctx.task.path)
     L.seed_everything(ctx.seed, workers=True, verbose=False)
     size = ctx.task.dataset.image_size
     data = ctx.make_data(train_transform=DetectionTrainTransform(size, hp["hflip"]))
     backbone = ctx.make_backbone() if frozen else ctx.make_backbone(drop_path_rate=hp["drop_path"])
-    module = build_module(backbone, len(data.classes), hp, size, frozen, hp.get("layer_decay"))
+    base_dir = Path(ctx.task.path).parent if ctx.task.path else None
+    module = build_module(backbone, len(data.classes), hp, size, frozen, hp.get("layer_decay"),
+                          base_dir)
     # roi_align's CUDA backward has no deterministic kernel: warn rather than fail.
     steps = {"max_steps": hp["iterations"], "max_epochs": None} if hp["iterations"] else \
         {"max_epochs": hp["epochs"]}
-    trainer = make_trainer(ctx.opts, deterministic="warn", **steps)
+    # The mmdet backend's pyramid has BatchNorm (RVSA's): synchronise it across processes.
+    trainer = make_trainer(ctx.opts, deterministic="warn", sync_batchnorm=backend == "mmdet",
+                           **steps)
     per_rank = per_rank_batch(hp["batch_size"], trainer.world_size, ctx.task.task)
     generator = torch.Generator().manual_seed(ctx.seed)
     train = DataLoader(data.train, batch_size=per_rank, shuffle=True, drop_last=True,
@@ -210,5 +259,5 @@ def run_detection(ctx: ProtocolContext, defaults: dict, recipe: str, frozen: boo
     n_seen = trainer.global_step * per_rank * trainer.world_size
     timings = {"train_s": train_s, "train_img_per_s": n_seen / max(train_s, 1e-9),
                "test_s": test_s, "eval_s": eval_s}
-    resolved = {**hp, "image_size": size, "total_steps": module.total_steps, "recipe": recipe}
+    resolved = {**module.hp, "image_size": size, "total_steps": module.total_steps, "recipe": recipe}
     return ProtocolResult(metrics, resolved, timings, data.summary())
