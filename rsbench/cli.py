@@ -195,7 +195,9 @@ PREPARE_OPTIONS = {  # CLI flag -> keyword of each family's prepare function
 
 
 def cmd_data_prepare(args) -> int:
-    if args.name == "dota":
+    from rsbench.data.detection import DET_PREPARABLE
+
+    if args.name in DET_PREPARABLE:
         from rsbench.data.detection import prepare_detection as prepare
 
         family = "detection"
@@ -319,13 +321,13 @@ def parser() -> argparse.ArgumentParser:
     lb.set_defaults(func=cmd_leaderboard)
 
     data = sub.add_parser("data", help="dataset utilities").add_subparsers(dest="action", required=True)
-    prep = data.add_parser("prepare", help="cut raw ISPRS / iSAID / DOTA images into patches with a hashed manifest")
-    prep.add_argument("name", help="potsdam | vaihingen | isaid | dota")
+    prep = data.add_parser("prepare", help="cut raw ISPRS / iSAID / DOTA / xView images into patches with a hashed manifest")
+    prep.add_argument("name", help="potsdam | vaihingen | isaid | dota | xview")
     prep.add_argument("--src", required=True, help="the raw download, as extracted")
-    prep.add_argument("--dst", required=True, help="where the patches go (data root / name)")
-    prep.add_argument("--patch", type=int, help="patch size in pixels (ISPRS 512, iSAID 896, DOTA 1024)")
+    prep.add_argument("--dst", required=True, help="where the patches go (data root / name; xview: data root / xview_tiles)")
+    prep.add_argument("--patch", type=int, help="patch size in pixels (ISPRS 512, iSAID 896, DOTA 1024, xView 800)")
     prep.add_argument("--stride", type=int, help="ISPRS / iSAID: step between patches (256 / 512)")
-    prep.add_argument("--overlap", type=int, help="DOTA: overlap between tiles (default 200)")
+    prep.add_argument("--overlap", type=int, help="DOTA / xView: overlap between tiles (default 200)")
     prep.add_argument("--workers", type=int, help="processes, one tile each")
     prep.set_defaults(func=cmd_data_prepare)
 

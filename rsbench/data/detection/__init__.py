@@ -5,9 +5,10 @@ point the detection task uses: ``(image, target)`` datasets at native resolution
 ``[C, H, W]`` in [0, 1] and ``{"boxes": float32 [N, 4] xyxy pixels, "labels": int64 [N],
 "difficult": bool [N], "image_id": int}``; ``DetectionData.coco_ground_truth(split)`` exports a
 split as a COCO dict; ``detection_collate`` batches as lists. ``prepare_detection(name, src,
-dst)`` cuts DOTA into tiles with a sha256 manifest; ``make_synthetic_dior`` writes a learnable
-fake DIOR in its real layout. Datasets: dior (official), dota (prepared tiles), xview (rsbench's
-own seeded split by image).
+dst)`` cuts DOTA or xView into tiles with a sha256 manifest (``tiling``); ``make_synthetic_dior``
+writes a learnable fake DIOR in its real layout. Datasets: dior (official), dota (prepared
+tiles), xview (whole scenes) and xview_tiles (prepared tiles), both with rsbench's own seeded
+split by source image.
 """
 
 from rsbench.data.detection.build import (
@@ -29,9 +30,11 @@ from rsbench.data.detection.common import (
 )
 from rsbench.data.detection.dior import DIOR_CLASSES, parse_voc_xml
 from rsbench.data.detection.dota import DOTA_CLASSES, clip_polygon, parse_dota_txt, polygon_to_hbb
-from rsbench.data.detection.prepare import prepare_dota, tile_objects
+from rsbench.data.detection.prepare import prepare_dota
 from rsbench.data.detection.synthetic import make_synthetic_dior
+from rsbench.data.detection.tiling import tile_objects
 from rsbench.data.detection.xview import XVIEW_CLASSES, XVIEW_TYPE_IDS, parse_xview_geojson
+from rsbench.data.detection.xview_prepare import prepare_xview
 
 __all__ = [
     "DET_DATASETS",
@@ -58,5 +61,6 @@ __all__ = [
     "polygon_to_hbb",
     "prepare_detection",
     "prepare_dota",
+    "prepare_xview",
     "tile_objects",
 ]

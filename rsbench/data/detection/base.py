@@ -20,7 +20,8 @@ class DetAdapter:
     returns ``{"train": [...], "val": [...], "test": [...]}`` for one of ``official_names``
     (``val`` may be empty; ``build_detection_data`` then carves one from train in whole
     ``group`` units when ``val_fraction`` > 0). Datasets without one (``split_kind = "ratio"``)
-    implement ``samples`` and are split by image from a seed.
+    implement ``samples`` and are split from a seed in whole ``group`` units (by image unless
+    ``group`` says otherwise).
     """
 
     name: ClassVar[str] = ""
@@ -34,6 +35,8 @@ class DetAdapter:
     official_names: ClassVar[dict[str, str]] = {}
     #: One line for error messages: the expected layout under the root.
     layout: ClassVar[str] = ""
+    #: What a ratio split keeps whole, in words for the split file's note (see ``group``).
+    split_unit: ClassVar[str] = "image"
 
     def how_to_get(self) -> str:
         """How a person obtains the data (one clause, no trailing period)."""
@@ -74,5 +77,6 @@ class DetAdapter:
             return img.height, img.width
 
     def group(self, image_rel: str) -> str:
-        """The unit a val split is carved in (default: the image itself)."""
+        """The unit a split keeps whole: a val carved from train, a ratio split's sides
+        (default: the image itself)."""
         return image_rel

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 
 from rsbench.config import DatasetSpec
@@ -26,8 +27,12 @@ DET_DATASETS = Registry("detection dataset")
 DET_DATASETS.register("dior", "rsbench.data.detection.dior:DIORAdapter")
 DET_DATASETS.register("dota", "rsbench.data.detection.dota:DOTAAdapter")
 DET_DATASETS.register("xview", "rsbench.data.detection.xview:XViewAdapter")
-#: Datasets whose raw release must be cut into tiles first (``prepare_detection``).
-DET_PREPARABLE = ("dota",)
+DET_DATASETS.register("xview_tiles", "rsbench.data.detection.xview_tiles:XViewTilesAdapter")
+#: Raw releases that must be cut into tiles first: name -> ``module:function`` that does it.
+DET_PREPARABLE = {
+    "dota": "rsbench.data.detection.prepare:prepare_dota",
+    "xview": "rsbench.data.detection.xview_prepare:prepare_xview",
+}
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ def parse_det_split(raw: dict, adapter: DetAdapter) -> SegSplit | RatioDetSplit:
             raise SplitSpecError(f"dataset.split.kind must be 'ratio' for {adapter.name} (it has "
                                  f"no official split), got {raw.get('kind')!r}")
         spec = parse_split(raw)
-        note = (f"rsbench's own split of {adapter.title} by image (no public one exists): "
+        note = (f"rsbench's own split of {adapter.title} by {adapter.split_unit} (no public one exists): "
                 f"seeded sha256 order, val carved from train")
         return RatioDetSplit(**{k: getattr(spec, k) for k in
                                 ("kind", "train", "test", "val_fraction", "seed")}, note=note)
@@ -79,11 +84,19 @@ def parse_det_split(raw: dict, adapter: DetAdapter) -> SegSplit | RatioDetSplit:
 
 def assign(adapter: DetAdapter, root: Path, split: SegSplit | RatioDetSplit
            ) -> dict[str, list[DetSample]]:
-    """The ``train``/``val``/``test`` samples of ``split`` (each list sorted by image path)."""
+    """The ``train``/``val``/``test`` samples of ``split`` (each list sorted by image path).
+
+    A ratio split orders and cuts whole ``adapter.group`` units, so tiles of one source image
+    (which overlap) never straddle two sides; where a group is one image this is the split by
+    image.
+    """
     if isinstance(split, RatioDetSplit):
-        samples = dict(adapter.samples(root))
-        parts = ratio_split([(img, 0) for img in samples], split)
-        return {s: [(img, samples[img]) for img, _ in items] for s, items in parts.items()}
+        samples = adapter.samples(root)
+        groups = sorted({adapter.group(img) for img, _ in samples})
+        side = {group: name for name, items in ratio_split([(g, 0) for g in groups], split).items()
+                for group, _ in items}
+        return {name: [s for s in samples if side[adapter.group(s[0])] == name]
+                for name in ("train", "val", "test")}
     official = adapter.official(root, split.name)
     if official["val"] and split.val_fraction:
         raise SplitSpecError(f"dataset.split.val_fraction must be 0 for split {split.name!r}, "
@@ -137,8 +150,8 @@ def build_detection_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
 def prepare_detection(name: str, src: Path, dst: Path, **options) -> dict:
     """Turn a raw release under ``src`` into the prepared dataset root ``dst``.
 
-    ``options`` are passed on (DOTA: ``tile``, ``overlap``, ``min_visible``, ``truncated``).
-    Returns the manifest summary.
+    ``options`` are passed on (``tile``, ``overlap``, ``min_visible``, ``truncated``,
+    ``workers``). Returns the manifest summary.
 
     Raises:
         ValueError: a dataset that needs no preparation or is unknown (lists those that do).
@@ -147,6 +160,5 @@ def prepare_detection(name: str, src: Path, dst: Path, **options) -> dict:
     if name not in DET_PREPARABLE:
         raise ValueError(f"detection dataset {name!r} needs no preparation or is unknown "
                          f"(preparable: {', '.join(DET_PREPARABLE)})")
-    from rsbench.data.detection.prepare import prepare_dota
-
-    return prepare_dota(Path(src), Path(dst), **options)
+    module, function = DET_PREPARABLE[name].split(":")
+    return getattr(import_module(module), function)(Path(src), Path(dst), **options)

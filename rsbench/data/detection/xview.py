@@ -17,6 +17,10 @@ own split by image from a seed (``{kind: ratio, train: 0.8, test: 0.2, val_fract
 seed: 0}``: images in ``sha256(seed:path)`` order), writes it as a split file and hashes it;
 the split file's ``split.note`` says it is rsbench's own. Every ``train_images/*.tif`` is a
 sample (an image without features is a background image).
+
+A whole scene resized to the protocol's 800 px loses most of its small objects, so the shipped
+xView tasks read ``xview_tiles`` (``rsbench data prepare xview``) and this reader serves whole
+scenes only where that is wanted.
 """
 
 from __future__ import annotations
