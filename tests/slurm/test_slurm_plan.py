@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 from rsbench.cli import main
@@ -71,8 +72,17 @@ def test_gpu_templates_record_bf16_and_name_their_launch(slurm_world, tmp_path):
         subprocess.run(["bash", "-n", str(out / "array.sbatch")], check=True)
     frontier = (tmp_path / "frontier" / "array.sbatch").read_text()
     for needle in ("module load PrgEnv-gnu rocm", "MIOPEN_USER_DB_PATH", "NCCL_SOCKET_IFNAME=hsn0",
-                   "FI_CXI_ATS=0", "--gpu-bind=closest", "#SBATCH --signal=B:USR1@"):
+                   "FI_CXI_ATS=0", "#SBATCH --gpus-per-node=8", "--gpus-per-node=8 --gpu-bind=none",
+                   "--cpu-bind=mask_cpu:", "#SBATCH --signal=B:USR1@"):
         assert needle in frontier
+    # Lightning's devices=8 needs all 8 GCDs visible in every task: no per-task GPU binding.
+    code = [line for line in frontier.splitlines() if not line.lstrip().startswith("#")]
+    assert not any("--gpus-per-task" in line or "--gpu-bind=closest" in line for line in code)
+    # Task i runs on GCD i's L3 region (OLCF's table), less the core `-S 8` reserves in each.
+    masks = re.search(r"--cpu-bind=mask_cpu:([0-9a-fx,]+)", frontier).group(1).split(",")
+    region = {4: 0, 5: 8, 2: 16, 3: 24, 6: 32, 7: 40, 0: 48, 1: 56}  # GCD -> first core of its L3
+    assert [{c for c in range(64) if int(m, 16) >> c & 1} for m in masks] == \
+        [set(range(region[gcd] + 1, region[gcd] + 8)) for gcd in range(8)]
 
 
 def test_submit_chains_the_leaderboard_after_the_array(slurm_world, tmp_path, capsys):
