@@ -7,7 +7,8 @@ against pycocotools' 58.6 s (2-core CPU, shared), identical to 3e-17. ``map`` = 
 over IoU 0.50:0.05:0.95, ``map50`` = AP at IoU 0.5 and ``ap50_<class>`` per class, all with
 COCO's 101-point interpolated precision, area range ``all`` and at most 100 detections per
 image. A class with no ground truth in the test set has an undefined AP (NaN) and is left out
-of the means, as in COCO.
+of the means, as in COCO. ``map50_voc`` is the VOC all-point AP at IoU 0.5 that DIOR / DOTA
+papers report (MMDetection's ``eval_map``; ``rsbench.tasks.voc_ap``), reported alongside.
 
 Difficult objects (DIOR / DOTA ``difficult``; the data contract marks them ``ignore: 1``) are
 scored the VOC way: such a box is neither a miss, nor does a detection matching it count as a
@@ -137,7 +138,9 @@ def _nanmean(values) -> float:
 
 def coco_scores(coco_gt: dict, detections: Sequence[dict], classes: Sequence[str] | None = None,
                 backend: str = "faster_coco_eval") -> dict[str, float]:
-    """``map50``, ``map`` and ``ap50_<class>`` of ``detections`` against a COCO ground truth.
+    """``map50``, ``map`` and ``ap50_<class>`` of ``detections`` against a COCO ground truth,
+    and ``map50_voc`` (VOC all-point AP at IoU 0.5, the DIOR/DOTA papers' number:
+    ``rsbench.tasks.voc_ap``) when the detections are given per image.
 
     Args:
         coco_gt: COCO dict (``images``, ``annotations`` with 1-based ``category_id`` and
@@ -160,7 +163,7 @@ def coco_scores(coco_gt: dict, detections: Sequence[dict], classes: Sequence[str
     if not results:  # loadRes refuses an empty list: nothing detected scores 0 where GT exists
         present = {a["category_id"] for a in gt.dataset["annotations"] if not a["iscrowd"]}
         per = [0.0 if i in present else math.nan for i in cat_ids]
-        return _scores_dict(_nanmean(per), _nanmean(per), per, names)
+        return _with_voc(_scores_dict(_nanmean(per), _nanmean(per), per, names), coco_gt, detections)
     with contextlib.redirect_stdout(io.StringIO()):  # both libraries print progress
         dt = gt.loadRes(results)
         ev = eval_cls(gt, dt, "bbox")
@@ -176,7 +179,17 @@ def coco_scores(coco_gt: dict, detections: Sequence[dict], classes: Sequence[str
 
     per_class50 = [ap(prec[0, :, k]) for k in range(prec.shape[2])]
     per_class = [ap(prec[:, :, k]) for k in range(prec.shape[2])]
-    return _scores_dict(_nanmean(per_class50), _nanmean(per_class), per_class50, names)
+    out = _scores_dict(_nanmean(per_class50), _nanmean(per_class), per_class50, names)
+    return _with_voc(out, coco_gt, detections)
+
+
+def _with_voc(out: dict, coco_gt: dict, detections: Sequence[dict]) -> dict:
+    """``out`` plus ``map50_voc`` when the detections come per image (not COCO results)."""
+    if detections and "bbox" not in detections[0]:
+        from rsbench.tasks.voc_ap import voc_map_from_coco
+
+        out["map50_voc"] = voc_map_from_coco(coco_gt, detections)
+    return out
 
 
 def _scores_dict(map50: float, map_: float, per_class50: Sequence[float],
