@@ -139,3 +139,26 @@ def test_rsbench_run_with_an_mmdet_config_writes_a_record(tmp_path, tiny_card, r
     assert hp["backend"] == "mmdet" and hp["model_config_source"] == "inline"
     assert hp["model_config"]["roi_head"]["bbox_head"]["num_classes"] == 20  # DIOR's classes
     assert hp["model_config"]["backbone"] == {"type": "RSBenchViT", "frozen": False}
+
+
+def test_missing_config_file_names_it(tmp_path):
+    from rsbench.heads.mmdet import config_from
+
+    with pytest.raises(FileNotFoundError, match=r"configs/frcnn\.py: mmdet config file not found"):
+        config_from("configs/frcnn.py", tmp_path)
+
+
+@needs_mmdet
+def test_config_file_with_base_resolves_relative_to_the_task(tmp_path):
+    """An mmdet-style Python config that inherits (``_base_``) and overrides, as RS repos ship."""
+    from rsbench.heads.mmdet import config_from
+
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "base.py").write_text(f"model = {MODEL!r}\n")
+    (tmp_path / "configs" / "frcnn.py").write_text(
+        "_base_ = ['./base.py']\n"
+        "model = dict(test_cfg=dict(rcnn=dict(max_per_img=300)))\n")
+    model, source = config_from("configs/frcnn.py", tmp_path)
+    assert source == str(tmp_path / "configs" / "frcnn.py")
+    assert model["test_cfg"]["rcnn"]["max_per_img"] == 300  # the override
+    assert model["roi_head"] == MODEL["roi_head"]  # the rest from _base_
