@@ -156,12 +156,10 @@ def build_mmdet_detector(encoder: nn.Module, model: dict) -> nn.Module:
     from mmengine.config import ConfigDict
 
     register_all_modules(init_default_scope=True)
-    backbone_cls = _registered_backbone()
+    _registered_backbone()
     cfg = copy.deepcopy(model)
-    frozen = bool(cfg.pop("backbone").get("frozen", False))
-    cfg["backbone"] = {"type": "mmdet.ResNet", "depth": 18}  # replaced below; cheap to build
+    cfg["backbone"] = {**cfg["backbone"], "encoder": encoder}  # the module itself, not a copy
     detector = MODELS.build(ConfigDict(cfg))  # mmdet reads sub-configs as attributes
-    detector.backbone = backbone_cls(encoder, frozen=frozen)
     with quiet_mmengine():  # its init log lists every parameter at INFO level
         detector.init_weights()
     return detector
