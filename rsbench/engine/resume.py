@@ -4,7 +4,7 @@ A run under SLURM (``SLURM_JOB_ID`` set) trains with a :class:`Preemption` callb
 
 - SLURM's warning (``#SBATCH --signal=B:USR1@N``, forwarded by ``slurm/launch.sh``, or
   ``scancel --batch --signal=USR1``) only sets a flag; at the end of the current epoch every
-  rank agrees on it, the state is saved (``hpc_ckpt_1.ckpt``), rank 0 runs ``scontrol requeue``
+  rank agrees on it, the state is saved (``resume.ckpt``), rank 0 runs ``scontrol requeue``
   and the process stops with :class:`Requeued` (a ``SystemExit``, so no record is written);
 - every ``RSBENCH_CKPT_EVERY_EPOCHS`` epochs (default 1) the state is saved too, so a job killed
   without warning loses at most that much work;
@@ -16,7 +16,19 @@ one saves mid-epoch, and Lightning 2.6 resumes a mid-epoch checkpoint by restart
 iterator, so the resumed run sees different batches. Saved at an epoch end together with the
 random states Lightning does not keep (torch, CUDA, numpy, python and the loader's shuffling
 generator), the resumed run is bit-identical to an uninterrupted one. Lightning's own handler is
-turned off (``auto_requeue=False``); the file name keeps its ``hpc_ckpt_*`` convention.
+turned off (``auto_requeue=False``).
+
+Several processes (DDP, FSDP): the random states are gathered from every rank into the checkpoint
+and each rank restores its own: a rank's CUDA generator advances on that rank's device only, and
+augmentations that depend on the data (crops around objects, say) draw differently per rank, so
+rank 0's states restored everywhere would change the other ranks' randomness. Under FSDP2
+(``ModelParallelStrategy``) the checkpoint is a folder of shards (``torch.distributed.checkpoint``),
+not a file; it is replaced as a whole (see :meth:`Preemption.save`).
+
+The name is deliberately not Lightning's ``hpc_ckpt_*``: the folder is the trainer's
+``default_root_dir``, and under SLURM Lightning loads any ``hpc_ckpt_*`` found there into every
+later ``fit``/``validate``/``test``/``predict`` called without a ``ckpt_path``, so the
+prediction after ``fit`` would run on the last periodic checkpoint instead of the final weights.
 """
 
 from __future__ import annotations
@@ -33,7 +45,10 @@ import lightning as L
 import numpy as np
 import torch
 
-CKPT_NAME = "hpc_ckpt_1.ckpt"
+CKPT_NAME = "resume.ckpt"
+# Written by ModelParallelStrategy next to the shards of a distributed checkpoint folder, last
+# (lightning.fabric.strategies.fsdp._METADATA_FILENAME): a folder without it is incomplete.
+SHARDED_META = "meta.pt"
 EVERY_ENV = "RSBENCH_CKPT_EVERY_EPOCHS"
 
 
@@ -70,10 +85,26 @@ def resume_dir(cache_dir: str | Path, key: str) -> Path:
     return Path(cache_dir) / "resume" / key
 
 
+def complete(path: Path) -> bool:
+    """A whole checkpoint: a file, or a folder of shards with its metadata."""
+    return path.is_file() or (path / SHARDED_META).is_file()
+
+
 def checkpoint_path(folder: Path) -> str | None:
-    """The saved state to resume from, if any."""
-    path = Path(folder) / CKPT_NAME
-    return str(path) if path.is_file() else None
+    """The saved state to resume from, if any (the previous one if a save of a sharded
+    checkpoint was killed between its two renames)."""
+    for path in (Path(folder) / CKPT_NAME, Path(folder) / f"{CKPT_NAME}.old"):
+        if complete(path):
+            return str(path)
+    return None
+
+
+def remove(path: Path) -> None:
+    """Delete a file or a folder, if there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def discard(folder: Path) -> None:
@@ -131,16 +162,43 @@ class Preemption(L.Callback):
             raise Requeued(0)
 
     def save(self, trainer) -> None:
-        """Write the checkpoint atomically (temp file, then rename on rank 0)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f"{CKPT_NAME}.tmp"
+        """Write the checkpoint under a temporary name, then rename it on rank 0.
+
+        A file replaces the previous one atomically. A folder of shards cannot be renamed onto
+        a non-empty folder (``OSError: [Errno 39] Directory not empty``), so the previous one
+        is first moved aside to ``.old``, which :func:`checkpoint_path` falls back to.
+        """
+        final, tmp, old = (self.folder / f"{CKPT_NAME}{s}" for s in ("", ".tmp", ".old"))
+        if trainer.is_global_zero:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            remove(tmp)  # left by a save that was killed
+        trainer.strategy.barrier("rsbench-ckpt-start")
         trainer.save_checkpoint(tmp)
         trainer.strategy.barrier("rsbench-ckpt")
         if trainer.is_global_zero:
-            os.replace(tmp, self.folder / CKPT_NAME)
+            if tmp.is_dir() or final.is_dir():
+                if final.exists():
+                    remove(old)
+                    final.rename(old)
+                tmp.rename(final)
+                remove(old)
+            else:
+                os.replace(tmp, final)
         trainer.strategy.barrier("rsbench-ckpt-renamed")
 
     def state_dict(self) -> dict:
+        """Every rank's random states (rank 0 alone writes the checkpoint's non-sharded part).
+
+        Lightning collects callback states on every rank at once, so the gather is safe here.
+        """
+        local = self._local_state()
+        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            return {"ranks": [local]}
+        ranks: list = [None] * torch.distributed.get_world_size()
+        torch.distributed.all_gather_object(ranks, local)
+        return {"ranks": ranks}
+
+    def _local_state(self) -> dict:
         kind, key, pos, has_gauss, gauss = np.random.get_state()
         # Plain types only, so the checkpoint loads with torch.load(weights_only=True).
         state = {"torch": torch.get_rng_state(), "python": random.getstate(),
@@ -152,6 +210,14 @@ class Preemption(L.Callback):
         return state
 
     def load_state_dict(self, state: dict) -> None:
+        ranks = state["ranks"] if "ranks" in state else [state]  # unwrapped: one process's
+        rank, world = 0, 1
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+        if len(ranks) != world:
+            log(f"checkpoint holds random states of {len(ranks)} processes, this run has {world}: "
+                "the resumed run will not be bit-identical to an uninterrupted one")
+        state = ranks[rank] if rank < len(ranks) else ranks[0]
         torch.set_rng_state(state["torch"])
         kind, key, pos, has_gauss, gauss = state["numpy"]
         np.random.set_state((kind, key.numpy().astype(np.uint32), pos, has_gauss, gauss))
@@ -160,7 +226,7 @@ class Preemption(L.Callback):
             torch.cuda.set_rng_state_all(state["cuda"])
         if "loader" in state and self.generator is not None:
             self.generator.set_state(state["loader"])
-        log(f"resumed from {self.folder / CKPT_NAME}")
+        log(f"resumed from {checkpoint_path(self.folder)}")
 
 
 def slurm_plugins() -> dict:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from rsbench.cli import main
+from rsbench.engine.resume import CKPT_NAME
 
 if shutil.which("slurmctld") is None:
     pytest.skip("SLURM not installed (make setup-slurm)", allow_module_level=True)
@@ -110,7 +111,7 @@ def test_preempted_finetune_requeues_resumes_and_matches(slurm_cluster, slurm_wo
     job = f"{array}_0"
     resume_root = tmp_path / "cache" / "resume"
     end = time.monotonic() + 90  # wait for the first epoch-end checkpoint: training is under way
-    while not list(resume_root.glob("*/hpc_ckpt_1.ckpt")):
+    while not list(resume_root.glob(f"*/{CKPT_NAME}")):
         assert time.monotonic() < end, sh(env, "scontrol", "show", "job", job)
         time.sleep(0.2)
     signalled = time.monotonic()
@@ -123,7 +124,7 @@ def test_preempted_finetune_requeues_resumes_and_matches(slurm_cluster, slurm_wo
         assert time.monotonic() < end, "job was not requeued"
         time.sleep(0.3)
     requeued = time.monotonic()
-    wait_gone(env, [array, board])
+    wait_gone(env, [array, board], timeout=300)  # 40 CPU epochs, twice started: slow on a busy node
     log = "\n".join(p.read_text() for p in (tmp_path / "plan" / "logs").glob(f"{array}_*.out"))
     assert "resumed from" in log and ("scontrol requeue" in log) == warning, log
     assert "restart 1" in log, log
@@ -143,3 +144,67 @@ def test_preempted_finetune_requeues_resumes_and_matches(slurm_cluster, slurm_wo
     print(f"preemption (warning={warning}): signal after {signalled - start:.1f} s, requeued after "
           f"{requeued - signalled:.1f} s, resumed job done {done - requeued:.1f} s later; "
           f"uninterrupted run {time.monotonic() - done:.1f} s")
+
+
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+def test_preempted_two_process_finetune_requeues_resumes_and_matches(slurm_cluster, slurm_world, tmp_path,
+                                                                      strategy):
+    """Two ranks on the node: both get the warning through srun, agree to stop at the same epoch
+    end, save (DDP: one file; FSDP2: a folder of shards), requeue and resume with each rank's own
+    random states, so the record equals an uninterrupted two-process run's."""
+    # One thread per process in both runs: Lightning's own launcher (the reference) sets that,
+    # srun does not, and a different thread count changes CPU float results.
+    env, start = {**slurm_cluster, "OMP_NUM_THREADS": "1"}, time.monotonic()
+    task = slurm_world["tasks"]["finetune"]
+    suite = tmp_path / "ft_suite.yaml"
+    suite.write_text(yaml.safe_dump({"suite": "ft", "version": 1, "tasks": [str(task)], "seeds": [0],
+                                     "baselines": {str(task): {"low": 0.0, "high": 1.0}}}))
+    card = slurm_world["models"] / "tiny_a.yaml"
+    epochs = "protocol.epochs=16"
+    plan = tmp_path / "plan"
+    sh(env, RSBENCH, "slurm", "plan", "--suite", str(suite), "--models", str(card),
+       "--results", str(tmp_path / "results"), "--out", str(plan), "--template", "local",
+       "--data-root", str(slurm_world["data_root"]), "--cache-dir", str(tmp_path / "cache"),
+       "--rsbench", RSBENCH, f"--run-arg=--set={epochs}", f"--run-arg=--strategy={strategy}")
+    # Command-line options override the template's single task; launch.sh turns
+    # SLURM_NTASKS_PER_NODE into --devices.
+    array = sh(env, "sbatch", "--parsable", "--array=0", "--ntasks=2", "--ntasks-per-node=2",
+               f"--output={plan / 'logs'}/%A_%a.out", str(plan / "array.sbatch")).strip().split(";")[0]
+    job = f"{array}_0"
+    resume_root = tmp_path / "cache" / "resume"
+    end = time.monotonic() + 120  # wait for the first epoch-end checkpoint: training is under way
+    while not list(resume_root.glob(f"*/{CKPT_NAME}")):
+        assert time.monotonic() < end, sh(env, "scontrol", "show", "job", job)
+        time.sleep(0.2)
+    signalled = time.monotonic()
+    sh(env, "scancel", "--batch", "--signal=USR1", job)
+    end = time.monotonic() + 60
+    while job_field(env, job, "Restarts") in (None, "0"):
+        assert time.monotonic() < end, "job was not requeued"
+        time.sleep(0.3)
+    requeued = time.monotonic()
+    wait_gone(env, [array], timeout=240)
+    log = (plan / "logs" / f"{array}_0.out").read_text()
+    assert log.count("resumed from") == 2 and "scontrol requeue" in log, log  # once per rank
+    assert "restart 1" in log and "restart 2" not in log, log
+    (resumed,) = records(tmp_path / "results").values()
+    assert resumed["status"] == "ok" and resumed["environment"]["world_size"] == 2, log
+    assert not any(resume_root.iterdir()), "checkpoint folder left behind"
+
+    done = time.monotonic()
+    # The reference runs outside SLURM (Lightning starts the second process), so the preemption
+    # machinery cannot make both runs wrong the same way (say, a prediction after fit that
+    # reloads a checkpoint).
+    straight = tmp_path / "straight"
+    plain = {k: v for k, v in env.items() if not k.startswith("SLURM_")}
+    sh(plain, RSBENCH, "run", "--model", str(card), "--tasks", str(task), "--seeds", "0",
+       "--out", str(straight), "--data-root", str(slurm_world["data_root"]),
+       "--cache-dir", str(tmp_path / "c0"), "--accelerator", "cpu", "--precision", "32-true",
+       "--quiet", "--set", epochs, "--devices", "2", "--strategy", strategy, timeout=240)
+    (uninterrupted,) = records(straight).values()
+    assert uninterrupted["environment"]["world_size"] == 2
+    assert uninterrupted["record_id"] == resumed["record_id"]
+    assert uninterrupted["metrics"] == resumed["metrics"]
+    print(f"two-process {strategy} preemption: signal after {signalled - start:.1f} s, requeued after "
+          f"{requeued - signalled:.1f} s, resumed job done {done - requeued:.1f} s later; "
+          f"uninterrupted 2-process run {time.monotonic() - done:.1f} s")
