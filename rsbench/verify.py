@@ -32,6 +32,7 @@ ENV_FIELDS = (
     "precision",
     "strategy",
     "world_size",
+    "cpu_threads",
 )
 
 

@@ -9,6 +9,9 @@ if [ -z "$line" ]; then
   exit 2
 fi
 IFS=$'\t' read -r CARD TASK SEED <<< "$line"
+# One intra-op thread per allocated core: srun leaves torch at its own default, while Lightning's
+# launcher sets cores / processes, and CPU results depend on the thread count.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}"
 echo "[rsbench] job ${SLURM_JOB_ID} (restart ${SLURM_RESTART_COUNT:-0}): $CARD $TASK seed $SEED" >&2
 srun --kill-on-bad-exit=1 "${SRUN_ARGS[@]}" "$RSBENCH" run --model "$CARD" --tasks "$TASK" \
   --seeds "$SEED" --out "$RSBENCH_RESULTS" --data-root "$RSBENCH_DATA_ROOT" \

@@ -148,5 +148,18 @@ def environment(
         "strategy": strategy,
         "world_size": world_size,
         "devices": devices,
+        # CPU float reductions depend on the intra-op thread count: two launchers that differ
+        # only here (srun vs Lightning's own, which sets cores / processes) differ in results.
+        "cpu_threads": cpu_threads(),
         "slurm": slurm_info(),
     }
+
+
+def cpu_threads() -> int | None:
+    """torch's intra-op thread count in this process."""
+    try:
+        import torch
+
+        return int(torch.get_num_threads())
+    except Exception:  # never raises: provenance must not fail a finished run
+        return None
