@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # The optional MMDetection backend (`rsbench[mmdet]`). mmdet 3.3 needs mmcv < 2.2, which has no
-# wheels for modern torch, so mmcv 2.1 is compiled here against .venv's torch (about 10 minutes
+# wheels for modern torch, so mmcv 2.1 is compiled here against .venv's torch (about 15 minutes
 # on two cores). Its setup.py asks for C++17 while torch's headers need C++20, hence the sed.
 # The wheel is kept in a cache keyed by mmcv, torch and Python versions and reused.
 MMCV_VERSION := $(shell sed -n 's/^mmcv==//p' constraints.txt)
