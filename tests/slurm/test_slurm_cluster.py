@@ -51,6 +51,30 @@ def records(results: Path) -> dict:
     return {(r["model"]["name"], r["task"]["name"], r["seed"]): r for r in ResultStore(results).records()}
 
 
+def finetune_suite(world, folder: Path) -> tuple[Path, Path, Path]:
+    """The fine-tune task, a one-task suite of it and a model card: what preemption runs."""
+    task = world["tasks"]["finetune"]
+    suite = folder / "ft_suite.yaml"
+    suite.write_text(yaml.safe_dump({"suite": "ft", "version": 1, "tasks": [str(task)], "seeds": [0],
+                                     "baselines": {str(task): {"low": 0.0, "high": 1.0}}}))
+    return task, suite, world["models"] / "tiny_a.yaml"
+
+
+def wait_checkpoint(env, resume_root: Path, job: str, timeout: float) -> None:
+    """Until the first epoch-end checkpoint exists: training is under way."""
+    end = time.monotonic() + timeout
+    while not list(resume_root.glob(f"*/{CKPT_NAME}")):
+        assert time.monotonic() < end, sh(env, "scontrol", "show", "job", job)
+        time.sleep(0.2)
+
+
+def wait_requeued(env, job: str, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while job_field(env, job, "Restarts") in (None, "0"):
+        assert time.monotonic() < end, "job was not requeued"
+        time.sleep(0.3)
+
+
 def submit_plan(env, world, out, suite, models, *extra) -> list[str]:
     cmd = [RSBENCH, "slurm", "plan", "--suite", str(suite), "--models", str(models),
            "--results", str(out / "results"), "--out", str(out / "plan"), "--template", "local",
@@ -101,28 +125,18 @@ def test_preempted_finetune_requeues_resumes_and_matches(slurm_cluster, slurm_wo
     """With a warning the job saves at the epoch end and requeues itself; without one
     (``scontrol requeue`` kills it at once) it resumes from the last periodic checkpoint."""
     env, start = slurm_cluster, time.monotonic()
-    task = slurm_world["tasks"]["finetune"]
-    suite = tmp_path / "ft_suite.yaml"
-    suite.write_text(yaml.safe_dump({"suite": "ft", "version": 1, "tasks": [str(task)], "seeds": [0],
-                                     "baselines": {str(task): {"low": 0.0, "high": 1.0}}}))
-    card = slurm_world["models"] / "tiny_a.yaml"
+    task, suite, card = finetune_suite(slurm_world, tmp_path)
     array, board = submit_plan(env, slurm_world, tmp_path, suite, card,
                                "--run-arg=--set=protocol.epochs=40")
     job = f"{array}_0"
     resume_root = tmp_path / "cache" / "resume"
-    end = time.monotonic() + 90  # wait for the first epoch-end checkpoint: training is under way
-    while not list(resume_root.glob(f"*/{CKPT_NAME}")):
-        assert time.monotonic() < end, sh(env, "scontrol", "show", "job", job)
-        time.sleep(0.2)
+    wait_checkpoint(env, resume_root, job, timeout=90)
     signalled = time.monotonic()
     if warning:
         sh(env, "scancel", "--batch", "--signal=USR1", job)
     else:
         sh(env, "scontrol", "requeue", job)
-    end = time.monotonic() + 60
-    while job_field(env, job, "Restarts") in (None, "0"):
-        assert time.monotonic() < end, "job was not requeued"
-        time.sleep(0.3)
+    wait_requeued(env, job)
     requeued = time.monotonic()
     wait_gone(env, [array, board], timeout=300)  # 40 CPU epochs, twice started: slow on a busy node
     log = "\n".join(p.read_text() for p in (tmp_path / "plan" / "logs").glob(f"{array}_*.out"))
@@ -155,11 +169,7 @@ def test_preempted_two_process_finetune_requeues_resumes_and_matches(slurm_clust
     # One thread per process in both runs: Lightning's own launcher (the reference) sets that,
     # srun does not, and a different thread count changes CPU float results.
     env, start = {**slurm_cluster, "OMP_NUM_THREADS": "1"}, time.monotonic()
-    task = slurm_world["tasks"]["finetune"]
-    suite = tmp_path / "ft_suite.yaml"
-    suite.write_text(yaml.safe_dump({"suite": "ft", "version": 1, "tasks": [str(task)], "seeds": [0],
-                                     "baselines": {str(task): {"low": 0.0, "high": 1.0}}}))
-    card = slurm_world["models"] / "tiny_a.yaml"
+    task, suite, card = finetune_suite(slurm_world, tmp_path)
     epochs = "protocol.epochs=16"
     plan = tmp_path / "plan"
     sh(env, RSBENCH, "slurm", "plan", "--suite", str(suite), "--models", str(card),
@@ -172,16 +182,10 @@ def test_preempted_two_process_finetune_requeues_resumes_and_matches(slurm_clust
                f"--output={plan / 'logs'}/%A_%a.out", str(plan / "array.sbatch")).strip().split(";")[0]
     job = f"{array}_0"
     resume_root = tmp_path / "cache" / "resume"
-    end = time.monotonic() + 120  # wait for the first epoch-end checkpoint: training is under way
-    while not list(resume_root.glob(f"*/{CKPT_NAME}")):
-        assert time.monotonic() < end, sh(env, "scontrol", "show", "job", job)
-        time.sleep(0.2)
+    wait_checkpoint(env, resume_root, job, timeout=120)
     signalled = time.monotonic()
     sh(env, "scancel", "--batch", "--signal=USR1", job)
-    end = time.monotonic() + 60
-    while job_field(env, job, "Restarts") in (None, "0"):
-        assert time.monotonic() < end, "job was not requeued"
-        time.sleep(0.3)
+    wait_requeued(env, job)
     requeued = time.monotonic()
     wait_gone(env, [array], timeout=240)
     log = (plan / "logs" / f"{array}_0.out").read_text()
