@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from rsbench.cli import main
@@ -148,10 +149,15 @@ def test_preempted_finetune_requeues_resumes_and_matches(slurm_cluster, slurm_wo
 
     done = time.monotonic()
     straight = tmp_path / "straight"
-    assert main(["run", "--model", str(card), "--tasks", str(task), "--seeds", "0", "--out", str(straight),
-                 "--data-root", str(slurm_world["data_root"]), "--cache-dir", str(tmp_path / "c0"),
-                 "--accelerator", "cpu", "--precision", "32-true", "--quiet",
-                 "--set", "protocol.epochs=40"]) == 0
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # what launch.sh gives the job: --cpus-per-task=1 in local.sbatch
+    try:
+        assert main(["run", "--model", str(card), "--tasks", str(task), "--seeds", "0",
+                     "--out", str(straight), "--data-root", str(slurm_world["data_root"]),
+                     "--cache-dir", str(tmp_path / "c0"), "--accelerator", "cpu",
+                     "--precision", "32-true", "--quiet", "--set", "protocol.epochs=40"]) == 0
+    finally:
+        torch.set_num_threads(threads)
     (uninterrupted,) = records(straight).values()
     assert uninterrupted["record_id"] == resumed["record_id"]
     assert uninterrupted["metrics"] == resumed["metrics"]
