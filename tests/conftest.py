@@ -3,31 +3,15 @@
 from pathlib import Path
 
 import pytest
-import torch
-import yaml
 
 
 @pytest.fixture
 def tiny_card():
     """``make(folder, img_size) -> card path``: a seeded 2-block ViT-Ti/8 saved as safetensors
     next to a model card that reads it; what the end-to-end tests of every task type score."""
+    from tiny_models import write_tiny_card
 
-    def make(folder: Path, img_size: int) -> Path:
-        from safetensors.torch import save_file
-
-        from rsbench.backbones import InputSpec, build_backbone
-
-        torch.manual_seed(0)
-        bb = build_backbone("vit_tiny_patch16", InputSpec(img_size=img_size), depth=2, patch_size=8)
-        save_file(bb.model.state_dict(), str(folder / "tiny.safetensors"))
-        card = folder / "card.yaml"
-        card.write_text(yaml.safe_dump({"name": "tiny", "arch": "vit_tiny_patch16",
-                                        "checkpoint": str(folder / "tiny.safetensors"),
-                                        "arch_overrides": {"depth": 2, "patch_size": 8},
-                                        "input_spec": {"img_size": img_size}}))
-        return card
-
-    return make
+    return write_tiny_card
 
 
 @pytest.fixture

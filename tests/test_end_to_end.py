@@ -3,10 +3,9 @@
 import json
 
 import pytest
-import torch
 import yaml
+from tiny_models import write_tiny_card
 
-from rsbench.backbones import InputSpec, build_backbone
 from rsbench.cli import main
 
 TASK = """include: [{root}/tasks/demo/_demo_dataset.yaml, {root}/tasks/classification/_protocols/{proto}.yaml]
@@ -23,21 +22,13 @@ FAST = {"linear_probe": "protocol: {epochs: 5, blr_grid: [0.1, 1.0]}\n",
 def world(tmp_path_factory):
     from pathlib import Path
 
-    from safetensors.torch import save_file
-
     from rsbench.data import make_synthetic_ucmerced
 
     tmp = tmp_path_factory.mktemp("e2e")
     repo = Path(__file__).resolve().parents[1]
     data = make_synthetic_ucmerced(tmp / "data" / "ucmerced", n_per_class=6, size=32, seed=0)
-    torch.manual_seed(0)
-    bb = build_backbone("vit_tiny_patch16", InputSpec(img_size=32), depth=2, patch_size=8)
+    card = write_tiny_card(tmp, 32)
     ckpt = tmp / "tiny.safetensors"
-    save_file(bb.model.state_dict(), str(ckpt))
-    card = tmp / "card.yaml"
-    card.write_text(yaml.safe_dump({"name": "tiny", "arch": "vit_tiny_patch16", "checkpoint": str(ckpt),
-                                    "arch_overrides": {"depth": 2, "patch_size": 8},
-                                    "input_spec": {"img_size": 32}}))
     tasks = []
     for proto in ("linear_probe", "knn", "finetune"):
         path = tmp / f"e2e_{proto}.yaml"

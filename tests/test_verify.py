@@ -7,10 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
-import yaml
+from tiny_models import write_tiny_card
 
-from rsbench.backbones import InputSpec, build_backbone
 from rsbench.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,28 +22,13 @@ protocol: {{k: 5}}
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from safetensors.torch import save_file
 
     from rsbench.data import make_synthetic_ucmerced
 
     tmp = tmp_path_factory.mktemp("verify")
     data = make_synthetic_ucmerced(tmp / "data" / "ucmerced", n_per_class=6, size=32, seed=0)
-    torch.manual_seed(0)
-    bb = build_backbone("vit_tiny_patch16", InputSpec(img_size=32), depth=2, patch_size=8)
+    card = write_tiny_card(tmp, 32)
     ckpt = tmp / "tiny.safetensors"
-    save_file(bb.model.state_dict(), str(ckpt))
-    card = tmp / "card.yaml"
-    card.write_text(
-        yaml.safe_dump(
-            {
-                "name": "tiny",
-                "arch": "vit_tiny_patch16",
-                "checkpoint": str(ckpt),
-                "input_spec": {"img_size": 32},
-                "arch_overrides": {"depth": 2, "patch_size": 8},
-            }
-        )
-    )
     task = tmp / "verify_knn.yaml"
     task.write_text(TASK.format(root=REPO))
     out = tmp / "results"

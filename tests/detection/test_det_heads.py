@@ -2,19 +2,14 @@
 
 import pytest
 import torch
+from tiny_models import tiny_vit
 
-from rsbench.backbones import InputSpec, build_backbone
 from rsbench.heads.detection import DetectionModel, SimpleFeaturePyramid, ViTDetBackbone
-
-
-def tiny_vit(patch: int, size: int = 64, depth: int = 2):
-    torch.manual_seed(0)
-    return build_backbone("vit_tiny_patch16", InputSpec(img_size=size), depth=depth, patch_size=patch)
 
 
 @pytest.mark.parametrize("patch", [16, 8])
 def test_pyramid_strides_and_channels(patch):
-    body = ViTDetBackbone(tiny_vit(patch), 64, "faster_rcnn")
+    body = ViTDetBackbone(tiny_vit(patch=patch), 64, "faster_rcnn")
     out = body(torch.rand(2, 3, 64, 64))
     assert list(out) == ["0", "1", "2", "3", "pool"]
     assert [tuple(v.shape) for v in out.values()] == [
@@ -31,18 +26,18 @@ def test_pyramid_uses_deconvs_for_patch16_and_pools_for_patch8():
 
 
 def test_retinanet_levels_are_p3_to_p7():
-    out = ViTDetBackbone(tiny_vit(8), 64, "retinanet", out_channels=32)(torch.rand(1, 3, 64, 64))
+    out = ViTDetBackbone(tiny_vit(patch=8), 64, "retinanet", out_channels=32)(torch.rand(1, 3, 64, 64))
     assert [v.shape[-1] for v in out.values()] == [8, 4, 2, 1, 1]
 
 
 def test_smaller_input_is_padded_to_the_vit_size_and_cropped_back():
-    out = ViTDetBackbone(tiny_vit(8), 64, out_channels=32)(torch.rand(1, 3, 48, 64))
+    out = ViTDetBackbone(tiny_vit(patch=8), 64, out_channels=32)(torch.rand(1, 3, 48, 64))
     assert tuple(out["0"].shape[-2:]) == (12, 16) and tuple(out["3"].shape[-2:]) == (2, 2)
 
 
 @pytest.mark.parametrize("detector", ["faster_rcnn", "retinanet", "fcos"])
 def test_detector_train_and_eval(detector):
-    model = DetectionModel(tiny_vit(8), 3, 64, detector, channels=32)
+    model = DetectionModel(tiny_vit(patch=8), 3, 64, detector, channels=32)
     images = [torch.rand(3, 64, 64), torch.rand(3, 64, 64)]
     targets = [{"boxes": torch.tensor([[4.0, 4.0, 30.0, 40.0]]), "labels": torch.tensor([0])},
                {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}]
@@ -63,7 +58,7 @@ def test_detector_train_and_eval(detector):
 
 
 def test_frozen_backbone_gets_no_gradient_and_stays_in_eval():
-    model = DetectionModel(tiny_vit(8), 2, 64, "fcos", frozen=True, channels=32)
+    model = DetectionModel(tiny_vit(patch=8), 2, 64, "fcos", frozen=True, channels=32)
     model.train()
     assert not model.encoder.training
     targets = [{"boxes": torch.tensor([[4.0, 4.0, 30.0, 40.0]]), "labels": torch.tensor([1])}] * 2

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from tiny_models import tiny_vit
 
-from rsbench.backbones import InputSpec, build_backbone
 from rsbench.config import SpecError
 from rsbench.heads.mmdet import require_mmdet, resolved_model_config
 from rsbench.protocols.detection import COMMON_DEFAULTS, checked_backend
@@ -28,11 +28,6 @@ def mmdet_available() -> bool:
 
 
 needs_mmdet = pytest.mark.skipif(not mmdet_available(), reason="mmdet absent: make setup-mmdet")
-
-
-def tiny_vit(size: int = 64, **kw):
-    torch.manual_seed(0)
-    return build_backbone("vit_tiny_patch16", InputSpec(img_size=size), depth=2, patch_size=8, **kw)
 
 
 def test_substitutions_touch_only_what_rsbench_owns():

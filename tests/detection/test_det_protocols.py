@@ -1,15 +1,12 @@
 """Frozen / finetune detection protocols on in-memory fake data, schedule, transform, YAMLs."""
 
-from types import SimpleNamespace
-
 import pytest
 import torch
 from det_helpers import fake_det_data
+from tiny_models import protocol_context, tiny_vit
 
 import rsbench.tasks.detection as det_plugin
-from rsbench.backbones import InputSpec, build_backbone
 from rsbench.config import SpecError
-from rsbench.engine.trainer import EngineOptions
 from rsbench.protocols import ProtocolContext, protocol_module
 from rsbench.protocols.detection import (
     DetectionModule,
@@ -25,25 +22,10 @@ FAST = {"channels": 32, "iterations": 4, "batch_size": 4, "eval_batch_size": 4, 
         "warmup_iters": 1, "box_batch_size_per_image": 32}
 
 
-def tiny_vit(size: int = 64, depth: int = 2, **kw):
-    torch.manual_seed(0)
-    return build_backbone("vit_tiny_patch16", InputSpec(img_size=size), depth=depth, patch_size=8, **kw)
-
-
 def context(tmp_path, protocol: dict, backbones: list, size: int = 64) -> ProtocolContext:
-    task = SimpleNamespace(task="fake_det", path="fake.yaml", protocol=protocol,
-                           dataset=SimpleNamespace(image_size=size))
-
-    def make_backbone(**kw):
-        backbones.append(tiny_vit(size, **kw))
-        return backbones[-1]
-
-    return ProtocolContext(
-        task=task, seed=0,
-        opts=EngineOptions(accelerator="cpu", progress=False, root_dir=str(tmp_path)),
-        make_backbone=make_backbone,
-        make_data=lambda train_transform=None: fake_det_data(size, train_transform=train_transform),
-        cache=None, identity={}, plugin=det_plugin)
+    return protocol_context(
+        tmp_path, "fake_det", protocol, backbones, size,
+        lambda train_transform=None: fake_det_data(size, train_transform=train_transform), det_plugin)
 
 
 def test_plugin_maps_protocol_names_to_modules():

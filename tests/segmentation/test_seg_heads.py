@@ -1,17 +1,13 @@
 import pytest
 import torch
+from tiny_models import tiny_vit
 
-from rsbench.backbones import InputSpec, build_backbone
 from rsbench.heads import LinearSegHead, SegmentationModel, UperHead, ViTPyramid, segmentation_head
-
-
-def tiny_vit(patch: int, size: int, depth: int = 4):
-    return build_backbone("vit_tiny_patch16", InputSpec(img_size=size), depth=depth, patch_size=patch)
 
 
 @pytest.mark.parametrize(("patch", "size"), [(16, 64), (8, 64), (14, 56)])
 def test_pyramid_has_strides_4_8_16_32_of_the_input(patch, size):
-    backbone = tiny_vit(patch, size)
+    backbone = tiny_vit(size, depth=4, patch=patch)
     feats = backbone.feature_maps(torch.rand(2, 3, size, size))
     assert [f.shape[-1] for f in feats] == [size // patch] * 4
     maps = ViTPyramid(backbone.embed_dim)(feats, (size, size))
@@ -21,7 +17,7 @@ def test_pyramid_has_strides_4_8_16_32_of_the_input(patch, size):
 
 @pytest.mark.parametrize("patch", [16, 8])
 def test_upernet_logits_at_input_resolution(patch):
-    backbone = tiny_vit(patch, 64, depth=2)  # depth 2: levels repeat block 0
+    backbone = tiny_vit(64, depth=2, patch=patch)  # depth 2: levels repeat block 0
     model = SegmentationModel(backbone, UperHead(backbone.embed_dim, 5, channels=16))
     assert model.levels == [0, 0, 0, 1]
     out = model(torch.rand(2, 3, 64, 64))
@@ -32,7 +28,7 @@ def test_upernet_logits_at_input_resolution(patch):
 
 
 def test_linear_head_and_bad_decoder_name():
-    backbone = tiny_vit(8, 32, depth=2)
+    backbone = tiny_vit(32, depth=2, patch=8)
     head = segmentation_head("linear", backbone.embed_dim, 3)
     assert isinstance(head, LinearSegHead)
     assert SegmentationModel(backbone, head)(torch.rand(2, 3, 32, 32)).shape == (2, 3, 32, 32)
@@ -41,7 +37,7 @@ def test_linear_head_and_bad_decoder_name():
 
 
 def test_frozen_encoder_stays_in_eval_mode_without_gradients():
-    backbone = tiny_vit(8, 32, depth=2)
+    backbone = tiny_vit(32, depth=2, patch=8)
     model = SegmentationModel(backbone, segmentation_head("linear", backbone.embed_dim, 3), frozen=True)
     model.train()
     assert not backbone.training and model.head.training

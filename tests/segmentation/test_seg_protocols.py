@@ -1,38 +1,20 @@
-from types import SimpleNamespace
-
 import pytest
 import torch
 from seg_helpers import fake_seg_data
+from tiny_models import protocol_context, tiny_vit
 
 import rsbench.tasks.segmentation as seg_plugin
-from rsbench.backbones import InputSpec, build_backbone
-from rsbench.engine.trainer import EngineOptions
 from rsbench.protocols import ProtocolContext, protocol_module
 from rsbench.protocols.segmentation import JointTrainTransform, build_module, warmup_poly
 from rsbench.protocols.segmentation_finetune import DEFAULTS as FT_DEFAULTS
 from rsbench.protocols.segmentation_frozen import DEFAULTS as FROZEN_DEFAULTS
 
 
-def tiny_vit(size: int = 32, depth: int = 2, **kw):
-    torch.manual_seed(0)
-    return build_backbone("vit_tiny_patch16", InputSpec(img_size=size), depth=depth, patch_size=8, **kw)
-
-
 def context(tmp_path, protocol: dict, backbones: list, size: int = 32, **data_kw) -> ProtocolContext:
-    task = SimpleNamespace(task="fake_seg", path="fake.yaml", protocol=protocol,
-                           dataset=SimpleNamespace(image_size=size))
-
-    def make_backbone(**kw):
-        backbones.append(tiny_vit(size, **kw))
-        return backbones[-1]
-
-    return ProtocolContext(
-        task=task, seed=0,
-        opts=EngineOptions(accelerator="cpu", progress=False, root_dir=str(tmp_path)),
-        make_backbone=make_backbone,
-        make_data=lambda train_transform=None: fake_seg_data(size=size, train_transform=train_transform,
-                                                             **data_kw),
-        cache=None, identity={}, plugin=seg_plugin)
+    return protocol_context(
+        tmp_path, "fake_seg", protocol, backbones, size,
+        lambda train_transform=None: fake_seg_data(size=size, train_transform=train_transform, **data_kw),
+        seg_plugin)
 
 
 def test_plugin_maps_protocol_names_to_modules():
@@ -47,7 +29,7 @@ def test_frozen_protocol_trains_decoder_only_and_learns(tmp_path):
     ctx = context(tmp_path, {"name": "frozen", "decoder": "linear", "iterations": 60,
                              "batch_size": 8, "lr": 2e-2, "warmup_iters": 5},
                   backbones, n_test=3, test_size=40)
-    before = {k: v.clone() for k, v in tiny_vit().state_dict().items()}
+    before = {k: v.clone() for k, v in tiny_vit(32).state_dict().items()}
     result = protocol_module("segmentation", "frozen").run(ctx)
     (backbone,) = backbones
     after = backbone.state_dict()
@@ -60,7 +42,7 @@ def test_frozen_protocol_trains_decoder_only_and_learns(tmp_path):
 
 
 def test_frozen_protocol_changes_the_decoder():
-    backbone = tiny_vit()
+    backbone = tiny_vit(32)
     module = build_module(backbone, 3, {**FROZEN_DEFAULTS, "decoder": "upernet", "channels": 16},
                           crop=32, ignore_index=255, frozen=True, layer_decay=None)
     head_before = [p.clone() for p in module.model.head.parameters()]
@@ -79,7 +61,7 @@ def test_frozen_protocol_changes_the_decoder():
 
 
 def test_finetune_layer_decay_groups_by_hand():
-    backbone = tiny_vit(depth=2)
+    backbone = tiny_vit(32, depth=2)
     hp = {**FT_DEFAULTS, "lr": 1.0, "channels": 16}
     module = build_module(backbone, 3, hp, crop=32, ignore_index=255, frozen=False, layer_decay=0.9)
     opt = module.configure_optimizers()["optimizer"]

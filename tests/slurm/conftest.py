@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,15 +32,13 @@ FAST = {"knn": "protocol: {k: 5}\n",
 def slurm_world(tmp_path_factory):
     """Synthetic UC Merced, a tiny ViT card, kNN and fine-tune task files and a suite of them."""
     from safetensors.torch import save_file
+    from tiny_models import tiny_vit
 
-    from rsbench.backbones import InputSpec, build_backbone
     from rsbench.data import make_synthetic_ucmerced
 
     tmp = tmp_path_factory.mktemp("slurm_world")
     data = make_synthetic_ucmerced(tmp / "data" / "ucmerced", n_per_class=6, size=32, seed=0)
-    torch.manual_seed(0)
-    bb = build_backbone("vit_tiny_patch16", InputSpec(img_size=32), depth=2, patch_size=8)
-    save_file(bb.model.state_dict(), str(tmp / "tiny.safetensors"))
+    save_file(tiny_vit(32).model.state_dict(), str(tmp / "tiny.safetensors"))
     models = tmp / "models"
     models.mkdir()
     for name in ("tiny_a", "tiny_b"):
