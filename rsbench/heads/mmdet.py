@@ -98,14 +98,13 @@ def resolved_model_config(model: dict, num_classes: int, embed_dim: int, in_chan
     return model
 
 
-def _registered_backbone():
-    """``RSBenchViT``, registered in mmdet's model registry on first use."""
+def register_backbone() -> None:
+    """Register ``RSBenchViT`` in mmdet's model registry (once per process)."""
     from mmdet.registry import MODELS
     from mmengine.model import BaseModule
 
-    found = MODELS.get(BACKBONE_TYPE)
-    if found is not None:
-        return found
+    if MODELS.get(BACKBONE_TYPE) is not None:
+        return
 
     class RSBenchViT(BaseModule):
         """An rsbench ``Backbone`` + RVSA pyramid as an mmdet backbone (tuple of 4 maps)."""
@@ -141,7 +140,6 @@ def _registered_backbone():
             return tuple(self.pyramid(maps, x.shape[-2:]))
 
     MODELS.register_module(name=BACKBONE_TYPE, module=RSBenchViT)
-    return RSBenchViT
 
 
 def build_mmdet_detector(encoder: nn.Module, model: dict) -> nn.Module:
@@ -156,7 +154,7 @@ def build_mmdet_detector(encoder: nn.Module, model: dict) -> nn.Module:
     from mmengine.config import ConfigDict
 
     register_all_modules(init_default_scope=True)
-    _registered_backbone()
+    register_backbone()
     cfg = copy.deepcopy(model)
     cfg["backbone"] = {**cfg["backbone"], "encoder": encoder}  # the module itself, not a copy
     detector = MODELS.build(ConfigDict(cfg))  # mmdet reads sub-configs as attributes
