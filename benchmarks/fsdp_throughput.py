@@ -23,26 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
 
-MIB = 1024 * 1024
+# This script's folder is on sys.path when it runs; the peak-RSS reader is fsdp_memory's.
+from fsdp_memory import MIB, max_rss_bytes
+
 MARK = "RSBENCH_FSDP_THROUGHPUT "
-
-
-def peak_rss_bytes() -> int:
-    """Peak RSS of this process. ``VmHWM`` first: ranks started from rank 0 would otherwise
-    inherit rank 0's ``ru_maxrss`` through fork + exec (Linux keeps it across exec)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def make_timer(args):
@@ -78,7 +66,7 @@ def gather(trainer, module, elapsed: float) -> list[dict]:
         mine["max_allocated_mib"] = torch.cuda.max_memory_allocated(module.device) / MIB
         mine["max_reserved_mib"] = torch.cuda.max_memory_reserved(module.device) / MIB
     else:
-        mine["peak_rss_mib"] = peak_rss_bytes() / MIB
+        mine["peak_rss_mib"] = max_rss_bytes() / MIB
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
         return [mine]
     ranks = [None] * torch.distributed.get_world_size()
