@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+from fake_data import generator
+
 from rsbench.cli import main, parse_overrides
 
 
@@ -44,21 +46,10 @@ def test_help_does_not_import_torch():
     assert out.stdout.strip().endswith("False")
 
 
-def fake_data_maker(name: str):
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(
-        f"{name}_make", Path(__file__).parent / "data" / name / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make
-
-
 def test_data_prepare_cuts_fake_potsdam_and_reports_its_manifest(tmp_path, capsys):
     import json
 
-    raw = fake_data_maker("potsdam")(tmp_path / "raw", height=100, width=80, seed=0)
+    raw = generator("potsdam").make(tmp_path / "raw", height=100, width=80, seed=0)
     args = ["data", "prepare", "potsdam", "--src", str(raw), "--dst", str(tmp_path / "potsdam"),
             "--patch", "64", "--stride", "32"]
     assert main(args) == 0
@@ -77,7 +68,7 @@ def test_data_prepare_without_raw_data_is_one_line(tmp_path, capsys):
 def test_data_prepare_tiles_dota_and_refuses_flags_it_does_not_use(tmp_path, capsys):
     import json
 
-    raw = fake_data_maker("dota")(tmp_path / "raw", seed=0)
+    raw = generator("dota").make(tmp_path / "raw", seed=0)
     dst = tmp_path / "dota"
     assert main(["data", "prepare", "dota", "--src", str(raw), "--dst", str(dst),
                  "--stride", "10"]) == 2

@@ -1,12 +1,12 @@
 """Dataset adapters on fake data in each dataset's real on-disk layout (tests/data/*/make.py)."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
 import torch
+from fake_data import generator
 from PIL import Image
 
 from rsbench.config import DatasetSpec, SpecError
@@ -19,24 +19,15 @@ from rsbench.data import (
 )
 from rsbench.registry import RegistryError
 
-DATA = Path(__file__).parent / "data"
 RATIO = {"kind": "ratio", "train": 0.5, "test": 0.5, "val_fraction": 0.0, "seed": 0}
 NUM_CLASSES = {"ucmerced": 21, "resisc45": 45, "eurosat": 10, "aid": 30}
-
-
-def maker(name: str):
-    """``tests/data/<name>/make.py`` as a module (loaded by path: every file is called make.py)."""
-    spec = importlib.util.spec_from_file_location(f"_fake_{name}", DATA / name / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("datasets")
     for name in NUM_CLASSES:
-        maker(name).make(root / name, n_per_class=5, size=8, seed=0)
+        generator(name).make(root / name, n_per_class=5, size=8, seed=0)
     return root
 
 
@@ -129,7 +120,7 @@ def test_missing_dataset_says_where_and_how(tmp_path):
 
 
 def test_incomplete_dataset_and_missing_split_files(tmp_path):
-    root = maker("resisc45").make(tmp_path / "resisc45", n_per_class=3, size=8, seed=1)
+    root = generator("resisc45").make(tmp_path / "resisc45", n_per_class=3, size=8, seed=1)
     (root / "resisc45-val.txt").unlink()
     with pytest.raises(DatasetNotFound, match="lacks the split files resisc45-val.txt"):
         build("resisc45", tmp_path, tmp_path, split={"kind": "official"})
@@ -180,7 +171,7 @@ def test_download_goes_through_torchgeo_and_fetches_missing_split_files(tmp_path
     def fake_torchgeo(self, root, split, download, split_name=None):
         fetched.append((split, download))
         if download:  # stands in for torchgeo's download + extract
-            maker("ucmerced").make(root, n_per_class=5, size=8, seed=0)
+            generator("ucmerced").make(root, n_per_class=5, size=8, seed=0)
         return UCMercedAdapter.torchgeo_type(self)(root=str(root), split=split)
 
     monkeypatch.setattr(UCMercedAdapter, "torchgeo_dataset", fake_torchgeo)

@@ -1,13 +1,13 @@
 """DIOR reader, VOC parsing and the synthetic generator, on fake data in the official layout."""
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from fake_data import generator
 from torchgeo.datasets import DIOR
 
 from rsbench.config import DatasetSpec
@@ -21,8 +21,6 @@ from rsbench.data.detection import (
 from rsbench.data.detection.synthetic import class_colour
 from rsbench.registry import RegistryError
 
-DATA = Path(__file__).parent / "data"
-
 VOC_XML = """<annotation>
   <filename>00001.jpg</filename>
   <object><name>Expressway-Service-area</name><difficult>1</difficult>
@@ -31,13 +29,6 @@ VOC_XML = """<annotation>
     <bndbox><xmin>101.0</xmin><ymin>5</ymin><xmax>200</xmax><ymax>55</ymax></bndbox></object>
 </annotation>
 """
-
-
-def maker(name: str):
-    spec = importlib.util.spec_from_file_location(f"_fake_det_{name}", DATA / name / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def dior_spec(**split) -> DatasetSpec:
@@ -84,7 +75,7 @@ def test_synthetic_is_deterministic(tmp_path):
 
 
 def test_synthetic_boxes_hold_their_class_colour(tmp_path):
-    root = maker("dior").make(tmp_path / "dior", n_per_split=4, size=96)
+    root = generator("dior").make(tmp_path / "dior", n_per_split=4, size=96)
     data = build_detection_data(dior_spec(), tmp_path, tmp_path / "splits")
     n_objects = n_difficult = 0
     for image, target in [data.train[i] for i in range(len(data.train))]:
@@ -103,7 +94,7 @@ def test_synthetic_boxes_hold_their_class_colour(tmp_path):
 
 
 def test_official_trainval_test_with_carved_val(tmp_path):
-    maker("dior").make(tmp_path / "dior", n_per_split=6)
+    generator("dior").make(tmp_path / "dior", n_per_split=6)
     data = build_detection_data(dior_spec(val_fraction=0.25, seed=1), tmp_path,
                                 tmp_path / "splits")
     summary = data.summary()
@@ -125,7 +116,7 @@ def test_official_trainval_test_with_carved_val(tmp_path):
 
 
 def test_dior_own_val_and_flat_annotations(tmp_path):
-    maker("dior").make(tmp_path / "dior", n_per_split=3, flat=True)
+    generator("dior").make(tmp_path / "dior", n_per_split=3, flat=True)
     data = build_detection_data(dior_spec(name="train-val-test"), tmp_path, tmp_path / "s")
     assert (len(data.train), len(data.val), len(data.test)) == (3, 3, 3)
     assert data.train.samples[0][1].startswith("Annotations/0")
@@ -148,7 +139,7 @@ def test_missing_and_incomplete_data_messages(tmp_path):
     with pytest.raises(DatasetNotFound, match="torchgeo's repackaged copy"):
         build_detection_data(dior_spec(), tmp_path, tmp_path / "s")
     (tmp_path / "dior" / "sample_df.csv").unlink()
-    root = maker("dior").make(tmp_path / "dior", n_per_split=2)
+    root = generator("dior").make(tmp_path / "dior", n_per_split=2)
     (root / "JPEGImages-test" / "00005.jpg").unlink()
     with pytest.raises(DatasetNotFound, match="incomplete.*00005.jpg"):
         build_detection_data(dior_spec(), tmp_path, tmp_path / "s")

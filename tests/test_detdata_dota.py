@@ -1,11 +1,11 @@
 """DOTA v1.0: label parsing, polygon geometry, tiling with box clipping, the prepared reader."""
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from fake_data import generator
 
 from rsbench.config import DatasetSpec
 from rsbench.data import DatasetNotFound
@@ -22,19 +22,10 @@ from rsbench.data.detection import (
 from rsbench.data.detection.dota import visible_fraction
 from rsbench.data.segmentation import patch_positions
 
-DATA = Path(__file__).parent / "data"
-
-
-def maker():
-    spec = importlib.util.spec_from_file_location("_fake_det_dota", DATA / "dota" / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory) -> Path:
-    return maker().make(tmp_path_factory.mktemp("dota_raw"))
+    return generator("dota").make(tmp_path_factory.mktemp("dota_raw"))
 
 
 def dota_spec(**split) -> DatasetSpec:

@@ -1,11 +1,11 @@
 """xView: GeoJSON parsing, type_id mapping, rsbench's own seeded split by image."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import torch
+from fake_data import generator
 
 from rsbench.config import DatasetSpec
 from rsbench.data import DatasetNotFound, SplitSpecError
@@ -16,21 +16,13 @@ from rsbench.data.detection import (
     parse_xview_geojson,
 )
 
-DATA = Path(__file__).parent / "data"
 SPLIT = {"kind": "ratio", "train": 0.8, "test": 0.2, "val_fraction": 0.25, "seed": 0}
-
-
-def maker():
-    spec = importlib.util.spec_from_file_location("_fake_det_xview", DATA / "xview" / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("xview_data")
-    maker().make(base / "xview")
+    generator("xview").make(base / "xview")
     return base
 
 

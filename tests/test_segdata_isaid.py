@@ -1,26 +1,16 @@
 """iSAID semantic masks over prepared patches in the iSAID devkit's layout (fake data)."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from fake_data import generator
 
 from rsbench.config import DatasetSpec
 from rsbench.data import DatasetNotFound
 from rsbench.data.segmentation import build_segmentation_data
 from rsbench.data.segmentation.isaid import ISAID_CLASSES, ISAID_PALETTE, ISAIDAdapter
-
-DATA = Path(__file__).parent / "data"
-
-
-def maker(name: str):
-    """``tests/data/<name>/make.py`` as a module (every generator file is called make.py)."""
-    spec = importlib.util.spec_from_file_location(f"_fake_isaid_{name}", DATA / name / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_palette_has_16_distinct_colours():
@@ -30,7 +20,7 @@ def test_palette_has_16_distinct_colours():
 
 
 def test_reader_and_colour_decoding(tmp_path):
-    maker("isaid").make(tmp_path / "data" / "isaid", scenes=3, patches=2, size=32)
+    generator("isaid").make(tmp_path / "data" / "isaid", scenes=3, patches=2, size=32)
     split = {"kind": "official", "val_fraction": 0.34, "seed": 0}
     data = build_segmentation_data(DatasetSpec("isaid", split, 896), tmp_path / "data",
                                    tmp_path / "splits")

@@ -1,12 +1,12 @@
 """Preparing iSAID: raw DOTA scenes + colour masks -> patches + manifest (fake raw data)."""
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_data import generator
 from PIL import Image
 
 from rsbench.config import DatasetSpec
@@ -19,15 +19,6 @@ from rsbench.data.segmentation import (
     prepare_isaid,
 )
 from rsbench.data.segmentation.isaid import ISAID_PALETTE, ISAIDAdapter
-
-DATA = Path(__file__).parent / "data"
-
-
-def maker():
-    spec = importlib.util.spec_from_file_location("_fake_isaid_raw", DATA / "isaid" / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def pixels(path: Path) -> np.ndarray:
@@ -46,7 +37,7 @@ def test_patch_grid_by_hand():
 
 
 def test_patches_are_the_raw_crops(tmp_path):
-    raw = maker().make_raw(tmp_path / "raw", {"train": [(1000, 700)], "val": [(300, 350)]})
+    raw = generator("isaid").make_raw(tmp_path / "raw", {"train": [(1000, 700)], "val": [(300, 350)]})
     summary = prepare_isaid(raw, tmp_path / "isaid", patch=400, stride=300)
     assert (summary["n_scenes"], summary["n_train"], summary["n_val"]) == (2, 6, 1)
     assert summary["n_files"] == 14
@@ -71,7 +62,7 @@ def test_patches_are_the_raw_crops(tmp_path):
 
 
 def test_reprepare_is_byte_identical_with_manifest_hashes(tmp_path):
-    raw = maker().make_raw(tmp_path / "raw")
+    raw = generator("isaid").make_raw(tmp_path / "raw")
     a = prepare_dataset("isaid", raw, tmp_path / "a", patch=32, stride=20)
     b = prepare_dataset("isaid", raw, tmp_path / "b", patch=32, stride=20, workers=2)
     again = prepare_dataset("isaid", raw, tmp_path / "a", patch=32, stride=20)
@@ -89,7 +80,7 @@ def test_reprepare_is_byte_identical_with_manifest_hashes(tmp_path):
 
 
 def test_reprepare_with_other_patch_removes_old_patches(tmp_path):
-    raw = maker().make_raw(tmp_path / "raw")
+    raw = generator("isaid").make_raw(tmp_path / "raw")
     prepare_isaid(raw, tmp_path / "isaid", patch=32, stride=20)
     summary = prepare_isaid(raw, tmp_path / "isaid", patch=64, stride=64)
     files = json.loads((tmp_path / "isaid" / "manifest.json").read_text())["files"]
@@ -99,7 +90,7 @@ def test_reprepare_with_other_patch_removes_old_patches(tmp_path):
 
 
 def test_reader_reads_the_prepared_output(tmp_path):
-    raw = maker().make_raw(tmp_path / "raw")
+    raw = generator("isaid").make_raw(tmp_path / "raw")
     summary = prepare_dataset("isaid", raw, tmp_path / "data" / "isaid", patch=32, stride=20)
     data = build_segmentation_data(DatasetSpec("isaid", {"kind": "official"}, 896),
                                    tmp_path / "data", tmp_path / "splits")
@@ -121,7 +112,7 @@ def test_registered_and_missing_raw_messages(tmp_path):
     assert "\n" not in message and str(tmp_path / "empty") in message
     assert "train/images/" in message and "Semantic_masks/images" in message
     assert "https://captain-whu.github.io/iSAID/" in message
-    raw = maker().make_raw(tmp_path / "raw")
+    raw = generator("isaid").make_raw(tmp_path / "raw")
     (raw / "val" / "Semantic_masks" / "images" / "P1000_instance_color_RGB.png").unlink()
     with pytest.raises(DatasetNotFound, match="1 of 3 masks missing"):
         prepare_isaid(raw, tmp_path / "out")

@@ -1,7 +1,6 @@
 """ISPRS Potsdam / Vaihingen preparation and reader on fake raw tiles in their real layouts."""
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import numpy as np
 import pytest
 import tifffile
 import torch
+from fake_data import generator
 from PIL import Image
 
 from rsbench.config import DatasetSpec
@@ -26,21 +26,11 @@ from rsbench.data.segmentation.isprs import (
     isprs_label_to_index,
 )
 
-DATA = Path(__file__).parent / "data"
-
-
-def maker(name: str):
-    """``tests/data/<name>/make.py`` as a module (every generator file is called make.py)."""
-    spec = importlib.util.spec_from_file_location(f"_fake_isprs_{name}", DATA / name / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("isprs_raw")
-    return {name: maker(name).make(base / name) for name in ("potsdam", "vaihingen")}
+    return {name: generator(name).make(base / name) for name in ("potsdam", "vaihingen")}
 
 
 def test_patch_positions_by_hand():
@@ -160,7 +150,7 @@ def test_reprepare_lists_only_the_new_patches(raw, tmp_path):
 
 def test_eroded_labels_are_preferred_as_mmseg_prepares_from_them(tmp_path):
     # mmseg cuts Potsdam from 5_Labels_all_noBoundary: boundaries painted black, hence ignored.
-    src = maker("potsdam").make(tmp_path / "raw")
+    src = generator("potsdam").make(tmp_path / "raw")
     full = tifffile.imread(src / "5_Labels_all" / "top_potsdam_2_10_label.tif")
     eroded = full.copy()
     eroded[:, :5] = 0  # a black boundary band

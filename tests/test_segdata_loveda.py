@@ -1,12 +1,12 @@
 """LoveDA through rsbench.data.segmentation on fake data in its real layout."""
 
 import hashlib
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from fake_data import generator
 from PIL import Image
 from torchvision.transforms import v2
 
@@ -16,16 +16,6 @@ from rsbench.data.segmentation import build_segmentation_data, make_synthetic_lo
 from rsbench.data.segmentation.loveda import MASK_LUT
 from rsbench.registry import RegistryError
 
-DATA = Path(__file__).parent / "data"
-
-
-def maker(name: str):
-    """``tests/data/<name>/make.py`` as a module (every generator file is called make.py)."""
-    spec = importlib.util.spec_from_file_location(f"_fake_seg_{name}", DATA / name / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def spec(split: dict | None = None, name: str = "loveda") -> DatasetSpec:
     return DatasetSpec(name=name, split=split or {"kind": "official"}, image_size=512)
@@ -34,7 +24,7 @@ def spec(split: dict | None = None, name: str = "loveda") -> DatasetSpec:
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("segdata") / "data"
-    maker("loveda").make(root / "loveda", n_per_split=6, size=32, seed=0)
+    generator("loveda").make(root / "loveda", n_per_split=6, size=32, seed=0)
     return root
 
 

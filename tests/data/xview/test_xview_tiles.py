@@ -2,13 +2,13 @@
 reader through ``build_detection_data``, and the split by source scene."""
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
+from fake_data import generator
 from PIL import Image
 
 from rsbench.cli import main
@@ -25,19 +25,11 @@ SPLIT = {"kind": "ratio", "train": 0.8, "test": 0.2, "val_fraction": 0.25, "seed
 TILING = {"tile": 64, "overlap": 16}
 
 
-def maker():
-    spec = importlib.util.spec_from_file_location("_fake_xview_scenes",
-                                                  Path(__file__).parent / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory) -> Path:
     """``<root>/xview`` raw scenes and ``<root>/xview_tiles`` cut at 64 px, overlap 16."""
     base = tmp_path_factory.mktemp("xview_scenes")
-    maker().make_scenes(base / "xview")
+    generator("xview").make_scenes(base / "xview")
     prepare_xview(base / "xview", base / "xview_tiles", **TILING)
     return base
 
