@@ -96,6 +96,8 @@ def test_job_array_writes_a_record_per_run_then_builds_the_board(slurm_cluster, 
     assert sorted(found) == [("tiny_a", "sl_knn", 0), ("tiny_b", "sl_knn", 0)], logs
     assert all(r["status"] == "ok" for r in found.values())
     assert {r["environment"]["slurm"]["array_job_id"] for r in found.values()} == {array}
+    # launch.sh: one intra-op thread per allocated core (local.sbatch asks for one)
+    assert [r["environment"]["cpu_threads"] for r in found.values()] == [1, 1]
     assert (tmp_path / "plan" / "leaderboard" / "leaderboard.md").exists(), logs
     print(f"array of 2 + leaderboard: {time.monotonic() - start:.1f} s "
           f"(cluster start {env['RSBENCH_SLURM_START_S']} s)")
