@@ -210,7 +210,7 @@ class Preemption(L.Callback):
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        ranks = state["ranks"] if "ranks" in state else [state]  # unwrapped: one process's
+        ranks = state["ranks"]
         rank, world = 0, 1
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
