@@ -189,8 +189,10 @@ def cmd_leaderboard_suite(args) -> int:
 
 
 PREPARE_OPTIONS = {  # CLI flag -> keyword of each family's prepare function
-    "segmentation": {"patch": "patch", "stride": "stride", "workers": "workers"},
-    "detection": {"patch": "tile", "overlap": "overlap", "workers": "workers"},
+    "segmentation": {"patch": "patch", "stride": "stride", "workers": "workers",
+                     "variant": "variant", "tiles": "tiles"},
+    "detection": {"patch": "tile", "overlap": "overlap", "workers": "workers",
+                  "variant": "variant"},
 }
 
 
@@ -210,7 +212,9 @@ def cmd_data_prepare(args) -> int:
         value = getattr(args, flag)
         if value is not None:
             options[keyword] = value
-    unused = [f"--{f}" for f in ("patch", "stride", "overlap", "workers")
+    if options.get("tiles") is not None:
+        options["tiles"] = [t for t in options["tiles"].split(",") if t]
+    unused = [f"--{f}" for f in ("patch", "stride", "overlap", "workers", "variant", "tiles")
               if getattr(args, f) is not None and f not in PREPARE_OPTIONS[family]]
     if unused:
         raise UserError(f"{', '.join(unused)} not used when preparing {args.name}")
@@ -329,6 +333,10 @@ def parser() -> argparse.ArgumentParser:
     prep.add_argument("--stride", type=int, help="ISPRS / iSAID: step between patches (256 / 512)")
     prep.add_argument("--overlap", type=int, help="DOTA / xView: overlap between tiles (default 200)")
     prep.add_argument("--workers", type=int, help="processes, one tile each")
+    prep.add_argument("--variant", help="the reference preparation to reproduce (default: the "
+                      "dataset's reference; see README, 'Which protocol matches which paper')")
+    prep.add_argument("--tiles", help="ISPRS: comma-separated tile subset for smoke tests "
+                      "(marked in the manifest; suites refuse it)")
     prep.set_defaults(func=cmd_data_prepare)
 
     d = sub.add_parser("demo", help="offline end-to-end demo on synthetic UC Merced-layout data")
