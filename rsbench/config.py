@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from rsbench.backbones.input_spec import InputSpec
+from rsbench.errors import RsbenchError
 
 TASK_TYPES = ("classification", "segmentation", "detection")
 PROTOCOLS = ("linear_probe", "knn", "frozen", "finetune")
@@ -26,7 +27,7 @@ DATASET_KEYS = {"name", "split", "image_size", "bands", "root"}
 METRIC_KEYS = {"primary", "higher_is_better", "report"}
 
 
-class SpecError(ValueError):
+class SpecError(RsbenchError, ValueError):
     """A task spec or model card that cannot be used; the message names file and field."""
 
 

@@ -11,8 +11,10 @@ import importlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from rsbench.errors import RsbenchError
 
-class RegistryError(KeyError):
+
+class RegistryError(RsbenchError, KeyError):
     """An unknown name, with the closest known names in the message."""
 
     def __str__(self) -> str:  # KeyError quotes its argument; people want the plain sentence.

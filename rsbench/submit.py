@@ -18,12 +18,14 @@ from pathlib import Path
 
 import yaml
 
+from rsbench.errors import RsbenchError
+
 REQUIRED = ("name", "arch", "checkpoint", "sha256", "input_spec", "license", "contact")
 RECOMMENDED = ("paper",)
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class SubmitError(ValueError):
+class SubmitError(RsbenchError, ValueError):
     """A card that cannot be registered; the message names the file and the field."""
 
 

@@ -20,6 +20,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rsbench.errors import RsbenchError
+
 DEFAULT_TOLERANCE = 1e-6
 ENV_FIELDS = (
     "rsbench",
@@ -36,7 +38,7 @@ ENV_FIELDS = (
 )
 
 
-class VerifyError(ValueError):
+class VerifyError(RsbenchError, ValueError):
     """A record that cannot be verified as given; one line naming the file and the reason."""
 
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import torch
 
+from rsbench.errors import RsbenchError
+
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 # What a file that is not a checkpoint usually is, so that the error can say so.
 FOREIGN_MAGIC = {
@@ -41,7 +43,7 @@ ATTRIBUTE_DICT_PATHS = (
 )
 
 
-class CheckpointError(Exception):
+class CheckpointError(RsbenchError):
     """A checkpoint that cannot be used; the message is one line naming the file and why."""
 
 

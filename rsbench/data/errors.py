@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from torchgeo.datasets import DatasetNotFoundError
 
+from rsbench.errors import RsbenchError
 
-class DatasetNotFound(DatasetNotFoundError):
+
+class DatasetNotFound(RsbenchError, DatasetNotFoundError):
     """A dataset is not where it should be; the one-line message says where and how to get it.
 
     Subclasses torchgeo's ``DatasetNotFoundError`` (itself a ``FileNotFoundError``) so callers
@@ -17,9 +19,9 @@ class DatasetNotFound(DatasetNotFoundError):
         FileNotFoundError.__init__(self, message)
 
 
-class SplitConflict(RuntimeError):
+class SplitConflict(RsbenchError, RuntimeError):
     """A split file already exists with different content: the dataset changed under it."""
 
 
-class SplitSpecError(ValueError):
+class SplitSpecError(RsbenchError, ValueError):
     """A ``dataset.split`` mapping that cannot be used; the message names the field."""

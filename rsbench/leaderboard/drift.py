@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rsbench.errors import RsbenchError
 from rsbench.leaderboard.publish import CELLS_CSV_NAME
 
 KEY = ["model", "task", "metric"]
@@ -34,7 +35,7 @@ PROVENANCE_FIELDS = (
 )
 
 
-class DriftError(ValueError):
+class DriftError(RsbenchError, ValueError):
     """A build that cannot be compared (missing or malformed ``cells.csv``)."""
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+from rsbench.errors import RsbenchError
 from rsbench.results.provenance import source_root
 
 AGGREGATES = ("iqm",)
@@ -44,7 +45,7 @@ KNOWN_FIELDS = (
 )
 
 
-class SuiteError(ValueError):
+class SuiteError(RsbenchError, ValueError):
     """A suite file that cannot be used; one line naming the file and the field."""
 
 

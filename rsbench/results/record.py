@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rsbench.errors import RsbenchError
+
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed")
 TRACEBACK_LINES = 30
@@ -40,7 +42,7 @@ REQUIRED_KEYS = (
 )
 
 
-class RecordError(ValueError):
+class RecordError(RsbenchError, ValueError):
     """A record that cannot be used; the message is one line naming the file or field."""
 
 
