@@ -25,6 +25,9 @@ PROTOCOLS = ("linear_probe", "knn", "frozen", "finetune")
 TASK_KEYS = {"task", "version", "type", "description", "dataset", "protocol", "metrics", "include", "tags"}
 DATASET_KEYS = {"name", "split", "image_size", "bands", "root"}
 METRIC_KEYS = {"primary", "higher_is_better", "report"}
+#: The label-efficiency protocol's training-set fractions (``dataset.split.train_fraction``, see
+#: rsbench.data.fractions): GEO-Bench's train-size sweep.
+LABEL_FRACTIONS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 
 class SpecError(RsbenchError, ValueError):
@@ -125,6 +128,12 @@ class TaskSpec:
         return spec_hash(self.raw)
 
 
+def is_label_fraction(value: Any) -> bool:
+    """Whether ``value`` is one of :data:`LABEL_FRACTIONS` (a number, not a bool)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and float(value) in LABEL_FRACTIONS
+
+
 def _require(data: dict, key: str, where: str, kind: type | tuple[type, ...]) -> Any:
     if key not in data:
         raise SpecError(f"{where}: missing required field '{key}'")
@@ -154,6 +163,9 @@ def task_from_dict(data: dict, where: str) -> TaskSpec:
     split = _require(ds, "split", f"{where}: dataset", dict)
     if split.get("kind") not in ("ratio", "official"):
         raise SpecError(f"{where}: dataset.split.kind must be 'ratio' or 'official', got {split.get('kind')!r}")
+    if "train_fraction" in split and not is_label_fraction(split["train_fraction"]):
+        raise SpecError(f"{where}: dataset.split.train_fraction must be one of "
+                        f"{list(LABEL_FRACTIONS)}, got {split['train_fraction']!r}")
     dataset = DatasetSpec(
         name=_require(ds, "name", f"{where}: dataset", str),
         split=split,
