@@ -8,43 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
-
 from rsbench import __version__
-
-
-class UserError(Exception):
-    """An error caused by input; printed as one line, exit code 2."""
-
-
-def parse_overrides(items: list[str]) -> dict:
-    """``["protocol.epochs=3", ...]`` -> nested dict; values parsed as YAML scalars."""
-    out: dict = {}
-    for item in items:
-        if "=" not in item:
-            raise UserError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. protocol.epochs=3")
-        key, value = item.split("=", 1)
-        node = out
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
-    return out
-
-
-def tasks_from_args(names: str, overrides: dict) -> list:
-    """Task specs for a comma-separated list of names or YAML paths, with ``--set`` applied."""
-    from rsbench.config import deep_merge, find_task, task_from_dict
-
-    specs = []
-    for name in [n for n in names.split(",") if n]:
-        spec = find_task(name)
-        if overrides:
-            spec = task_from_dict(deep_merge(spec.raw, overrides), spec.path)
-        specs.append(spec)
-    if not specs:
-        raise UserError("--tasks is empty; `rsbench ls tasks` lists the available tasks")
-    return specs
+from rsbench.errors import RsbenchError, UserError
+from rsbench.usage import parse_overrides
 
 
 def card_from_args(args) -> object:
@@ -76,17 +42,30 @@ def engine_from_args(args):
 
 def cmd_run(args) -> int:
     from rsbench.runner import RunOptions, run_suite
+    from rsbench.usage import checked_run
 
-    overrides = parse_overrides(args.set or [])
-    tasks = tasks_from_args(args.tasks, overrides)
-    seeds = [int(s) for s in args.seeds.split(",") if s != ""]
+    seeds = seeds_from_args(args.seeds)
+    names = [n for n in args.tasks.split(",") if n]
+    card, tasks, overrides = checked_run(card_from_args(args), names, args.set or [])
     opts = RunOptions(out=Path(args.out), data_root=Path(args.data_root), cache_dir=Path(args.cache_dir),
                       download=args.download, allow_partial=args.allow_partial,
-                      retry_failed=args.retry_failed, engine=engine_from_args(args), overrides=overrides)
-    records = run_suite(card_from_args(args), tasks, seeds, opts)
+                      retry_failed=args.retry_failed, engine=engine_from_args(args),
+                      overrides=overrides.common, task_overrides=overrides.per_task)
+    records = run_suite(card, tasks, seeds, opts)
     failed = [r for r in records if r["status"] != "ok"]
     print(json.dumps({"records": len(records), "failed": len(failed), "out": str(opts.out)}))
     return 1 if failed else 0
+
+
+def seeds_from_args(text: str) -> list[int]:
+    """``"0,1,2"`` -> ``[0, 1, 2]``, or a one-line error."""
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip() != ""]
+    except ValueError:
+        raise UserError(f"--seeds {text!r}: expected comma-separated integers, e.g. 0,1,2") from None
+    if not seeds:
+        raise UserError("--seeds is empty; give e.g. --seeds 0,1,2")
+    return seeds
 
 
 def cmd_ls(args) -> int:
@@ -280,6 +259,7 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rsbench", description="Score remote-sensing foundation-model checkpoints.")
     p.add_argument("--version", action="version", version=f"rsbench {__version__}")
+    p.add_argument("--debug", action="store_true", help="show the Python traceback of any error")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="score a model on tasks and seeds, writing one record each")
@@ -296,7 +276,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--allow-partial", action="store_true",
                    help="run even if under 99%% of encoder parameters loaded (recorded in the report)")
     r.add_argument("--retry-failed", action="store_true", help="re-run seeds whose record is failed")
-    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a task field, e.g. protocol.epochs=5")
+    r.add_argument("--set", action="append", metavar="[TASK:]KEY=VALUE",
+                   help="override a task field for every task (protocol.epochs=5), for one task "
+                   "(ucmerced_8_2_finetune:protocol.epochs=5), or the architecture (arch.depth=2)")
     add_engine_args(r)
     r.set_defaults(func=cmd_run)
 
@@ -376,21 +358,21 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    from rsbench.config import SpecError
-
+    """Run a command; a bad input prints one line per problem and exits 2 (``--debug``: raise)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere on the line, not only before the command
+    args = parser().parse_args([a for a in argv if a != "--debug"])
     try:
         return int(args.func(args) or 0)
-    except (UserError, SpecError, FileNotFoundError, ValueError, KeyError) as err:
-        print(f"rsbench: error: {err}", file=sys.stderr)
+    except (RsbenchError, FileNotFoundError, ValueError, KeyError) as err:
+        # Built-in types stay here until every input check raises an RsbenchError: a bad file
+        # must never end in a traceback. --debug shows where any of them came from.
+        if debug:
+            raise
+        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        for line in str(message).splitlines() or [type(err).__name__]:
+            print(f"rsbench: error: {line}", file=sys.stderr)
         return 2
-    except Exception as err:
-        from rsbench.checkpoints import CheckpointError
-
-        if isinstance(err, CheckpointError):
-            print(f"rsbench: error: {err}", file=sys.stderr)
-            return 2
-        raise
 
 
 if __name__ == "__main__":

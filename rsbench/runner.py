@@ -28,7 +28,14 @@ class RunOptions:
     allow_partial: bool = False
     retry_failed: bool = False
     engine: EngineOptions = field(default_factory=EngineOptions)
-    overrides: dict = field(default_factory=dict)
+    overrides: dict = field(default_factory=dict)  # ``--set`` for every task
+    task_overrides: dict[str, dict] = field(default_factory=dict)  # ``--set TASK:...``
+
+    def overrides_for(self, task: str) -> dict:
+        """The ``--set`` values applied to ``task`` (recorded in its inputs)."""
+        from rsbench.config import deep_merge
+
+        return deep_merge(self.overrides, self.task_overrides.get(task, {}))
 
 
 def log(message: str) -> None:
@@ -89,7 +96,10 @@ class LoadedModel:
         return fresh
 
     def report(self, image_size: int) -> dict | None:
-        rep = self.loaded(image_size).load_report
+        """The load report at ``image_size``; None when it was never loaded (a failed run)."""
+        if image_size not in self._loaded:
+            return None
+        rep = self._loaded[image_size].load_report
         return rep.to_dict() if rep is not None else None
 
     def identity(self) -> dict:
@@ -106,19 +116,9 @@ def run_inputs(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions) 
         "model": model.identity(),
         "task": {"name": task.task, "version": task.version, "spec_hash": task.hash},
         "seed": seed,
-        "protocol_overrides": opts.overrides,
+        "protocol_overrides": opts.overrides_for(task.task),
         "precision": resolved_precision(opts.engine.precision, opts.engine.accelerator),
     }
-
-
-def check_compatible(card: ModelCard, task: TaskSpec, plugin) -> None:
-    """Refuse combinations that would silently produce a wrong number."""
-    if tuple(task.dataset.bands) != tuple(card.input_spec.bands):
-        raise ValueError(f"{task.task}: task bands {list(task.dataset.bands)} differ from model "
-                         f"{card.name}'s input bands {list(card.input_spec.bands)}")
-    if task.protocol_name not in plugin.PROTOCOLS:
-        raise ValueError(f"{task.task}: protocol {task.protocol_name!r} is not available for "
-                         f"{task.type}; use one of {', '.join(plugin.PROTOCOLS)}")
 
 
 def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
@@ -127,8 +127,7 @@ def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
     from rsbench.protocols import ProtocolContext, protocol_module
     from rsbench.tasks import plugin as task_plugin
 
-    plugin = task_plugin(task.type)
-    check_compatible(model.card, task, plugin)
+    plugin = task_plugin(task.type)  # tasks were checked against the card by rsbench.usage
     size = task.dataset.image_size
     model.loaded(size)  # load and check the checkpoint before any data is touched
 
@@ -159,23 +158,48 @@ def planned_world_size(eng: EngineOptions) -> int:
     return int(devices) * int(eng.num_nodes)
 
 
+def scored(task: TaskSpec, result) -> None:
+    """Refuse a result whose primary metric is missing or not a finite number."""
+    from rsbench.errors import MetricUndefined
+    from rsbench.results.record import is_finite_number
+
+    value = result.metrics.get(task.primary_metric)
+    value = value.tolist() if hasattr(value, "tolist") else value
+    if not is_finite_number(value):
+        raise MetricUndefined(
+            f"{task.task}: primary metric '{task.primary_metric}' is {value!r}: the test split "
+            "gave nothing to score (e.g. no labelled pixels or objects); check its labels")
+
+
 def run_record(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions,
                previous: dict | None = None) -> dict:
-    """A complete record for one (task, seed): ``ok`` with metrics or ``failed`` with the error."""
-    from rsbench.results import environment, failure_info, new_record
+    """A complete record for one (task, seed): ``ok`` with metrics or ``failed`` with the error.
+
+    Everything after the checkpoint check, building the record included, is inside the guard:
+    whatever goes wrong, the run ends as a record and the suite goes on.
+    """
+    from rsbench.checkpoints import CheckpointError
+    from rsbench.results import failure_info
 
     inputs = run_inputs(model, task, seed, opts)
     start = time.perf_counter()
-    result, error = None, None
     try:
         result = executed(model, task, seed, opts)
+        scored(task, result)
+        return assembled(model, task, seed, opts, inputs, start, result, None, previous)
+    except CheckpointError:
+        raise  # a bad checkpoint is refused before anything runs, not scored as failed
     except Exception as exc:  # any failure becomes a visible record, never a dropped run
-        from rsbench.checkpoints import CheckpointError
-
-        if isinstance(exc, CheckpointError):
-            raise  # a bad checkpoint is refused before anything runs, not scored as failed
         error = failure_info(exc)
         log(f"{task.task} seed {seed}: FAILED: {error['message']}")
+        return assembled(model, task, seed, opts, inputs, start, None, error, previous)
+
+
+def assembled(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions, inputs: dict,
+              start: float, result, error: dict | None, previous: dict | None) -> dict:
+    """The validated record of one run from its result, or from its error when ``result`` is None."""
+    from rsbench.results import environment, new_record
+
     eng = opts.engine
     return new_record(
         inputs,
@@ -220,4 +244,7 @@ def run_suite(card: ModelCard, tasks: list[TaskSpec], seeds: list[int], opts: Ru
             shown = f"{task.primary_metric} = {metric:.4f}" if metric is not None else "failed"
             log(f"{card.name} / {task.task} / seed {seed}: {shown} -> {path}")
             records.append(record)
+    failed = [f"{r['task']['name']} seed {r['seed']}" for r in records if r["status"] != "ok"]
+    if failed:
+        log(f"{len(failed)} of {len(records)} run(s) failed: {', '.join(failed)}")
     return records

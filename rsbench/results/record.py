@@ -22,7 +22,6 @@ from rsbench.errors import RsbenchError
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed")
 TRACEBACK_LINES = 30
-MESSAGE_CHARS = 500
 REQUIRED_KEYS = (
     "schema_version",
     "record_id",
@@ -277,13 +276,14 @@ def failure_info(exc: BaseException) -> dict:
 
     Returns:
         ``{"type", "message", "traceback"}``: the qualified type name, the message collapsed to
-        one line (truncated), and the last ~30 lines of the formatted traceback.
+        one line (never cut: its end often says how to fix the input), and the last ~30
+        lines of the formatted traceback.
     """
     cls = type(exc)
     name = (
         cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
     )
-    message = " ".join(str(exc).split())[:MESSAGE_CHARS]
+    message = " ".join(str(exc).split())
     lines = "".join(traceback.format_exception(exc)).rstrip("\n").splitlines()
     return {"type": name, "message": message, "traceback": "\n".join(lines[-TRACEBACK_LINES:])}
 

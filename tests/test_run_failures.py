@@ -1,0 +1,131 @@
+"""A run's usage errors are refused before anything runs; every run failure is a record.
+
+Usage errors (overrides a task cannot use, unknown tasks, other bands) must never reach the
+results store; a run that fails (here: a LoveDA test split with no labelled pixel, whose mIoU
+is undefined) ends as a ``failed`` record that says why, and the tasks after it still run.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from tiny_models import write_tiny_card
+
+from rsbench.cli import main
+from rsbench.results.record import failure_info
+
+REPO = Path(__file__).resolve().parents[1]
+UCM_TASK = """include: [{root}/tasks/demo/_demo_dataset.yaml, {root}/tasks/classification/_protocols/{proto}.yaml]
+task: {name}
+version: 1
+dataset: {{image_size: 32}}
+protocol: {protocol}
+"""
+SEG_TASK = """include: [{root}/tasks/demo/demo_loveda_frozen.yaml]
+task: seg_unlabelled
+dataset: {{image_size: 32}}
+protocol: {{iterations: 2, batch_size: 4, slide_stride: 16}}
+"""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from rsbench.data import make_synthetic_ucmerced
+    from rsbench.data.segmentation import make_synthetic_loveda
+
+    tmp = tmp_path_factory.mktemp("failures")
+    make_synthetic_ucmerced(tmp / "data" / "ucmerced", n_per_class=4, size=32, seed=0)
+    loveda = make_synthetic_loveda(tmp / "data" / "loveda", 4, 32, 0)
+    for mask in (loveda / "Val").rglob("masks_png/*.png"):  # the split scored as test: all no-data
+        Image.fromarray(np.zeros((32, 32), np.uint8)).save(mask)
+    tasks = {}
+    for proto, protocol in (("knn", "{k: 3}"), ("linear_probe", "{epochs: 2, blr_grid: [0.1]}")):
+        path = tmp / f"t_{proto}.yaml"
+        path.write_text(UCM_TASK.format(root=REPO, proto=proto, name=f"t_{proto}", protocol=protocol))
+        tasks[proto] = str(path)
+    (tmp / "seg_unlabelled.yaml").write_text(SEG_TASK.format(root=REPO))
+    tasks["seg"] = str(tmp / "seg_unlabelled.yaml")
+    return {"tmp": tmp, "card": write_tiny_card(tmp, 32), "tasks": tasks}
+
+
+def run(world, out, tasks, *extra):
+    return main(["run", "--model", str(world["card"]), "--tasks", ",".join(tasks), "--seeds", "0",
+                 "--out", str(out), "--data-root", str(world["tmp"] / "data"),
+                 "--cache-dir", str(world["tmp"] / "cache"), "--accelerator", "cpu", "--quiet", *extra])
+
+
+def records(out):
+    return sorted((json.loads(p.read_text()) for p in Path(out).rglob("*.json")),
+                  key=lambda r: r["task"]["name"])
+
+
+def test_an_override_one_task_cannot_use_is_refused_before_anything_runs(world, tmp_path, capsys):
+    t = world["tasks"]
+    assert run(world, tmp_path / "r", [t["linear_probe"], t["knn"]], "--set", "protocol.epochs=3") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["rsbench: error: t_knn: --set protocol.epochs is not used by its protocol 'knn'; "
+                   "set it for the tasks that use it with --set TASK:protocol.KEY=VALUE"]
+    assert not (tmp_path / "r").exists()  # no record, not even a failed one
+
+
+def test_a_per_task_override_applies_to_that_task_only(world, tmp_path):
+    t = world["tasks"]
+    assert run(world, tmp_path / "r", [t["linear_probe"], t["knn"]],
+               "--set", "t_linear_probe:protocol.epochs=3") == 0
+    knn, probe = records(tmp_path / "r")
+    assert probe["protocol"]["hparams"]["epochs"] == 3
+    assert probe["inputs"]["protocol_overrides"] == {"protocol": {"epochs": 3}}
+    assert knn["inputs"]["protocol_overrides"] == {} and "epochs" not in knn["protocol"]["hparams"]
+
+
+def test_every_usage_problem_of_the_command_is_one_line(world, tmp_path, capsys):
+    t = world["tasks"]
+    code = run(world, tmp_path / "r", [t["knn"], "no_such_task"],
+               "--set", "other:protocol.k=2", "--set", "archh.depth=2")
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("rsbench: error: ") for line in err)
+    assert "--set archh…: a task has no field 'archh'" in err[0] and "arch.KEY=VALUE" in err[0]
+    assert "unknown task 'no_such_task'" in err[1]
+    assert "--set other:…: task 'other' is not among --tasks" in err[2]
+    assert not (tmp_path / "r").exists()
+
+
+def test_arch_overrides_on_run_reach_the_model(world, tmp_path):
+    # The card says depth 2; with depth 1 the checkpoint's second block has no place to go.
+    assert run(world, tmp_path / "r", [world["tasks"]["knn"]], "--set", "arch.depth=1") == 0
+    (record,) = records(tmp_path / "r")
+    assert record["model"]["arch_overrides"] == {"depth": 1, "patch_size": 8}
+    assert record["inputs"]["model"]["arch_overrides"] == {"depth": 1, "patch_size": 8}
+    assert any(k.startswith("blocks.1.") for k in record["model"]["load_report"]["unexpected"])
+
+
+def test_other_bands_are_refused_before_anything_runs(world, tmp_path, capsys):
+    t = world["tasks"]
+    assert run(world, tmp_path / "r", [t["knn"]], "--set", "dataset.bands=[R, G, NIR]") == 2
+    assert "t_knn: task bands ['R', 'G', 'NIR'] differ from model tiny's input bands" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_undefined_metric_is_a_failed_record_and_later_tasks_still_run(world, tmp_path):
+    t = world["tasks"]
+    assert run(world, tmp_path / "r", [t["seg"], t["knn"]]) == 1  # 1: some run failed
+    seg, knn = records(tmp_path / "r")
+    assert seg["status"] == "failed" and seg["error"]["type"] == "rsbench.errors.MetricUndefined"
+    assert seg["error"]["message"].startswith("seg_unlabelled: primary metric 'miou' is ")
+    assert "nothing to score" in seg["error"]["message"]
+    assert knn["status"] == "ok"
+
+
+def test_failure_messages_are_kept_whole():
+    ending = "download it from https://example.org/data and unpack it under data/x"
+    info = failure_info(FileNotFoundError("x " * 400 + "\n" + ending))
+    assert info["message"].endswith(ending) and len(info["message"]) > 800
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(Exception, match="no such file"):
+        main(["run", "--model", str(tmp_path / "none.pth"), "--arch", "vit_tiny_patch16",
+              "--tasks", "x", "--out", str(tmp_path), "--debug"])
