@@ -14,6 +14,7 @@ from rsbench.config import DatasetSpec
 from rsbench.data.bundle import SplitData
 from rsbench.data.catalog import dataset_adapter
 from rsbench.data.dataset import SceneDataset
+from rsbench.data.fractions import with_train_fraction
 from rsbench.data.split_files import pinned_split
 from rsbench.data.splits import parse_split, ratio_split
 
@@ -49,13 +50,14 @@ def build_classification_data(spec: DatasetSpec, data_root: Path, split_dir: Pat
         SplitConflict: a split file of the same name exists with different content.
     """
     adapter = dataset_adapter(spec.name)
-    split = parse_split(spec.split, adapter.official_splits)
+    split = parse_split(spec.split, adapter.official_splits, with_fraction=True)
     reader = adapter.reader(tuple(spec.bands))
     root = dataset_root(spec, data_root)
     if split.kind == "ratio":
         assignment = ratio_split(adapter.samples(root, download), split)
     else:
         assignment = adapter.official(root, split.name, download)
+    assignment = with_train_fraction(assignment, split)
     classes = adapter.sorted_classes()
     used = [p for items in assignment.values() for p, _ in items]
 

@@ -12,6 +12,10 @@ with a numpy or Python upgrade) and cut into counts computed with exact fraction
 
 e.g. n = 100 at 0.8 / 0.2 / val 0.1 gives 72 / 8 / 20, and n = 7 at 0.5 / 0.5 gives 4 / 0 / 3
 (3.5 rounds up, never to even).
+
+Either kind may add ``train_fraction`` (one of ``LABEL_FRACTIONS``): the label-efficiency
+protocol then trains on that stratified, nested fraction of the train part
+(:mod:`rsbench.data.fractions`); ``seed`` orders the subset (official splits take it too).
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
 
+from rsbench.config import LABEL_FRACTIONS, is_label_fraction
 from rsbench.data.base import Sample
 from rsbench.data.errors import SplitSpecError
 
 RATIO_KEYS = {"kind", "train", "test", "val_fraction", "seed"}
 OFFICIAL_KEYS = {"kind", "name"}
+FRACTION_KEYS = {"train_fraction", "seed"}
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,9 @@ class SplitSpec:
         train: fraction of each class for train + val (ratio only).
         test: fraction of each class for test (ratio only).
         val_fraction: fraction of each class's train part held out as val (ratio only).
-        seed: the seed the ratio split is made from.
+        seed: the seed the ratio split (and the train subset, if any) is made from.
         name: which official split (official only), e.g. ``"torchgeo"``.
+        train_fraction: the label-efficiency fraction of the train part kept, or None for all.
     """
 
     kind: str
@@ -49,23 +56,32 @@ class SplitSpec:
     val_fraction: float = 0.0
     seed: int = 0
     name: str = ""
+    train_fraction: float | None = None
 
     def to_dict(self) -> dict:
         """The parameters that define the split (what records and file names carry)."""
         if self.kind == "official":
-            return {"kind": "official", "name": self.name}
-        return {"kind": "ratio", "train": self.train, "test": self.test,
-                "val_fraction": self.val_fraction, "seed": self.seed}
+            out = {"kind": "official", "name": self.name}
+        else:
+            out = {"kind": "ratio", "train": self.train, "test": self.test,
+                   "val_fraction": self.val_fraction, "seed": self.seed}
+        # Added only when set, so the splits (and hashes) of tasks without one never change.
+        if self.train_fraction is not None:
+            out.update(train_fraction=self.train_fraction, seed=self.seed)
+        return out
 
     def file_stem(self, dataset: str) -> str:
         """A file name stem encoding dataset and parameters.
 
-        e.g. ``ucmerced_ratio_0.8_0.2_val0.1_seed0`` or ``eurosat_official_torchgeo``.
+        e.g. ``ucmerced_ratio_0.8_0.2_val0.1_seed0``, ``eurosat_official_torchgeo``,
+        ``ucmerced_ratio_0.8_0.2_val0.1_seed0_frac0.05`` or
+        ``eurosat_official_torchgeo_frac0.05_seed0``.
         """
+        frac = "" if self.train_fraction is None else f"_frac{self.train_fraction!r}"
         if self.kind == "official":
-            return f"{dataset}_official_{self.name}"
+            return f"{dataset}_official_{self.name}{frac}{f'_seed{self.seed}' if frac else ''}"
         fractions = f"{self.train!r}_{self.test!r}_val{self.val_fraction!r}"
-        return f"{dataset}_ratio_{fractions}_seed{self.seed}"
+        return f"{dataset}_ratio_{fractions}_seed{self.seed}{frac}"
 
 
 def _fraction(raw: dict, key: str, low: float, high: float, default: float | None = None) -> float:
@@ -79,23 +95,50 @@ def _fraction(raw: dict, key: str, low: float, high: float, default: float | Non
     return float(value)
 
 
-def parse_split(raw: dict, official_names: tuple[str, ...] = ()) -> SplitSpec:
+def parse_seed(raw: dict, default: int | None = None) -> int:
+    """``raw["seed"]`` (or ``default`` when absent) checked to be a non-negative integer."""
+    seed = raw.get("seed", default)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise SplitSpecError(f"dataset.split.seed must be a non-negative integer, got {seed!r}")
+    return seed
+
+
+def parse_train_fraction(raw: dict) -> float | None:
+    """``raw["train_fraction"]`` as a float from ``LABEL_FRACTIONS``, or None when absent.
+
+    Raises:
+        SplitSpecError: a value outside ``LABEL_FRACTIONS`` (0, above 1, or not in the list).
+    """
+    if "train_fraction" not in raw:
+        return None
+    value = raw["train_fraction"]
+    if not is_label_fraction(value):
+        raise SplitSpecError(f"dataset.split.train_fraction must be one of "
+                             f"{list(LABEL_FRACTIONS)}, got {value!r}")
+    return float(value)
+
+
+def parse_split(raw: dict, official_names: tuple[str, ...] = (),
+                with_fraction: bool = False) -> SplitSpec:
     """Validate a ``dataset.split`` mapping; errors name the offending field.
 
     Args:
         raw: the mapping from the task YAML.
         official_names: the official splits the dataset has, default first.
+        with_fraction: accept ``train_fraction`` (and, for official splits, ``seed``); only
+            builders that apply it pass True, so no other caller can ignore it silently.
 
     Raises:
         SplitSpecError: unknown kind or keys, fractions out of range, train + test > 1,
-            a seed that is not an integer, or an official split the dataset does not have.
+            a seed that is not an integer, an official split the dataset does not have, or a
+            ``train_fraction`` outside ``LABEL_FRACTIONS``.
     """
     if not isinstance(raw, dict):
         raise SplitSpecError(f"dataset.split must be a mapping, got {raw!r}")
     kind = raw.get("kind")
     if kind not in ("ratio", "official"):
         raise SplitSpecError(f"dataset.split.kind must be 'ratio' or 'official', got {kind!r}")
-    allowed = RATIO_KEYS if kind == "ratio" else OFFICIAL_KEYS
+    allowed = (RATIO_KEYS if kind == "ratio" else OFFICIAL_KEYS) | (FRACTION_KEYS if with_fraction else set())
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise SplitSpecError(f"dataset.split: unknown field(s) {unknown} for kind {kind!r}; "
@@ -108,7 +151,12 @@ def parse_split(raw: dict, official_names: tuple[str, ...] = ()) -> SplitSpec:
         if name not in official_names:
             raise SplitSpecError(f"dataset.split.name must be one of {list(official_names)}, "
                                  f"got {name!r}")
-        return SplitSpec(kind="official", name=name)
+        fraction = parse_train_fraction(raw)
+        if fraction is None and "seed" in raw:
+            raise SplitSpecError("dataset.split.seed: an official split takes a seed only with "
+                                 "train_fraction (it orders the train subset)")
+        return SplitSpec(kind="official", name=name, seed=parse_seed(raw, 0),
+                         train_fraction=fraction)
     train = _fraction(raw, "train", 0.0, 1.0)
     test = _fraction(raw, "test", 0.0, 1.0)
     if train == 0.0 or test == 0.0:
@@ -119,10 +167,8 @@ def parse_split(raw: dict, official_names: tuple[str, ...] = ()) -> SplitSpec:
     val_fraction = _fraction(raw, "val_fraction", 0.0, 1.0, default=0.0)
     if val_fraction == 1.0:
         raise SplitSpecError("dataset.split.val_fraction must be below 1 (it would leave no train)")
-    seed = raw.get("seed")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise SplitSpecError(f"dataset.split.seed must be a non-negative integer, got {seed!r}")
-    return SplitSpec(kind="ratio", train=train, test=test, val_fraction=val_fraction, seed=seed)
+    return SplitSpec(kind="ratio", train=train, test=test, val_fraction=val_fraction,
+                     seed=parse_seed(raw), train_fraction=parse_train_fraction(raw))
 
 
 def round_half_up(x: Fraction) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rsbench.config import DatasetSpec
 from rsbench.data.build import dataset_root
+from rsbench.data.fractions import group_subset
 from rsbench.data.segmentation.base import SegAdapter
 from rsbench.data.segmentation.common import (
     IGNORE_INDEX,
@@ -51,7 +52,8 @@ def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
 
     Args:
         spec: the task's dataset spec; ``split`` is ``{kind: official}`` with optional
-            ``val_fraction`` and ``seed`` (val carved from train by file, tile or scene).
+            ``val_fraction`` and ``seed`` (val carved from train by file, tile or scene) and
+            ``train_fraction`` (the label-efficiency subset of the rest, by the same unit).
         data_root: folder holding one folder per dataset (``spec.root`` overrides).
         split_dir: where split files are written.
         download: fetch the data when absent (LoveDA only; ISPRS and iSAID are manual).
@@ -64,10 +66,12 @@ def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
         SplitConflict: a split file of the same name exists with different content.
     """
     adapter = seg_adapter(spec.name)
-    split = parse_seg_split(spec.split, adapter.official_name, adapter.split_note)
+    split = parse_seg_split(spec.split, adapter.official_name, adapter.split_note,
+                            with_fraction=True)
     root = dataset_root(spec, data_root)
     official = adapter.official(root, download)
     train, val = carve_val(official["train"], split.val_fraction, split.seed, adapter.group)
+    train = group_subset(train, split.train_fraction, split.seed, adapter.group)
     assignment = {"train": train, "val": val, "test": official["test"]}
     classes = list(adapter.classes)
     used = [p for items in assignment.values() for pair in items for p in pair]

@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 
 from rsbench.data.bundle import SplitData
 from rsbench.data.errors import SplitSpecError
+from rsbench.data.splits import parse_train_fraction
 
 IGNORE_INDEX = 255
 PairSample = tuple[str, str]
@@ -41,6 +42,8 @@ class SegSplit:
         val_fraction: fraction of the train groups (files, or tiles for ISPRS) held out as val.
         seed: the seed the val carve-out is drawn from (sha256 order, no RNG).
         note: what the official split means for this dataset (written into the split file).
+        train_fraction: the label-efficiency fraction of train groups kept (seeded, nested; see
+            rsbench.data.fractions), or None for all.
     """
 
     kind: str
@@ -48,6 +51,7 @@ class SegSplit:
     val_fraction: float = 0.0
     seed: int = 0
     note: str = ""
+    train_fraction: float | None = None
 
     def to_dict(self) -> dict:
         """The parameters that define the split (what records and split files carry)."""
@@ -55,16 +59,27 @@ class SegSplit:
                "seed": self.seed}
         if self.note:
             out["note"] = self.note
+        if self.train_fraction is not None:  # only when set: other splits' hashes stay put
+            out["train_fraction"] = self.train_fraction
         return out
 
     def file_stem(self, dataset: str) -> str:
-        """e.g. ``loveda_official_val-as-test`` or ``potsdam_official_mmseg_val0.1_seed0``."""
+        """e.g. ``loveda_official_val-as-test``, ``potsdam_official_mmseg_val0.1_seed0`` or
+        ``loveda_official_val-as-test_frac0.05_seed0``."""
         stem = f"{dataset}_official_{self.name}"
-        return f"{stem}_val{self.val_fraction!r}_seed{self.seed}" if self.val_fraction else stem
+        if self.val_fraction:
+            stem += f"_val{self.val_fraction!r}"
+        if self.train_fraction is not None:
+            stem += f"_frac{self.train_fraction!r}"
+        seeded = self.val_fraction or self.train_fraction is not None
+        return f"{stem}_seed{self.seed}" if seeded else stem
 
 
-def parse_seg_split(raw: dict, official_name: str, note: str = "") -> SegSplit:
+def parse_seg_split(raw: dict, official_name: str, note: str = "",
+                    with_fraction: bool = False) -> SegSplit:
     """Validate ``{kind: official, name?, val_fraction?, seed?}``; errors name the field.
+
+    ``with_fraction`` also accepts ``train_fraction`` (builders that apply it pass True).
 
     Raises:
         SplitSpecError: another kind, unknown keys, another name, a bad fraction or seed.
@@ -74,10 +89,11 @@ def parse_seg_split(raw: dict, official_name: str, note: str = "") -> SegSplit:
     if raw.get("kind") != "official":
         raise SplitSpecError(f"dataset.split.kind must be 'official' for segmentation datasets, "
                              f"got {raw.get('kind')!r}")
-    unknown = sorted(set(raw) - SPLIT_KEYS)
+    allowed = SPLIT_KEYS | ({"train_fraction"} if with_fraction else set())
+    unknown = sorted(set(raw) - allowed)
     if unknown:
         raise SplitSpecError(f"dataset.split: unknown field(s) {unknown}; allowed: "
-                             f"{sorted(SPLIT_KEYS)}")
+                             f"{sorted(allowed)}")
     name = raw.get("name", official_name)
     if name != official_name:
         raise SplitSpecError(f"dataset.split.name must be {official_name!r}, got {name!r}")
@@ -88,7 +104,7 @@ def parse_seg_split(raw: dict, official_name: str, note: str = "") -> SegSplit:
     seed = raw.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise SplitSpecError(f"dataset.split.seed must be a non-negative integer, got {seed!r}")
-    return SegSplit("official", name, float(vf), seed, note)
+    return SegSplit("official", name, float(vf), seed, note, parse_train_fraction(raw))
 
 
 def carve_val(train: list[PairSample], fraction: float, seed: int,
