@@ -23,7 +23,7 @@ from rsbench.errors import RsbenchError
 TASK_TYPES = ("classification", "segmentation", "detection")
 PROTOCOLS = ("linear_probe", "knn", "frozen", "finetune")
 TASK_KEYS = {"task", "version", "type", "description", "dataset", "protocol", "metrics", "include", "tags"}
-DATASET_KEYS = {"name", "split", "image_size", "bands", "root"}
+DATASET_KEYS = {"name", "split", "image_size", "bands", "root", "variant"}
 METRIC_KEYS = {"primary", "higher_is_better", "report"}
 #: The label-efficiency protocol's training-set fractions (``dataset.split.train_fraction``, see
 #: rsbench.data.fractions): GEO-Bench's train-size sweep.
@@ -98,6 +98,9 @@ class DatasetSpec:
     image_size: int
     bands: tuple[str, ...] = ("R", "G", "B")
     root: str | None = None
+    #: A named preparation / class protocol of the dataset (e.g. ISPRS ``rgb-eroded-6cls``);
+    #: the dataset's adapter validates it. Part of the spec hash like every field.
+    variant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,12 +169,15 @@ def task_from_dict(data: dict, where: str) -> TaskSpec:
     if "train_fraction" in split and not is_label_fraction(split["train_fraction"]):
         raise SpecError(f"{where}: dataset.split.train_fraction must be one of "
                         f"{list(LABEL_FRACTIONS)}, got {split['train_fraction']!r}")
+    if not isinstance(ds.get("variant", ""), str):
+        raise SpecError(f"{where}: dataset.variant must be a string, got {ds['variant']!r}")
     dataset = DatasetSpec(
         name=_require(ds, "name", f"{where}: dataset", str),
         split=split,
         image_size=_require(ds, "image_size", f"{where}: dataset", int),
         bands=tuple(ds.get("bands", ("R", "G", "B"))),
         root=ds.get("root"),
+        variant=ds.get("variant"),
     )
     protocol = _require(data, "protocol", where, dict)
     pname = _require(protocol, "name", f"{where}: protocol", str)
