@@ -12,7 +12,7 @@ from rsbench.config import task_files
 from rsbench.leaderboard import Suite, SuiteError, SuiteWarning, load_suite, parse_suite
 from rsbench.leaderboard.suite import suites_dir
 
-SHIPPED = ("classification", "segmentation", "detection", "core", "demo")
+SHIPPED = ("classification", "segmentation", "detection", "core", "demo", "label_efficiency")
 GOOD = {
     "suite": "s",
     "version": 1,
@@ -57,7 +57,7 @@ def test_shipped_suites_load(name):
 
 def test_shipped_suites_name_existing_tasks_except_detection():
     known = {p.stem for p in task_files()}
-    for name in ("classification", "segmentation", "demo"):
+    for name in ("classification", "segmentation", "demo", "label_efficiency"):
         with warnings.catch_warnings():
             warnings.simplefilter("error", SuiteWarning)
             assert set(load_suite(name).tasks) <= known
