@@ -260,6 +260,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rsbench", description="Score remote-sensing foundation-model checkpoints.")
     p.add_argument("--version", action="version", version=f"rsbench {__version__}")
     p.add_argument("--debug", action="store_true", help="show the Python traceback of any error")
+    p.add_argument("--verbose", action="store_true", help="show the libraries' own output too")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="score a model on tasks and seeds, writing one record each")
@@ -360,8 +361,12 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run a command; a bad input prints one line per problem and exits 2 (``--debug``: raise)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv  # accepted anywhere on the line, not only before the command
-    args = parser().parse_args([a for a in argv if a != "--debug"])
+    # Accepted anywhere on the line, not only before the command.
+    debug, verbose = "--debug" in argv, "--verbose" in argv
+    args = parser().parse_args([a for a in argv if a not in ("--debug", "--verbose")])
+    from rsbench.engine.quiet import quiet_libraries
+
+    quiet_libraries(verbose)
     try:
         return int(args.func(args) or 0)
     except (RsbenchError, FileNotFoundError, ValueError, KeyError) as err:

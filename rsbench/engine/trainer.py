@@ -114,5 +114,20 @@ def make_trainer(opts: EngineOptions, max_epochs: int | None = None, workload=No
 
         kwargs.update(trainer_extras(resume_dir and Path(resume_dir), resume_generator))
     kwargs.update(overrides)
+    if opts.progress:
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), progress_bar()]
     return L.Trainer(**kwargs)
+
+
+def progress_bar():
+    """Lightning's rich bar, naming steps rather than "Epoch 29/-2" when training by steps."""
+    from lightning.pytorch.callbacks import RichProgressBar
+
+    class StepAwareBar(RichProgressBar):
+        def _get_train_description(self, current_epoch: int) -> str:
+            if self.trainer.max_epochs in (None, -1):
+                return f"Training (max {self.trainer.max_steps} steps)"
+            return super()._get_train_description(current_epoch)
+
+    return StepAwareBar()
 
