@@ -54,8 +54,8 @@ def test_data_prepare_cuts_fake_potsdam_and_reports_its_manifest(tmp_path, capsy
             "--patch", "64", "--stride", "32"]
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
-    # 100 x 80 tile, patch 64, stride 32: rows at 0, 32, 36 (edge-aligned), cols at 0, 16 -> 6.
-    assert summary["n_tiles"] == 38 and summary["n_train"] + summary["n_test"] == 38 * 6
+    # 100 x 80 tile, patch 64, mmseg's grid: rows at 0, 36 (64 pulled back), cols at 0, 16 -> 4.
+    assert summary["n_tiles"] == 38 and summary["n_train"] + summary["n_test"] == 38 * 4
     assert (tmp_path / "potsdam" / "manifest.json").is_file()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from rsbench.config import DatasetSpec
+from rsbench.config import DatasetSpec, SpecError
 from rsbench.data.build import dataset_root
 from rsbench.data.fractions import group_subset
 from rsbench.data.segmentation.base import SegAdapter
@@ -42,6 +42,21 @@ def seg_adapter(name: str) -> SegAdapter:
     return SEG_DATASETS.get(name)()
 
 
+def variant_adapter(spec: DatasetSpec) -> SegAdapter:
+    """The adapter of ``spec.name`` read as ``spec.variant`` (adapters with ``with_variant``).
+
+    Raises:
+        SpecError: a variant the dataset has not (or any variant for a dataset without them).
+    """
+    adapter = seg_adapter(spec.name)
+    if hasattr(adapter, "with_variant"):
+        return adapter.with_variant(spec.variant)
+    if spec.variant is not None:
+        raise SpecError(f"dataset {spec.name!r} has no variants; remove dataset.variant "
+                        f"({spec.variant!r})")
+    return adapter
+
+
 def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
                             download: bool = False,
                             train_transform: Callable | None = None) -> SegmentationData:
@@ -65,7 +80,7 @@ def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
         DatasetNotFound: the data is absent or incomplete (says where and how to get it).
         SplitConflict: a split file of the same name exists with different content.
     """
-    adapter = seg_adapter(spec.name)
+    adapter = variant_adapter(spec)
     split = parse_seg_split(spec.split, adapter.official_name, adapter.split_note,
                             with_fraction=True)
     root = dataset_root(spec, data_root)
@@ -75,6 +90,8 @@ def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
     assignment = {"train": train, "val": val, "test": official["test"]}
     classes = list(adapter.classes)
     used = [p for items in assignment.values() for pair in items for p in pair]
+    # Variants differ in classes or files: each has its own split file.
+    split_name = f"{spec.name}_{spec.variant}" if spec.variant else spec.name
 
     def part(name: str, transform: Callable | None = None) -> SegmentationDataset:
         return SegmentationDataset(root, assignment[name], adapter.read_mask, transform)
@@ -82,15 +99,17 @@ def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
     return SegmentationData(
         dataset=spec.name, split=split, classes=classes, ignore_index=IGNORE_INDEX,
         train=part("train", train_transform), val=part("val"), test=part("test"),
-        root=root, **pinned_split(spec.name, split, classes, assignment, split_dir, root, used),
+        root=root, prepared=getattr(adapter, "prepared", None) or None,
+        **pinned_split(split_name, split, classes, assignment, split_dir, root, used),
     )
 
 
 def prepare_dataset(name: str, src: Path, dst: Path, **options: int) -> dict:
     """Turn a raw release under ``src`` into the prepared dataset root ``dst``.
 
-    ``options`` are passed on (``patch``, ``stride``, ``workers``; defaults ISPRS 512 / 256,
-    iSAID 896 / 512). Returns the manifest summary.
+    ``options`` are passed on (``patch``, ``stride``, ``workers``; ISPRS also ``variant`` and
+    ``tiles``, see ``prepare_isprs``; defaults ISPRS 512 / 256 as mmseg's converters, iSAID
+    896 / 512). Returns the manifest summary.
 
     Raises:
         ValueError: a dataset that needs no preparation or is unknown (lists those that do).

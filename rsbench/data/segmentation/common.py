@@ -216,7 +216,10 @@ class SegmentationData(SplitData):
     ``classes`` excludes ignore. Other fields are :class:`~rsbench.data.bundle.SplitData`'s."""
 
     ignore_index: int = 255
+    #: What the adapter knows of how the folder was prepared (e.g. ISPRS: variant, subset).
+    prepared: dict | None = None
 
     def summary(self) -> dict:
-        """JSON-ready provenance for a run record, with the ignore index."""
-        return {**super().summary(), "ignore_index": self.ignore_index}
+        """JSON-ready provenance for a run record, with the ignore index (and ``prepared``)."""
+        out = {**super().summary(), "ignore_index": self.ignore_index}
+        return {**out, "prepared": self.prepared} if self.prepared else out

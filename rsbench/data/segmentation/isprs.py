@@ -1,36 +1,22 @@
-"""ISPRS 2D semantic labelling: Potsdam and Vaihingen, prepared into patches as mmsegmentation does.
+"""ISPRS 2D semantic labelling, Potsdam and Vaihingen: the prepared folder and how it is read.
 
-Raw layouts (the ISPRS archives extracted under ``src``; the boundary-eroded labels mmseg
-prepares from are preferred when present, else the full ones; the manifest names the file used)::
+The dataset root is either a folder ``rsbench data prepare`` wrote (``manifest.json`` names its
+preparation variant) or one mmseg's converters wrote (no manifest); both hold::
 
-    potsdam:   2_Ortho_RGB/top_potsdam_<id>_RGB.tif          RGB uint8, 6000 x 6000
-               5_Labels_all_noBoundary/top_potsdam_<id>_label_noBoundary.tif   (preferred)
-               5_Labels_all/top_potsdam_<id>_label.tif       colour-coded RGB
-    vaihingen: top/top_mosaic_09cm_area<n>.tif               IRRG uint8 (kept in that order)
-               {gts_eroded_for_participants,.}/top_mosaic_09cm_area<n>_noBoundary.tif (preferred)
-               gts_for_participants/top_mosaic_09cm_area<n>.tif   colour-coded RGB
+    img_dir/{train,val}/<patch>.png   image patches (RGB or IRRG), names as mmseg's
+    ann_dir/{train,val}/<patch>.png   mmseg's stored indices: 0 boundary, 1..6 the six classes
 
-Tiles follow mmsegmentation's ``tools/dataset_converters/{potsdam,vaihingen}.py`` (the same
-train/test tile lists torchgeo's ``Potsdam2D``/``Vaihingen2D`` use): 24 / 14 Potsdam tiles and
-16 / 17 Vaihingen tiles, each cut into ``patch`` px squares every ``stride`` px, the last row and
-column shifted back to end at the tile edge (an 1100 px side at 512 / 256 gives 0, 256, 512,
-588). Labels map to the 5-class protocol: impervious surfaces 0, building 1, low vegetation 2,
-tree 3, car 4; clutter/background (255, 0, 0), eroded boundaries (0, 0, 0) and any other colour
-become 255 (ignored), so mIoU / mF1 / OA are over the five classes with clutter ignored.
-
-Prepared layout (``dst``, the dataset root the reader uses)::
-
-    img_dir/{train,test}/<tile>_<y>_<x>.png   image patch (RGB or IRRG)
-    ann_dir/{train,test}/<tile>_<y>_<x>.png   uint8 indices 0..4, 255 ignored
-    manifest.json                             parameters, tiles, sha256 of every patch
-
-``rsbench.data.segmentation.prepare.prepare_isprs`` writes it; PNGs carry no metadata and the
-manifest has no times or absolute paths, so two people preparing the same raw data get
-byte-identical output.
+``val`` is the official test tiles (mmseg's name). The task's ``dataset.variant``
+(``isprs_variant``) must match the manifest's preparation, else a one-line error says what to
+pass; an mmseg folder cannot be checked, so its record says ``variant_verified: false``. Masks
+are read through mmseg's ``reduce_zero_label`` (boundary -> 255, class k -> k - 1), the
+``5cls`` protocol also ignoring clutter. Tiles are mmseg's converters' train / val lists
+(torchgeo's ``Potsdam2D`` / ``Vaihingen2D`` use the same).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -40,25 +26,26 @@ import numpy as np
 
 from rsbench.data.errors import DatasetNotFound
 from rsbench.data.segmentation.base import SegAdapter
-from rsbench.data.segmentation.common import PairSample, colour_to_index, read_array
+from rsbench.data.segmentation.common import PairSample, read_array
+from rsbench.data.segmentation.isprs_grid import tile_of
+from rsbench.data.segmentation.isprs_raw import ISPRS_URL
+from rsbench.data.segmentation.isprs_variant import (
+    ISPRS_CLASSES_6,
+    ReadVariant,
+    index_lut,
+    read_variant,
+)
 
-ISPRS_URL = "https://www.isprs.org/education/benchmarks/UrbanSemLab/default.aspx"
-#: Colour -> index of the 5-class protocol; clutter (255, 0, 0) is absent, hence ignored.
-ISPRS_PALETTE: dict[tuple[int, int, int], int] = {
-    (255, 255, 255): 0,  # impervious surfaces
-    (0, 0, 255): 1,      # building
-    (0, 255, 255): 2,    # low vegetation
-    (0, 255, 0): 3,      # tree
-    (255, 255, 0): 4,    # car
-}
-ISPRS_CLASSES = ("impervious_surface", "building", "low_vegetation", "tree", "car")
+__all__ = ["ISPRS_URL", "ISPRSAdapter", "PotsdamAdapter", "VaihingenAdapter", "patch_positions",
+           "read_tiff"]
+FOLDERS = {"train": "train", "test": "val"}
 
 
 def patch_positions(length: int, patch: int, stride: int) -> list[int]:
-    """Start offsets along one axis: every ``stride`` px, the last one ending at the edge.
+    """Start offsets every ``stride`` px, the last one ending at the edge (a true sliding grid,
+    as mmseg's iSAID converter and DOTA's splitter use; not the ISPRS converters' grid).
 
-    ``length <= patch`` gives ``[0]`` (one patch, the whole side). e.g. 1100 / 512 / 256 gives
-    ``[0, 256, 512, 588]``, 1024 / 512 / 256 gives ``[0, 256, 512]``.
+    ``length <= patch`` gives ``[0]``. e.g. 1100 / 512 / 256 gives ``[0, 256, 512, 588]``.
     """
     if patch <= 0 or stride <= 0:
         raise ValueError(f"patch and stride must be positive, got {patch} and {stride}")
@@ -66,11 +53,6 @@ def patch_positions(length: int, patch: int, stride: int) -> list[int]:
         return [0]
     steps = math.ceil((length - patch) / stride)
     return [min(i * stride, length - patch) for i in range(steps + 1)]
-
-
-def isprs_label_to_index(rgb: np.ndarray) -> np.ndarray:
-    """A colour-coded ISPRS label ``[H, W, 3]`` as uint8 indices 0..4 (clutter and others 255)."""
-    return colour_to_index(rgb[..., :3], ISPRS_PALETTE)
 
 
 def read_tiff(path: Path) -> np.ndarray:
@@ -86,94 +68,118 @@ def read_tiff(path: Path) -> np.ndarray:
 
 
 class ISPRSAdapter(SegAdapter):
-    """A prepared ISPRS dataset (see the module docstring); subclasses name tiles and files."""
+    """A prepared ISPRS dataset read under one ``ReadVariant`` (see ``with_variant``)."""
 
-    classes = ISPRS_CLASSES
+    classes = ISPRS_CLASSES_6
     official_name = "mmseg"
-    split_note = ("ISPRS official train / test tiles as in mmsegmentation, patches of the "
-                  "prepared folder; clutter ignored; val, if any, carved from train by tile")
-    layout = "img_dir/{train,test}/*.png, ann_dir/{train,test}/*.png and manifest.json"
+    split_note = ("ISPRS official train / test tiles as mmsegmentation's converters list them "
+                  "(test = mmseg's val folder); val, if any, carved from train by tile")
+    layout = "img_dir/{train,val}/*.png and ann_dir/{train,val}/*.png (manifest.json optional)"
     #: Official tile ids per split (``train``, ``test``).
     tiles: ClassVar[dict[str, tuple[str, ...]]] = {}
-    image_dir: ClassVar[str] = ""
-    label_dirs: ClassVar[tuple[str, ...]] = ()
-    #: Where the boundary-eroded ("noBoundary") labels unpack; preferred when present, since
-    #: mmsegmentation prepares from them (eroded boundaries are black, hence ignored).
-    eroded_label_dirs: ClassVar[tuple[str, ...]] = ()
-    default_patch: ClassVar[int] = 512
-    default_stride: ClassVar[int] = 256
 
-    def image_name(self, tile: str) -> str:
-        raise NotImplementedError
+    def __init__(self, variant: ReadVariant | None = None) -> None:
+        self.variant = variant
+        if variant is not None:
+            self.classes = variant.classes
+        self.lut = index_lut(variant.protocol if variant else "6cls")
+        #: What the record says about the preparation read (filled by ``official``).
+        self.prepared: dict = {}
 
-    def label_name(self, tile: str) -> str:
-        raise NotImplementedError
-
-    def eroded_label_name(self, tile: str) -> str:
-        return self.label_name(tile).replace(".tif", "_noBoundary.tif")
-
-    def label_candidates(self, src: Path, tile: str) -> list[Path]:
-        """Label files for ``tile`` in order of preference: eroded (mmseg's) first, then full."""
-        return ([src / d / self.eroded_label_name(tile) for d in self.eroded_label_dirs]
-                + [src / d / self.label_name(tile) for d in self.label_dirs])
+    def with_variant(self, name: str | None) -> ISPRSAdapter:
+        """This dataset read as the task's ``dataset.variant`` (required; SpecError if bad)."""
+        return type(self)(read_variant(self.name, name))
 
     def how_to_get(self) -> str:
         return (f"the ISPRS data must be requested by hand at {ISPRS_URL}; extract it and run "
-                f"`rsbench data prepare {self.name} --src RAW --dst <data_root>/{self.name}`")
-
-    def raw_not_found(self, src: Path, problem: str) -> DatasetNotFound:
-        """One line for absent raw data: what is expected where, and that it is requested."""
-        return DatasetNotFound(
-            f"raw {self.title} data {problem} under {src}: expected "
-            f"{self.image_dir}/{self.image_name('<id>')} and "
-            f"{{{','.join(self.label_dirs)}}}/{self.label_name('<id>')} for the "
-            f"{sum(map(len, self.tiles.values()))} official tiles; ISPRS data must be requested "
-            f"by hand at {ISPRS_URL} (no automatic download)")
-
-    def raw_files(self, src: Path) -> dict[str, tuple[Path, Path]]:
-        """Tile id -> (image, label) raw paths; all official tiles must be present."""
-        out, missing = {}, []
-        for tile in [t for split in ("train", "test") for t in self.tiles[split]]:
-            image = src / self.image_dir / self.image_name(tile)
-            label = next((p for p in self.label_candidates(src, tile) if p.is_file()), None)
-            if image.is_file() and label is not None:
-                out[tile] = (image, label)
-            else:
-                missing.append(tile)
-        if missing:
-            raise self.raw_not_found(src, f"incomplete ({len(missing)} of "
-                                          f"{len(missing) + len(out)} tiles missing, e.g. "
-                                          f"{missing[0]})" if out else "not found")
-        return out
-
-    # -- the prepared folder ------------------------------------------------------------------
+                f"`rsbench data prepare {self.name} --src RAW --dst <data_root>/{self.name}`, "
+                f"or use a folder mmseg's converter prepared")
 
     def official(self, root: Path, download: bool = False) -> dict[str, list[PairSample]]:
-        """Patches listed in ``manifest.json`` (not a glob: stale files are never picked up)."""
+        """Patches listed in ``manifest.json`` (never a glob then), else an mmseg folder's."""
         root = Path(root)
-        manifest = root / "manifest.json"
-        if not manifest.is_file():
-            raise self.not_found(root, "is not prepared (no manifest.json)")
-        files = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
-        out = {}
-        for split in ("train", "test"):
-            prefix = f"img_dir/{split}/"
-            out[split] = [(rel, "ann_dir/" + rel[len("img_dir/"):])
-                          for rel in sorted(files) if rel.startswith(prefix)]
-            if not out[split]:
-                raise self.not_found(root, f"has no {split} patches in its manifest")
+        if (root / "manifest.json").is_file():
+            return self._from_manifest(root)
+        if (root / "img_dir" / "train").is_dir():
+            return self._from_mmseg_folder(root)
+        raise self.not_found(root, "is not prepared (no manifest.json, no img_dir/train)")
+
+    def _from_manifest(self, root: Path) -> dict[str, list[PairSample]]:
+        from rsbench.data.segmentation.prepare import MANIFEST_FORMAT
+
+        path = root / "manifest.json"
+        raw = path.read_bytes()
+        manifest = json.loads(raw)
+        if manifest.get("format") != MANIFEST_FORMAT or manifest.get("dataset") != self.name:
+            raise DatasetNotFound(
+                f"{path}: {manifest.get('dataset')!r} prepared as {manifest.get('format')!r}, "
+                f"not a {self.name} {MANIFEST_FORMAT} preparation; prepare it again with "
+                f"`rsbench data prepare {self.name}`")
+        prepared_as = manifest["variant"]["name"]
+        if self.variant is not None and prepared_as != self.variant.prep.name:
+            raise DatasetNotFound(
+                f"{path}: prepared as variant {prepared_as!r} but the task reads "
+                f"{self.variant.name!r}; prepare with `rsbench data prepare {self.name} "
+                f"--variant {self.variant.prep.name} --src RAW --dst DIR` and set dataset.root "
+                f"to DIR, or use a task whose dataset.variant starts with {prepared_as}-")
+        files = sorted(manifest["files"])
+        out = {s: [(rel, "ann_dir" + rel[len("img_dir"):]) for rel in files
+                   if rel.startswith(f"img_dir/{folder}/")] for s, folder in FOLDERS.items()}
+        self._check_nonempty(root, out)
+        self.prepared = {
+            "source": "rsbench data prepare", "manifest_sha256": hashlib.sha256(raw).hexdigest(),
+            "variant": self._variant_dict(), "variant_verified": True,
+            "subset": bool(manifest["subset"]), "patch": manifest["patch"],
+            "stride": manifest["stride"], "image_source": manifest["image_source"],
+            "label_source": manifest["label_source"]}
         return out
 
+    def _from_mmseg_folder(self, root: Path) -> dict[str, list[PairSample]]:
+        if self.variant is not None and self.variant.prep.grid != "mmseg":
+            raise self.not_found(root, f"has no manifest.json, so it is taken as mmseg's "
+                                       f"converter output, which is not variant "
+                                       f"{self.variant.prep.name!r}")
+        out, seen = {}, {}
+        for split, folder in FOLDERS.items():
+            images = sorted((root / "img_dir" / folder).glob("*.png"))
+            for image in images:
+                tile = tile_of(self.name, image.name)
+                if tile not in self.tiles[split]:
+                    raise self.not_found(root, f"holds img_dir/{folder}/{image.name}, not a "
+                                               f"patch of an official {split} tile")
+                seen.setdefault(split, set()).add(tile)
+            pairs = [(f"img_dir/{folder}/{p.name}", f"ann_dir/{folder}/{p.name}") for p in images]
+            out[split] = self.complete_pairs(root, f"img_dir/{folder}", pairs)
+        subset = any(len(seen.get(s, ())) < len(self.tiles[s]) for s in FOLDERS)
+        self.prepared = {"source": "mmseg converter folder (no manifest.json)",
+                         "variant": self._variant_dict(), "variant_verified": False,
+                         "subset": subset}
+        return out
+
+    def _variant_dict(self) -> dict | None:
+        return self.variant.to_dict() if self.variant else None
+
+    def _check_nonempty(self, root: Path, out: dict) -> None:
+        for split, pairs in out.items():
+            if not pairs:
+                raise self.not_found(root, f"has no img_dir/{FOLDERS[split]} patches in its "
+                                           f"manifest")
+
     def read_mask(self, path: Path) -> np.ndarray:
-        return read_array(path)
+        """A stored label (mmseg's 0..6) as the protocol's indices (``5cls``: clutter 255)."""
+        stored = read_array(path)
+        if stored.ndim != 2 or ((stored > 6) & (stored != 255)).any():
+            raise ValueError(f"{path}: not an ISPRS label in mmseg's encoding (single-band, "
+                             f"values 0..6), got shape {stored.shape}, max {stored.max()}")
+        return self.lut[stored]
 
     def group(self, image_rel: str) -> str:
-        """Patches of one tile overlap: a val split is carved by tile."""
-        return Path(image_rel).stem.rsplit("_", 2)[0]
+        """Patches of one tile are correlated: a val split is carved by tile."""
+        return tile_of(self.name, Path(image_rel).name)
 
 
 class PotsdamAdapter(ISPRSAdapter):
-    """ISPRS Potsdam, 5 cm RGB, 24 train / 14 test tiles of 6000 x 6000."""
+    """ISPRS Potsdam, 5 cm, 24 train / 14 test tiles of 6000 x 6000 (RGB, IRRG or RGBIR)."""
 
     name = "potsdam"
     title = "ISPRS Potsdam"
@@ -185,15 +191,6 @@ class PotsdamAdapter(ISPRSAdapter):
         "test": ("5_15", "6_15", "6_13", "3_13", "4_14", "6_14", "5_14", "2_13", "4_15",
                  "2_14", "5_13", "4_13", "3_14", "7_13"),
     }
-    image_dir = "2_Ortho_RGB"
-    label_dirs = ("5_Labels_all", ".")
-    eroded_label_dirs = ("5_Labels_all_noBoundary", ".")
-
-    def image_name(self, tile: str) -> str:
-        return f"top_potsdam_{tile}_RGB.tif"
-
-    def label_name(self, tile: str) -> str:
-        return f"top_potsdam_{tile}_label.tif"
 
 
 class VaihingenAdapter(ISPRSAdapter):
@@ -208,16 +205,6 @@ class VaihingenAdapter(ISPRSAdapter):
         "test": ("2", "4", "6", "8", "10", "12", "14", "16", "20", "22", "24", "27", "29",
                  "31", "33", "35", "38"),
     }
-    image_dir = "top"
-    label_dirs = ("gts_for_participants", ".")
-    eroded_label_dirs = ("gts_eroded_for_participants",
-                         "ISPRS_semantic_labeling_Vaihingen_ground_truth_eroded_COMPLETE", ".")
-
-    def image_name(self, tile: str) -> str:
-        return f"top_mosaic_09cm_area{tile}.tif"
-
-    def label_name(self, tile: str) -> str:
-        return f"top_mosaic_09cm_area{tile}.tif"
 
 
 ISPRS_ADAPTERS: dict[str, type[ISPRSAdapter]] = {"potsdam": PotsdamAdapter,

@@ -1,10 +1,12 @@
-"""Preparing ISPRS Potsdam / Vaihingen: official tiles -> patches + a sha256 manifest.
+"""Preparing ISPRS Potsdam / Vaihingen: official tiles -> mmseg's patches + a sha256 manifest.
 
+By default the output equals mmseg's converters' (``isprs_grid``): the same file names under
+``img_dir/{train,val}`` and ``ann_dir/{train,val}``, the same pixels, labels as mmseg's stored
+indices 0..6 (0 = boundary). ``variant`` selects another named preparation
+(``isprs_variant``); ``tiles`` a subset for smoke tests, marked ``subset: true`` in the manifest.
 Each tile is cut independently (``cut_tile``), optionally in worker processes; the manifest is
-assembled in tile-list order and written atomically last, after the old one is removed, so a
-folder whose preparation was interrupted reads as unprepared. The manifest holds parameters,
-per-tile facts and the sha256 of every patch, and neither times nor absolute paths: preparing
-the same raw data anywhere gives the same bytes. See ``isprs`` for layouts and label mapping.
+written atomically last, after the old one is removed, so an interrupted preparation reads as
+unprepared. It holds no times or absolute paths: the same raw data gives the same bytes.
 """
 
 from __future__ import annotations
@@ -14,98 +16,158 @@ import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from rsbench.data.segmentation.common import IGNORE_INDEX, write_png
-from rsbench.data.segmentation.isprs import (
-    ISPRS_ADAPTERS,
-    ISPRS_PALETTE,
-    isprs_label_to_index,
-    patch_positions,
-    read_tiff,
+from rsbench.data.segmentation.common import write_png
+from rsbench.data.segmentation.isprs import ISPRS_ADAPTERS, read_tiff
+from rsbench.data.segmentation.isprs_grid import (
+    DEFAULT_STRIDE,
+    LABEL_DECODERS,
+    MMSEG_COLOURS,
+    ORIGINS,
+    patch_name,
 )
+from rsbench.data.segmentation.isprs_raw import (
+    IMAGE_SOURCES,
+    LABEL_SOURCES,
+    Source,
+    find_source,
+    label_hint,
+)
+from rsbench.data.segmentation.isprs_variant import ISPRS_CLASSES_6, PrepVariant, prep_variant
 from rsbench.results.atomic import atomic_write_bytes
 
-MANIFEST_FORMAT = "rsbench-prepared/1"
+MANIFEST_FORMAT = "rsbench-prepared/2"
+#: mmseg names its test split ``val``; the prepared folder keeps that name.
+SPLIT_FOLDERS = {"train": "train", "test": "val"}
 
 
-def cut_tile(name: str, split: str, tile: str, image_path: Path, label_path: Path, dst: Path,
-             patch: int, stride: int) -> tuple[dict[str, str], dict]:
+def cut_tile(name: str, split: str, tile: str, image: tuple[Path, tuple[int, ...]],
+             label_path: Path, dst: Path, patch: int, stride: int, grid: str
+             ) -> tuple[dict[str, str], dict]:
     """Write one tile's image and label patches under ``dst``.
 
     Returns:
-        ``({relative path: sha256}, tile facts)``; patches are named
-        ``{img_dir,ann_dir}/<split>/<tile>_<y:05d>_<x:05d>.png``.
+        ``({relative path: sha256}, tile facts)``.
+
+    Raises:
+        ValueError: image and label differ in size, or the tile is smaller than ``patch``.
     """
-    image = read_tiff(image_path)[..., :3]
-    rgb = read_tiff(label_path)
-    if image.shape[:2] != rgb.shape[:2]:
-        raise ValueError(f"{name} tile {tile}: image {image.shape[:2]} and label "
-                         f"{rgb.shape[:2]} differ in size ({image_path}, {label_path})")
-    label = isprs_label_to_index(rgb)
-    ys = patch_positions(image.shape[0], patch, stride)
-    xs = patch_positions(image.shape[1], patch, stride)
+    image_path, channels = image
+    pixels = read_tiff(image_path)
+    if pixels.ndim != 3 or pixels.shape[2] <= max(channels):
+        raise ValueError(f"{image_path}: expected at least {max(channels) + 1} bands, got "
+                         f"shape {pixels.shape}")
+    pixels = pixels[..., list(channels)]
+    colours = read_tiff(label_path)
+    if pixels.shape[:2] != colours.shape[:2]:
+        raise ValueError(f"{name} tile {tile}: image {pixels.shape[:2]} and label "
+                         f"{colours.shape[:2]} differ in size ({image_path}, {label_path})")
+    height, width = pixels.shape[:2]
+    if min(height, width) < patch:
+        raise ValueError(f"{name} tile {tile} is {height} x {width} px, smaller than the {patch} "
+                         f"px patch ({image_path}); mmseg's converter would write a partial "
+                         f"patch under a negative-offset name; pass a smaller --patch")
+    label = LABEL_DECODERS[grid](colours)
+    folder = SPLIT_FOLDERS[split]
     files = {}
-    for y in ys:
-        for x in xs:
-            stem = f"{tile}_{y:05d}_{x:05d}.png"
+    for y in ORIGINS[grid](height, patch, stride):
+        for x in ORIGINS[grid](width, patch, stride):
+            stem = patch_name(name, tile, x, y, patch)
             window = (slice(y, y + patch), slice(x, x + patch))
-            for kind, arr in (("img_dir", image), ("ann_dir", label)):
-                rel = f"{kind}/{split}/{stem}"
+            for kind, arr in (("img_dir", pixels), ("ann_dir", label)):
+                rel = f"{kind}/{folder}/{stem}"
                 files[rel] = write_png(dst / rel, arr[window])
-    info = {"split": split, "height": int(image.shape[0]), "width": int(image.shape[1]),
-            "n_patches": len(ys) * len(xs), "ignored_pixels": int((label == IGNORE_INDEX).sum())}
+    info = {"split": split, "height": int(height), "width": int(width),
+            "n_patches": len(files) // 2, "boundary_pixels": int((label == 0).sum())}
     return files, info
 
 
-def prepare_isprs(name: str, src: Path, dst: Path, patch: int = 512, stride: int = 256,
-                  workers: int = 1) -> dict:
+def select_tiles(name: str, tiles: list[str] | None) -> tuple[list[tuple[str, str]], bool]:
+    """``[(split, tile)]`` in the official order, and whether it is a subset."""
+    official = ISPRS_ADAPTERS[name].tiles
+    every = [(s, t) for s in ("train", "test") for t in official[s]]
+    if tiles is None:
+        return every, False
+    unknown = sorted(set(tiles) - {t for _, t in every})
+    if unknown or not tiles:
+        raise ValueError(f"--tiles: {', '.join(unknown) or 'empty'} not official {name} tile "
+                         f"id(s); e.g. {every[0][1]}, {every[-1][1]}")
+    return [(s, t) for s, t in every if t in set(tiles)], len(set(tiles)) < len(every)
+
+
+def raw_sources(name: str, src: Path, variant: PrepVariant, tiles: list[str]
+                ) -> tuple[Source, Source]:
+    """The image and label sources under ``src`` that hold every tile (or a one-line error)."""
+    images = IMAGE_SOURCES[name][variant.bands]
+    labels = LABEL_SOURCES[name][variant.labels]
+    image = find_source(name, src, images, tiles, f"{variant.bands.upper()} images")
+    label = find_source(name, src, labels, tiles, f"{variant.labels} labels",
+                        label_hint(name, src, variant.labels, variant.bands))
+    return image, label
+
+
+def prepare_isprs(name: str, src: Path, dst: Path, patch: int = 512, stride: int | None = None,
+                  workers: int = 1, variant: str | None = None,
+                  tiles: list[str] | None = None) -> dict:
     """Cut the official ISPRS tiles under ``src`` into labelled patches under ``dst``.
 
     Args:
         name: ``"potsdam"`` or ``"vaihingen"``.
-        src: the extracted raw data (see ``isprs`` for the layout).
+        src: the extracted raw data (layouts in ``isprs_raw``).
         dst: the prepared dataset root (``<data_root>/<name>``); patches are overwritten.
         patch: patch side in px (mmseg: 512).
-        stride: step between patch origins in px (mmseg: 256); the last ends at the edge.
+        stride: mmseg's ``--stride_size`` (default 256; it sets how many ``patch``-spaced
+            origins are placed, see ``isprs_grid``), or PANGAEA's step (default 384).
         workers: processes cutting tiles in parallel (output is the same for any number).
+        variant: a preparation variant name (``isprs_variant``); None: mmseg's default.
+        tiles: official tile ids to prepare (a smoke-test subset; the manifest says so).
 
     Returns:
-        A summary: dataset, dst, manifest path and sha256, patch, stride, tile and patch counts.
+        A summary: dataset, variant, manifest path and sha256, grid, tile and patch counts.
 
     Raises:
-        ValueError: an unknown name, or a non-positive patch or stride.
-        DatasetNotFound: raw tiles are missing (the message says they must be requested).
+        ValueError: an unknown name or tile id, a bad patch/stride, a tile under ``patch``.
+        SpecError: an unknown variant (the message lists the known ones).
+        DatasetNotFound: raw tiles missing or in another layout (the message says what differs).
     """
     if name not in ISPRS_ADAPTERS:
         raise ValueError(f"unknown ISPRS dataset {name!r} (known: {', '.join(ISPRS_ADAPTERS)})")
-    patch_positions(patch, patch, stride)  # validates patch and stride
-    adapter = ISPRS_ADAPTERS[name]()
+    prep = prep_variant(name, variant)
+    stride = DEFAULT_STRIDE[prep.grid] if stride is None else stride
+    if patch <= 0 or stride <= 0:
+        raise ValueError(f"patch and stride must be positive, got {patch} and {stride}")
     src, dst = Path(src), Path(dst)
-    raw = adapter.raw_files(src)
+    chosen, subset = select_tiles(name, tiles)
+    image, label = raw_sources(name, src, prep, [t for _, t in chosen])
     (dst / "manifest.json").unlink(missing_ok=True)
-    jobs = [(name, split, tile, *raw[tile], dst, patch, stride)
-            for split in ("train", "test") for tile in adapter.tiles[split]]
+    jobs = [(name, split, tile, (image.path(src, tile), image.channels), label.path(src, tile),
+             dst, patch, stride, prep.grid) for split, tile in chosen]
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(cut_tile, *zip(*jobs, strict=True)))
     else:
         results = [cut_tile(*job) for job in jobs]
     files: dict[str, str] = {}
-    tiles: dict[str, dict] = {}
-    for job, (tile_files, info) in zip(jobs, results, strict=True):
+    facts: dict[str, dict] = {}
+    for (_, _, tile, *_rest), (tile_files, info) in zip(jobs, results, strict=True):
         files.update(tile_files)
-        tiles[job[2]] = {**info, "label_file": Path(job[4]).relative_to(src).as_posix()}
+        facts[tile] = {**info, "image_file": Path(image.path(src, tile)).relative_to(src).as_posix(),
+                       "label_file": Path(label.path(src, tile)).relative_to(src).as_posix()}
     manifest = {
-        "format": MANIFEST_FORMAT, "dataset": name, "patch": patch, "stride": stride,
-        "classes": list(adapter.classes), "ignore_index": IGNORE_INDEX,
-        "palette": {f"{r},{g},{b}": i for (r, g, b), i in ISPRS_PALETTE.items()},
-        "note": "clutter (255,0,0), boundary (0,0,0) and unknown colours -> ignore_index",
-        "tiles": tiles, "files": files,
+        "format": MANIFEST_FORMAT, "dataset": name, "variant": prep.to_dict(),
+        "patch": patch, "stride": stride, "subset": subset,
+        "image_source": image.describe(), "label_source": label.describe(),
+        "label_encoding": {"0": "boundary / unknown colour",
+                           **{str(i + 1): c for i, c in enumerate(ISPRS_CLASSES_6)}},
+        "palette": {f"{r},{g},{b}": i for i, (r, g, b) in enumerate(MMSEG_COLOURS)},
+        "split_folders": SPLIT_FOLDERS, "tiles": facts, "files": files,
     }
     data = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")
     atomic_write_bytes(dst / "manifest.json", data)
-    counts = {s: sum(t["n_patches"] for t in tiles.values() if t["split"] == s)
+    counts = {s: sum(t["n_patches"] for t in facts.values() if t["split"] == s)
               for s in ("train", "test")}
-    return {"dataset": name, "dst": str(dst), "manifest": str(dst / "manifest.json"),
+    return {"dataset": name, "variant": prep.name, "subset": subset, "dst": str(dst),
+            "manifest": str(dst / "manifest.json"),
             "manifest_sha256": hashlib.sha256(data).hexdigest(), "patch": patch,
-            "stride": stride, "n_tiles": len(tiles), "n_train": counts["train"],
-            "n_test": counts["test"], "n_files": len(files)}
+            "stride": stride, "grid": prep.grid, "image_source": image.describe(),
+            "label_source": label.describe(), "n_tiles": len(facts),
+            "n_train": counts["train"], "n_test": counts["test"], "n_files": len(files)}
