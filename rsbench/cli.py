@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -68,16 +69,40 @@ def seeds_from_args(text: str) -> list[int]:
     return seeds
 
 
+def model_rows() -> list[dict]:
+    """One mapping per registered ViT: dimensions, exact parameter count, the paper's count."""
+    from rsbench.backbones import VIT_ARCHS, param_count
+
+    return [{"name": name, "width": a.embed_dim, "depth": a.depth, "mlp": a.mlp_dim,
+             "heads": a.num_heads, "patch": a.patch_size, "params": param_count(name),
+             "paper_params_m": a.paper_params_m} for name, a in VIT_ARCHS.items()]
+
+
+def task_rows() -> list[dict]:
+    """One mapping per shipped task file."""
+    from rsbench.config import load_task, task_files
+
+    rows = []
+    for path in task_files():
+        spec = load_task(path)
+        rows.append({"task": spec.task, "version": spec.version, "type": spec.type,
+                     "protocol": spec.protocol_name, "dataset": spec.dataset.name,
+                     "primary_metric": spec.primary_metric, "spec_hash": spec.hash,
+                     "path": str(path)})
+    return rows
+
+
 def cmd_ls(args) -> int:
     if args.what == "models":
-        from rsbench.backbones import VIT_ARCHS, param_count
-
+        rows = model_rows()
+        if args.json:
+            print(json.dumps(rows, indent=1))
+            return 0
         print(f"{'name':<20} {'width':>6} {'depth':>6} {'mlp':>6} {'heads':>6} {'patch':>6} {'params':>16}  paper")
-        for name, a in VIT_ARCHS.items():
-            n = param_count(name)
-            paper = f"{a.paper_params_m:,.0f}M" if a.paper_params_m else ""
-            print(f"{name:<20} {a.embed_dim:>6} {a.depth:>6} {a.mlp_dim:>6} {a.num_heads:>6} "
-                  f"{a.patch_size:>6} {n:>16,}  {paper}")
+        for r in rows:
+            paper = f"{r['paper_params_m']:,.0f}M" if r["paper_params_m"] else ""
+            print(f"{r['name']:<20} {r['width']:>6} {r['depth']:>6} {r['mlp']:>6} {r['heads']:>6} "
+                  f"{r['patch']:>6} {r['params']:>16,}  {paper}")
         print("plus any timm model as timm:<name>; counts at 224 px, 3 bands, no head")
         if args.plan:
             from rsbench.backbones.memory import plan_table
@@ -86,12 +111,12 @@ def cmd_ls(args) -> int:
             print(plan_table(devices=args.devices, num_nodes=args.num_nodes, device_gib=args.device_memory,
                              batch_size=args.batch_size, img_size=args.img_size))
         return 0
-    from rsbench.config import load_task, task_files
-
-    for path in task_files():
-        spec = load_task(path)
-        print(f"{spec.task:<36} v{spec.version:<3} {spec.type:<15} {spec.protocol_name:<13} "
-              f"{spec.dataset.name}")
+    rows = task_rows()
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for r in rows:
+        print(f"{r['task']:<36} v{r['version']:<3} {r['type']:<15} {r['protocol']:<13} {r['dataset']}")
     return 0
 
 
@@ -202,6 +227,14 @@ def cmd_data_prepare(args) -> int:
     return 0
 
 
+def cmd_doctor(args) -> int:
+    from rsbench.doctor import as_json, checks, report
+
+    rows = checks()
+    print(json.dumps(as_json(rows), indent=1) if args.json else report(rows))
+    return 0
+
+
 def cmd_demo(args) -> int:
     from rsbench.demo import run_demo
 
@@ -285,6 +318,7 @@ def parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("ls", help="list models or tasks")
     ls.add_argument("what", choices=["models", "tasks"])
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
     add_plan_args(ls)
     ls.set_defaults(func=cmd_ls)
 
@@ -352,6 +386,10 @@ def parser() -> argparse.ArgumentParser:
     dr.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     dr.set_defaults(func=cmd_drift)
 
+    doc = sub.add_parser("doctor", help="what this machine offers (torch build, devices, bf16, NCCL/RCCL, SLURM, extras)")
+    doc.add_argument("--json", action="store_true", help="machine-readable output")
+    doc.set_defaults(func=cmd_doctor)
+
     from rsbench.slurm import add_slurm_parser
 
     add_slurm_parser(sub)  # rsbench slurm plan: a suite refresh as a SLURM job array
@@ -369,6 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     quiet_libraries(verbose)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # `rsbench ls tasks | head`: the reader left, nothing is wrong
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - kept open until exit
+        return 0
     except (RsbenchError, FileNotFoundError, ValueError, KeyError) as err:
         # Built-in types stay here until every input check raises an RsbenchError: a bad file
         # must never end in a traceback. --debug shows where any of them came from.
