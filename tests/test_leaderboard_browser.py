@@ -38,7 +38,7 @@ VALUES = {
 }
 
 
-def record(model: str, task: str, seed: int, value: float) -> dict:
+def record(model: str, task: str, seed: int, value: float, split: dict | None = None) -> dict:
     inputs = {"model": {"name": model}, "task": {"name": task, "version": 1}, "seed": seed}
     return new_record(
         inputs,
@@ -47,7 +47,7 @@ def record(model: str, task: str, seed: int, value: float) -> dict:
         model={"name": model, "load_report": {"params_total": 10**6 * (len(model) ** 3)}},
         protocol={"name": "knn"},
         seed=seed,
-        data={"split_hash": "s"},
+        data={"split_hash": "s", **({"split": split} if split else {})},
         metrics={"accuracy": value},
         primary_metric="accuracy",
         higher_is_better=True,
@@ -146,3 +146,37 @@ def test_screenshot_is_a_non_trivial_png(page, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+class Points(HTMLParser):
+    """The label-efficiency points of the rendered page."""
+
+    def __init__(self):
+        super().__init__()
+        self.points = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "circle" and "data-fraction" in attrs:
+            self.points.append(attrs)
+
+
+def test_label_efficiency_points_render_in_the_browser(tmp_path):
+    store = ResultStore(tmp_path / "results")
+    tasks = {"le_frac10": (0.1, [0.5, 0.7]), "le_frac100": (1.0, [0.8, 0.9])}
+    for task, (fraction, values) in tasks.items():
+        for seed, value in enumerate(values):
+            store.write(record("alpha", task, seed, value, {"train_fraction": fraction}))
+    suite = parse_suite({**SUITE, "tasks": list(tasks),
+                         "baselines": dict.fromkeys(tasks, {"low": 0.0, "high": 1.0})},
+                        tmp_path / "le.yaml")
+    _, paths = write_suite_leaderboard(suite, store.root, tmp_path / "out")
+    done = chromium(tmp_path, "--dump-dom", paths["html"].resolve().as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = Points()
+    found.feed(done.stdout)
+    got = {p["data-task"]: p for p in found.points}
+    assert float(got["le_frac10"]["data-fraction"]) == 0.1
+    assert float(got["le_frac10"]["data-mean"]) == (0.5 + 0.7) / 2
+    assert float(got["le_frac100"]["data-mean"]) == (0.8 + 0.9) / 2
+    assert float(got["le_frac10"]["cx"]) < float(got["le_frac100"]["cx"])

@@ -120,6 +120,7 @@ def provenance(record: dict, path: str | None = None) -> dict:
         "created": record["created"],
         "checkpoint_sha256": model.get("checkpoint_sha256") or report.get("sha256"),
         "split_hash": data.get("split_hash"),
+        "train_fraction": (data.get("split") or {}).get("train_fraction"),
         "dataset_fingerprint": data.get("fingerprint"),
         "task_spec_hash": record["task"].get("spec_hash"),
         "code_version": code,

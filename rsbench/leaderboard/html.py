@@ -1,9 +1,10 @@
 """The suite leaderboard as one static, self-contained HTML page (no network, no CDN).
 
 The page holds a sortable table (click a header; ``#sort=<column>`` or ``#sort=-<column>`` in
-the URL sorts on load), per-task bar charts with CI whiskers and a scaling plot of the aggregate
-against parameter count, all inline SVG, and each record's provenance in a ``<details>``
-element. Every number is also stored exactly in a ``data-*`` attribute (Python ``repr``, so
+the URL sorts on load), per-task bar charts with CI whiskers, label-efficiency curves of score
+against train fraction when records carry one (:mod:`rsbench.leaderboard.curves`) and a scaling
+plot of the aggregate against parameter count, all inline SVG, and each record's provenance in a
+``<details>`` element. Every number is also stored exactly in a ``data-*`` attribute (Python ``repr``, so
 it round-trips), which is what tests and scripts compare against the CSV.
 """
 
@@ -15,6 +16,7 @@ from html import escape
 import pandas as pd
 
 from rsbench.leaderboard.board import SuiteBoard, rules
+from rsbench.leaderboard.curves import curves_html
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1400px}
@@ -214,6 +216,7 @@ PROVENANCE_FIELDS = (
     "status",
     "checkpoint_sha256",
     "split_hash",
+    "train_fraction",
     "dataset_fingerprint",
     "task_spec_hash",
     "code_version",
@@ -265,6 +268,7 @@ def render_html(board: SuiteBoard) -> str:
         + notes
         + "</ul>"
         + f"<h2>Per task (mean, 95% CI)</h2><div class=charts>{charts}</div>"
+        + curves_html(board)
         + f"<h2>Scaling</h2>{scaling_svg(board.models)}"
         + f"<h2>Provenance</h2>{_provenance(board)}"
     )
