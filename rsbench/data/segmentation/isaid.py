@@ -1,36 +1,66 @@
-"""iSAID semantic segmentation over prepared 896 px patches (the iSAID devkit's output).
+"""iSAID semantic segmentation over 896 px patches in mmsegmentation's prepared layout.
 
-Layout under the dataset root (as ``iSAID_Devkit/preprocess`` writes patches)::
+Layout under the dataset root (what ``rsbench data prepare isaid`` and mmsegmentation's
+``tools/dataset_converters/isaid.py`` both write)::
 
-    {train,val}/images/<scene>_<y0>_<y1>_<x0>_<x1>.png                       RGB patch
-    {train,val}/images/<scene>_<y0>_<y1>_<x0>_<x1>_instance_color_RGB.png    semantic colours
+    img_dir/{train,val}/<scene>_<y0>_<y1>_<x0>_<x1>.png                       RGB patch
+    ann_dir/{train,val}/<scene>_<y0>_<y1>_<x0>_<x1>_instance_color_RGB.png    uint8 indices
 
-Masks are RGB-coded per class with iSAID's palette (the one mmsegmentation's converter uses):
-background (0, 0, 0) is class 0, the 15 object classes are 1..15, any other colour is ignored
-(255). The test labels are withheld, so the ``official`` split here, ``val-as-test``, trains on
-train and scores on val (1,411 / 458 scenes); a val split is carved from train by scene.
+Despite the suffix, label patches hold class indices (mmseg converts iSAID's colours before
+cutting): background 0, the 15 object classes 1..15 in mmseg's ``iSAIDDataset`` order, 255 for
+the padding of scenes under 896 px. As in mmseg's iSAID config, background is a class
+(``reduce_zero_label`` off), so mIoU is over 16 classes. The test labels are withheld, so the
+``official`` split here, ``val-as-test``, trains on train and scores on val (1,411 / 458 scenes);
+a val split is carved from train by scene. A folder with ``manifest.json`` is read from its
+file list (stale files are never picked up) and its variant recorded; one without is taken as
+mmseg's converter output (``variant_verified: false`` in the record).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from rsbench.data.errors import DatasetNotFound
 from rsbench.data.segmentation.base import SegAdapter
-from rsbench.data.segmentation.common import PairSample, colour_to_index, read_array
+from rsbench.data.segmentation.common import IGNORE_INDEX, PairSample
 
 MASK_SUFFIX = "_instance_color_RGB.png"
 ISAID_CLASSES = ("background", "ship", "storage_tank", "baseball_diamond", "tennis_court",
                  "basketball_court", "ground_track_field", "bridge", "large_vehicle",
                  "small_vehicle", "helicopter", "swimming_pool", "roundabout",
                  "soccer_ball_field", "plane", "harbor")
+#: iSAID's semantic-mask colours -> class index (mmseg's converter and ``iSAIDDataset``).
 ISAID_PALETTE: dict[tuple[int, int, int], int] = {
     (0, 0, 0): 0, (0, 0, 63): 1, (0, 63, 63): 2, (0, 63, 0): 3, (0, 63, 127): 4,
     (0, 63, 191): 5, (0, 63, 255): 6, (0, 127, 63): 7, (0, 127, 127): 8, (0, 0, 127): 9,
     (0, 0, 191): 10, (0, 0, 255): 11, (0, 191, 127): 12, (0, 127, 191): 13,
     (0, 127, 255): 14, (0, 100, 155): 15,
 }
+
+
+def read_index_mask(path: Path, num_classes: int = len(ISAID_CLASSES)) -> np.ndarray:
+    """A single-channel label PNG as uint8 ``[H, W]``, values ``0..num_classes-1`` or 255.
+
+    Raises:
+        ValueError: a colour (RGB) mask, or indices outside that range (the message names the
+            file: an unprepared or foreign file in ``ann_dir``).
+    """
+    with Image.open(path) as img:
+        if img.mode not in ("L", "P"):
+            raise ValueError(f"{path}: iSAID label patches hold class indices (mode L or P), "
+                             f"got mode {img.mode}; prepare them with `rsbench data prepare "
+                             f"isaid`")
+        arr = np.asarray(img)  # P mode: the indices themselves, as mmseg's loader reads them
+    bad = (arr >= num_classes) & (arr != IGNORE_INDEX)
+    if bad.any():
+        raise ValueError(f"{path}: label value {int(arr[bad][0])} is neither a class "
+                         f"(0..{num_classes - 1}) nor ignore ({IGNORE_INDEX})")
+    return arr
 
 
 class ISAIDAdapter(SegAdapter):
@@ -43,31 +73,62 @@ class ISAIDAdapter(SegAdapter):
     official_name = "val-as-test"
     split_note = ("iSAID test labels are withheld: train = official train patches, test = "
                   "official val patches; val, if any, carved from train by scene")
-    layout = f"{{train,val}}/images/<patch>.png with <patch>{MASK_SUFFIX} beside it"
+    layout = f"img_dir/{{train,val}}/<patch>.png with ann_dir/{{train,val}}/<patch>{MASK_SUFFIX}"
     folders = {"train": "train", "test": "val"}
 
     def how_to_get(self) -> str:
         return (f"download iSAID (DOTA-v1.0 images + iSAID masks) from {self.homepage} and cut "
                 f"896 px patches into that layout with `rsbench data prepare isaid --src RAW "
-                f"--dst <data_root>/isaid` (or the iSAID devkit's preprocess/split.py)")
+                f"--dst <data_root>/isaid` (or mmsegmentation's dataset_converters/isaid.py)")
+
+    def __init__(self) -> None:
+        #: What the record says about the preparation read (filled by ``official``).
+        self.prepared: dict = {}
 
     def official(self, root: Path, download: bool = False) -> dict[str, list[PairSample]]:
+        """Patches listed in ``manifest.json`` (never a glob then), else an mmseg folder's."""
         root = Path(root)
+        if (root / "manifest.json").is_file():
+            images = self._from_manifest(root)
+        else:
+            images = {s: sorted(p.relative_to(root).as_posix()
+                                for p in (root / "img_dir" / folder).glob("*.png"))
+                      for s, folder in self.folders.items()}
+            self.prepared = {"source": "mmseg converter folder (no manifest.json)",
+                             "variant": "mmseg", "variant_verified": False}
         out = {}
         for split, folder in self.folders.items():
-            images = [p for p in sorted((root / folder / "images").glob("*.png"))
-                      if not p.name.endswith(("_RGB.png", "_mask.png"))]
-            pairs = [(p.relative_to(root).as_posix(),
-                      p.with_name(p.stem + MASK_SUFFIX).relative_to(root).as_posix())
-                     for p in images]
-            out[split] = self.complete_pairs(root, folder, pairs)
+            pairs = [(rel, f"ann_dir/{folder}/{Path(rel).stem}{MASK_SUFFIX}")
+                     for rel in images[split]]
+            out[split] = self.complete_pairs(root, f"img_dir/{folder}", pairs)
         return out
 
+    def _from_manifest(self, root: Path) -> dict[str, list[str]]:
+        """The image patches a ``rsbench data prepare isaid`` manifest lists, by split."""
+        from rsbench.data.segmentation.prepare import MANIFEST_FORMAT
+
+        path = root / "manifest.json"
+        raw = path.read_bytes()
+        try:
+            manifest = json.loads(raw)
+            variant, files = manifest["variant"]["name"], manifest["files"]
+        except (ValueError, KeyError, TypeError):
+            manifest, variant, files = {}, None, {}
+        if manifest.get("format") != MANIFEST_FORMAT or manifest.get("dataset") != self.name \
+                or variant is None:
+            raise DatasetNotFound(f"{path}: not an iSAID {MANIFEST_FORMAT} preparation with a "
+                                  f"variant (an older or foreign one); prepare it again with "
+                                  f"`rsbench data prepare isaid --src RAW --dst {root}`")
+        self.prepared = {"source": "rsbench data prepare",
+                         "manifest_sha256": hashlib.sha256(raw).hexdigest(),
+                         "variant": variant, "reference": manifest["variant"].get("reference"),
+                         "variant_verified": True, "subset": bool(manifest.get("subset")),
+                         "patch": manifest.get("patch"), "stride": manifest.get("stride")}
+        return {s: sorted(rel for rel in files if rel.startswith(f"img_dir/{folder}/"))
+                for s, folder in self.folders.items()}
+
     def read_mask(self, path: Path) -> np.ndarray:
-        arr = read_array(path)
-        if arr.ndim != 3:
-            raise ValueError(f"{path}: iSAID masks are RGB colour-coded, got shape {arr.shape}")
-        return colour_to_index(arr, ISAID_PALETTE)
+        return read_index_mask(path)
 
     def group(self, image_rel: str) -> str:
         """Patches of one scene (``P0000_...``) overlap: a val split is carved by scene."""

@@ -1,22 +1,30 @@
-"""Preparing iSAID: whole DOTA scenes + colour masks -> 896 px patches + a sha256 manifest.
+"""Preparing iSAID: whole DOTA scenes + colour masks -> mmsegmentation's patches + a manifest.
 
-Raw layout under ``src`` (the iSAID release, images from DOTA-v1.0)::
+Raw layout under ``src`` (the iSAID release's zips extracted in place; images from DOTA-v1.0)::
 
     {train,val}/images/P0000.png                                      RGB scene
     {train,val}/Semantic_masks/images/P0000_instance_color_RGB.png    semantic colours
 
-Each scene is cut like mmsegmentation's ``tools/dataset_converters/isaid.py`` (patch 896,
-overlap 384, so stride 512, the last patch of a row/column flush with the edge; a side shorter
-than the patch gives one smaller patch) into the layout ``isaid.ISAIDAdapter`` reads::
+The only variant, ``mmseg``, reproduces mmsegmentation 1.2.2's
+``tools/dataset_converters/isaid.py`` patch for patch (same names, offsets and pixels):
 
-    {train,val}/images/P0000_<y0>_<y1>_<x0>_<x1>.png                      RGB patch
-    {train,val}/images/P0000_<y0>_<y1>_<x0>_<x1>_instance_color_RGB.png    colours, unchanged
+- labels: each palette colour becomes its class index; any other colour becomes 0
+  (background), since mmseg's converter starts from zeros. Image and label are then cut alike;
+- padding: a side under ``patch`` is padded at the bottom / right to ``patch`` (image 0,
+  label 255) only when the other side is not exactly ``patch`` (mmseg's strict comparisons);
+- windows: starts ``0, stride, 2 * stride, ... < side``, a window running past the edge pulled
+  back to end there; repeats collapse into one file, as mmseg overwrites them. A side still
+  under ``patch`` (its other side exactly ``patch``) gets mmseg's negative start, whose name and
+  pixels follow Python slicing, e.g. ``P0000_0_896_-196_700`` holding columns 504..699.
 
-Masks stay colour-coded (the reader maps colours to classes). As for ISPRS (``prepare``): scenes
-are cut independently, optionally in worker processes; the manifest (parameters, per-scene facts,
-sha256 of every patch, no times or absolute paths) is written atomically last, after the old one
-is removed, and patches the old manifest listed are deleted first, so a re-preparation with other
-parameters leaves no stale patches for the reader's glob.
+Output (the layout ``isaid.ISAIDAdapter`` reads; mmseg writes the same names)::
+
+    img_dir/{train,val}/P0000_<y0>_<y1>_<x0>_<x1>.png                      RGB patch
+    ann_dir/{train,val}/P0000_<y0>_<y1>_<x0>_<x1>_instance_color_RGB.png   uint8 indices
+
+PNGs carry no metadata and the manifest (parameters, the reference reproduced, per-scene facts,
+sha256 of every patch; no times or absolute paths) is written atomically last, after the
+patches an older manifest listed are removed, so any number of workers gives the same bytes.
 """
 
 from __future__ import annotations
@@ -29,15 +37,17 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
+from rsbench.config import SpecError
 from rsbench.data.errors import DatasetNotFound
 from rsbench.data.segmentation.common import IGNORE_INDEX, colour_to_index, write_png
 from rsbench.data.segmentation.isaid import ISAID_CLASSES, ISAID_PALETTE, MASK_SUFFIX
-from rsbench.data.segmentation.isprs import patch_positions
 from rsbench.data.segmentation.prepare import MANIFEST_FORMAT
 from rsbench.results.atomic import atomic_write_bytes
 
 HOMEPAGE = "https://captain-whu.github.io/iSAID/"
 SPLITS = ("train", "val")
+#: Preparation variant -> the reference tool it reproduces (recorded in the manifest).
+VARIANTS = {"mmseg": "mmsegmentation 1.2.2 tools/dataset_converters/isaid.py"}
 RAW_LAYOUT = (f"{{train,val}}/images/P0000.png (DOTA-v1.0 images) and "
               f"{{train,val}}/Semantic_masks/images/P0000{MASK_SUFFIX} (iSAID semantic masks)")
 
@@ -45,7 +55,8 @@ RAW_LAYOUT = (f"{{train,val}}/images/P0000.png (DOTA-v1.0 images) and "
 def raw_not_found(src: Path, problem: str) -> DatasetNotFound:
     """One line: what is wrong, where, the expected raw layout and where to get iSAID."""
     return DatasetNotFound(f"raw iSAID {problem} at {src}: expected {RAW_LAYOUT}; download "
-                           f"iSAID (masks) and DOTA-v1.0 (images) from {HOMEPAGE}")
+                           f"iSAID (masks) and DOTA-v1.0 (images) from {HOMEPAGE} and extract "
+                           f"the zips there")
 
 
 def raw_scenes(src: Path) -> list[tuple[str, str, Path, Path]]:
@@ -73,44 +84,92 @@ def raw_scenes(src: Path) -> list[tuple[str, str, Path, Path]]:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """A PNG as ``[H, W, 3]`` uint8 (whole DOTA scenes exceed PIL's decompression-bomb limit)."""
+    """A PNG as ``[H, W, 3]`` uint8 (whole DOTA scenes exceed PIL's decompression-bomb limit).
+
+    Raises:
+        DatasetNotFound: the file is truncated or not a readable image (one line naming it).
+    """
     limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None
     try:
         with Image.open(path) as img:
             return np.asarray(img.convert("RGB"))
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DatasetNotFound(f"{path}: truncated or corrupt image ({reason}); extract it "
+                              f"again from the iSAID / DOTA-v1.0 release") from None
     finally:
         Image.MAX_IMAGE_PIXELS = limit
 
 
+def padded_size(height: int, width: int, patch: int) -> tuple[int, int]:
+    """The scene size after mmseg's padding: a side under ``patch`` grows to ``patch``, unless
+    the other side is exactly ``patch`` (mmseg tests ``<`` and ``>``, never ``==``)."""
+    if height < patch and width > patch:
+        return patch, width
+    if height > patch and width < patch:
+        return height, patch
+    if height < patch and width < patch:
+        return patch, patch
+    return height, width
+
+
+def windows(length: int, patch: int, stride: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of mmseg's windows along a side of ``length``, repeats dropped.
+
+    A start every ``stride`` px below ``length``; a window past the edge is pulled back to
+    ``(length - patch, length)``, e.g. 2000 / 896 / 512 gives starts 0, 512, 1024, 1104.
+    """
+    if patch <= 0 or stride <= 0:
+        raise ValueError(f"patch and stride must be positive, got {patch} and {stride}")
+    out: list[tuple[int, int]] = []
+    for start in range(0, length, stride):
+        window = (length - patch, length) if start + patch > length else (start, start + patch)
+        if window not in out:
+            out.append(window)
+    return out
+
+
+def pad_to(arr: np.ndarray, height: int, width: int, value: int) -> np.ndarray:
+    """``arr`` padded at the bottom and right to ``height`` x ``width`` with ``value``."""
+    extra = [(0, height - arr.shape[0]), (0, width - arr.shape[1])] + [(0, 0)] * (arr.ndim - 2)
+    return np.pad(arr, extra, constant_values=value)
+
+
+def scene_label(rgb: np.ndarray) -> tuple[np.ndarray, int]:
+    """Class indices of a colour mask (unknown colours -> background 0) and the count of them."""
+    label = colour_to_index(rgb, ISAID_PALETTE, unknown=IGNORE_INDEX)
+    unknown = label == IGNORE_INDEX
+    label[unknown] = 0
+    return label, int(unknown.sum())
+
+
 def cut_scene(split: str, scene: str, image_path: Path, mask_path: Path, dst: Path,
               patch: int, stride: int) -> tuple[dict[str, str], dict]:
-    """Write one scene's image and mask patches under ``dst/<split>/images/``.
+    """Write one scene's image and label patches under ``dst/{img_dir,ann_dir}/<split>/``.
 
     Returns:
-        ``({relative path: sha256}, scene facts)``; patches are named
-        ``<scene>_<y0>_<y1>_<x0>_<x1>.png`` and ``..._instance_color_RGB.png`` (end-exclusive).
+        ``({relative path: sha256}, scene facts)``.
     """
-    image = read_rgb(image_path)
-    mask = read_rgb(mask_path)
-    if image.shape[:2] != mask.shape[:2]:
+    image, rgb = read_rgb(image_path), read_rgb(mask_path)
+    if image.shape[:2] != rgb.shape[:2]:
         raise ValueError(f"iSAID scene {scene}: image {image.shape[:2]} and mask "
-                         f"{mask.shape[:2]} differ in size ({image_path}, {mask_path})")
-    height, width = image.shape[:2]
-    ys = patch_positions(height, patch, stride)
-    xs = patch_positions(width, patch, stride)
+                         f"{rgb.shape[:2]} differ in size ({image_path}, {mask_path})")
+    label, unknown = scene_label(rgb)
+    height, width = padded_size(*image.shape[:2], patch)
+    image, label = pad_to(image, height, width, 0), pad_to(label, height, width, IGNORE_INDEX)
     files = {}
-    for y in ys:
-        y1 = min(y + patch, height)
-        for x in xs:
-            x1 = min(x + patch, width)
-            stem = f"{split}/images/{scene}_{y}_{y1}_{x}_{x1}"
-            files[f"{stem}.png"] = write_png(dst / f"{stem}.png", image[y:y1, x:x1])
-            files[f"{stem}{MASK_SUFFIX}"] = write_png(dst / f"{stem}{MASK_SUFFIX}",
-                                                      mask[y:y1, x:x1])
-    info = {"split": split, "height": int(height), "width": int(width),
-            "n_patches": len(ys) * len(xs),
-            "ignored_pixels": int((colour_to_index(mask, ISAID_PALETTE) == IGNORE_INDEX).sum())}
+    ys, xs = windows(height, patch, stride), windows(width, patch, stride)
+    for y0, y1 in ys:
+        for x0, x1 in xs:
+            # Python slicing, as mmseg's: a negative start counts from the end, clamped at 0.
+            stem = f"{scene}_{y0}_{y1}_{x0}_{x1}"
+            for rel, arr in ((f"img_dir/{split}/{stem}.png", image),
+                             (f"ann_dir/{split}/{stem}{MASK_SUFFIX}", label)):
+                files[rel] = write_png(dst / rel, arr[y0:y1, x0:x1])
+    info = {"split": split, "height": int(rgb.shape[0]), "width": int(rgb.shape[1]),
+            "padded_height": height, "padded_width": width, "n_patches": len(ys) * len(xs),
+            "unknown_colour_pixels": unknown}
     return files, info
 
 
@@ -124,33 +183,61 @@ def remove_listed(dst: Path) -> None:
             files = {}
         for rel in files if isinstance(files, dict) else ():
             parts = PurePosixPath(rel).parts
-            if parts and parts[0] in SPLITS and ".." not in parts:
+            if parts and parts[0] in ("img_dir", "ann_dir") and ".." not in parts:
                 (dst / rel).unlink(missing_ok=True)
     manifest.unlink(missing_ok=True)
 
 
+def chosen_scenes(src: Path, tiles: list[str] | None
+                  ) -> tuple[list[tuple[str, str, Path, Path]], bool]:
+    """The raw scenes, or only those named in ``tiles``, and whether that is a subset.
+
+    Raises:
+        ValueError: a named scene is not in the raw release.
+    """
+    scenes = raw_scenes(src)
+    if tiles is None:
+        return scenes, False
+    unknown = sorted(set(tiles) - {scene for _, scene, _, _ in scenes})
+    if unknown or not tiles:
+        raise ValueError(f"--tiles: {', '.join(unknown) or 'empty'} not iSAID scene(s) under "
+                         f"{src}; e.g. {scenes[0][1]}")
+    chosen = [job for job in scenes if job[1] in set(tiles)]
+    return chosen, len(chosen) < len(scenes)
+
+
 def prepare_isaid(src: Path, dst: Path, patch: int = 896, stride: int = 512,
-                  workers: int = 1) -> dict:
-    """Cut the raw iSAID scenes under ``src`` into image / colour-mask patches under ``dst``.
+                  workers: int = 1, variant: str | None = None,
+                  tiles: list[str] | None = None) -> dict:
+    """Cut the raw iSAID scenes under ``src`` into image / label patches under ``dst``.
 
     Args:
         src: the extracted raw release (layout in the module docstring).
         dst: the prepared dataset root (``<data_root>/isaid``); patches are overwritten.
         patch: patch side in px (mmseg: 896).
-        stride: step between patch origins in px (mmseg: 896 - 384 overlap = 512).
+        stride: step between window starts in px (mmseg: 896 - 384 overlap = 512).
         workers: processes cutting scenes in parallel (output is the same for any number).
+        variant: the reference preparation to reproduce; only ``"mmseg"`` (None: that).
+        tiles: scene names to prepare, for smoke tests (the manifest says ``subset``).
 
     Returns:
         A summary: dataset, dst, manifest path and sha256, patch, stride, scene and patch counts.
 
     Raises:
-        ValueError: a non-positive patch or stride, or an image and mask of different sizes.
-        DatasetNotFound: raw scenes or masks are missing (says what, where, and where to get it).
+        SpecError: an unknown variant (the message lists the known one).
+        ValueError: a non-positive patch or stride, a scene in ``tiles`` that is not there, or
+            an image and mask of different sizes.
+        DatasetNotFound: raw scenes or masks are missing, or an image is corrupt.
     """
-    patch_positions(patch, patch, stride)  # validates patch and stride
+    variant = variant or "mmseg"
+    if variant not in VARIANTS:
+        raise SpecError(f"isaid has no preparation variant {variant!r}; known: "
+                        f"{', '.join(f'{k} ({v})' for k, v in VARIANTS.items())}")
+    windows(patch, patch, stride)  # validates patch and stride
     src, dst = Path(src), Path(dst)
+    chosen, subset = chosen_scenes(src, tiles)
     jobs = [(split, scene, image, mask, dst, patch, stride)
-            for split, scene, image, mask in raw_scenes(src)]
+            for split, scene, image, mask in chosen]
     remove_listed(dst)
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -164,16 +251,20 @@ def prepare_isaid(src: Path, dst: Path, patch: int = 896, stride: int = 512,
         scenes[f"{job[0]}/{job[1]}"] = {**info,
                                         "mask_file": Path(job[3]).relative_to(src).as_posix()}
     manifest = {
-        "format": MANIFEST_FORMAT, "dataset": "isaid", "patch": patch, "stride": stride,
-        "classes": list(ISAID_CLASSES), "ignore_index": IGNORE_INDEX,
+        "format": MANIFEST_FORMAT, "dataset": "isaid",
+        "variant": {"name": variant, "reference": VARIANTS[variant]}, "patch": patch,
+        "stride": stride,
+        "overlap": patch - stride, "classes": list(ISAID_CLASSES), "ignore_index": IGNORE_INDEX,
         "palette": {f"{r},{g},{b}": i for (r, g, b), i in ISAID_PALETTE.items()},
-        "note": "masks stay colour-coded; colours outside the palette -> ignore_index on read",
+        "note": "labels are class indices; unknown colours -> 0 (background), padding -> 255",
+        "subset": subset,
         "scenes": scenes, "files": files,
     }
     data = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")
     atomic_write_bytes(dst / "manifest.json", data)
     counts = {s: sum(t["n_patches"] for t in scenes.values() if t["split"] == s) for s in SPLITS}
     return {"dataset": "isaid", "dst": str(dst), "manifest": str(dst / "manifest.json"),
-            "manifest_sha256": hashlib.sha256(data).hexdigest(), "patch": patch,
-            "stride": stride, "n_scenes": len(scenes), "n_train": counts["train"],
-            "n_val": counts["val"], "n_files": len(files)}
+            "manifest_sha256": hashlib.sha256(data).hexdigest(), "variant": variant,
+            "subset": subset,
+            "patch": patch, "stride": stride, "n_scenes": len(scenes),
+            "n_train": counts["train"], "n_val": counts["val"], "n_files": len(files)}
