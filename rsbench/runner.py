@@ -44,11 +44,18 @@ def log(message: str) -> None:
 
 
 class LoadedModel:
-    """A card's checkpoint loaded once per input size; copies feed each run."""
+    """A card's checkpoint, checked once per input size; every run gets its own fresh encoder.
+
+    The encoder that the check loaded is handed to the first run at that size; later runs read
+    the checkpoint again (memory-mapped, no random initialisation), so no run ever holds the
+    weights twice and a fine-tune never sees another run's updates.
+    """
 
     def __init__(self, card: ModelCard, opts: RunOptions) -> None:
         self.card, self.opts = card, opts
-        self._loaded: dict[int, object] = {}
+        self._unclaimed: dict[int, object] = {}  # checked and not yet handed to a run
+        self._reports: dict[int, dict | None] = {}
+        self._random: dict[int, object] = {}  # random_init: one draw, copied for every run
         self.sha256 = self._checkpoint_sha256()
 
     def _checkpoint_sha256(self) -> str | None:
@@ -66,41 +73,56 @@ class LoadedModel:
     def spec_for(self, image_size: int):
         return replace(self.card.input_spec, img_size=image_size)
 
-    def loaded(self, image_size: int):
-        """The backbone at ``image_size``, loaded (and checked) on first use."""
-        if image_size not in self._loaded:
-            from rsbench.backbones import build_backbone
-            from rsbench.checkpoints import load_backbone
+    def _read(self, image_size: int, **extra):
+        from rsbench.checkpoints import load_backbone
 
-            card, spec = self.card, self.spec_for(image_size)
-            if card.random_init:
-                backbone = build_backbone(card.arch, spec, card.pool, **card.arch_overrides)
-            else:
-                backbone = load_backbone(card.checkpoint, card.arch, input_spec=spec, pool=card.pool,
-                                         allow_partial=self.opts.allow_partial, **card.arch_overrides)
-            self._loaded[image_size] = backbone
-        return self._loaded[image_size]
+        card = self.card
+        return load_backbone(card.checkpoint, card.arch, input_spec=self.spec_for(image_size),
+                             pool=card.pool, allow_partial=self.opts.allow_partial,
+                             **{**card.arch_overrides, **extra})
+
+    def check(self, image_size: int) -> None:
+        """Load at ``image_size`` once, so a bad checkpoint is refused before any data is read."""
+        if image_size in self._reports:
+            return
+        if self.card.random_init:
+            from rsbench.backbones import build_backbone
+
+            card = self.card
+            self._random[image_size] = build_backbone(card.arch, self.spec_for(image_size),
+                                                      card.pool, **card.arch_overrides)
+            self._reports[image_size] = None
+            return
+        backbone = self._read(image_size)
+        rep = backbone.load_report
+        self._reports[image_size] = rep.to_dict() if rep is not None else None
+        self._unclaimed[image_size] = backbone
 
     def backbone(self, image_size: int, **extra):
-        """A fresh copy of the loaded backbone; ``extra`` timm options (e.g. drop path) rebuild it."""
-        loaded = self.loaded(image_size)
+        """A fresh encoder for one run; ``extra`` timm options (e.g. drop path) rebuild it."""
+        self.check(image_size)
+        if self.card.random_init:
+            return self._random_copy(image_size, **extra)
+        if not extra and image_size in self._unclaimed:
+            return self._unclaimed.pop(image_size)
+        self._unclaimed.pop(image_size, None)  # never two copies alive at once
+        return self._read(image_size, **extra)
+
+    def _random_copy(self, image_size: int, **extra):
+        drawn = self._random[image_size]
         if not extra:
-            return copy.deepcopy(loaded)
+            return copy.deepcopy(drawn)
         from rsbench.backbones import build_backbone
 
         card = self.card
         fresh = build_backbone(card.arch, self.spec_for(image_size), card.pool,
                                **{**card.arch_overrides, **extra})
-        fresh.model.load_state_dict(loaded.model.state_dict())
-        fresh.load_report = loaded.load_report
+        fresh.model.load_state_dict(drawn.model.state_dict())
         return fresh
 
     def report(self, image_size: int) -> dict | None:
         """The load report at ``image_size``; None when it was never loaded (a failed run)."""
-        if image_size not in self._loaded:
-            return None
-        rep = self._loaded[image_size].load_report
-        return rep.to_dict() if rep is not None else None
+        return self._reports.get(image_size)
 
     def identity(self) -> dict:
         """What identifies the weights and how they are read (record inputs, cache keys)."""
@@ -129,7 +151,7 @@ def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
 
     plugin = task_plugin(task.type)  # tasks were checked against the card by rsbench.usage
     size = task.dataset.image_size
-    model.loaded(size)  # load and check the checkpoint before any data is touched
+    model.check(size)  # load and check the checkpoint before any data is touched
 
     def make_data(train_transform=None):
         return plugin.build_data(task, opts.data_root, opts.cache_dir, opts.download, train_transform)

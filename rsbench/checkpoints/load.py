@@ -133,6 +133,13 @@ def load_backbone(
 ) -> Backbone:
     """A ``Backbone`` filled from a checkpoint, with ``backbone.load_report`` set.
 
+    The encoder is built on the meta device and its tensors are then taken from the file as
+    they are (``load_state_dict(assign=True)``): nothing is randomly initialised only to be
+    overwritten, and no second copy of the weights is made (a memory-mapped torch file or a
+    safetensors read is the model's storage). Only a partial load (``allow_partial``) or an
+    encoder with state outside its state dict is built the ordinary way, randomly initialised,
+    and then overwritten where the checkpoint has tensors.
+
     Args:
         path_or_dir: the checkpoint (any format ``load_checkpoint`` reads).
         arch: the backbone name.
@@ -144,7 +151,7 @@ def load_backbone(
     Raises:
         CheckpointError: unreadable or unsafe file, or a partial load without ``allow_partial``.
     """
-    backbone = build_backbone(arch, input_spec, pool, **overrides)
+    backbone = build_backbone(arch, input_spec, pool, device="meta", **overrides)
     state_dict, report = load_checkpoint(path_or_dir, arch, model=backbone.model)
     report.allow_partial = allow_partial
     if not report.complete:
@@ -152,11 +159,31 @@ def load_backbone(
             raise CheckpointError(report.refusal())
         report.warnings.append(f"only {report.fraction_loaded:.1%} of encoder parameters loaded; "
                                "the rest are random (run allowed by --allow-partial)")
-    result = backbone.model.load_state_dict(state_dict, strict=False)
-    if result.unexpected_keys:  # to_timm only keeps target keys; this would be a bug here
-        raise RuntimeError(f"unexpected keys after conversion: {result.unexpected_keys[:5]}")
+    if fills_everything(backbone.model, state_dict):
+        backbone.model.load_state_dict(in_dtypes_of(backbone.model, state_dict), assign=True)
+    else:
+        backbone = build_backbone(arch, input_spec, pool, **overrides)
+        result = backbone.model.load_state_dict(state_dict, strict=False)
+        if result.unexpected_keys:  # to_timm only keeps target keys; this would be a bug here
+            raise RuntimeError(f"unexpected keys after conversion: {result.unexpected_keys[:5]}")
     backbone.load_report = report
     return backbone
+
+
+def fills_everything(model: torch.nn.Module, state_dict: dict[str, torch.Tensor]) -> bool:
+    """Whether ``state_dict`` provides every tensor of ``model`` (non-persistent buffers,
+    which no state dict holds, are computed at construction and so need the ordinary build)."""
+    persistent = set(model.state_dict())
+    everything = {n for n, _ in model.named_parameters()} | {n for n, _ in model.named_buffers()}
+    return everything <= persistent and persistent <= set(state_dict)
+
+
+def in_dtypes_of(model: torch.nn.Module, state_dict: dict[str, torch.Tensor]) -> dict:
+    """``state_dict`` with each tensor in the dtype of the model's own (a bf16 checkpoint
+    loads into an fp32 model as fp32); tensors already in that dtype are not copied."""
+    target = model.state_dict()
+    return {k: v if v.dtype == target[k].dtype else v.to(target[k].dtype)
+            for k, v in state_dict.items()}
 
 
 def inspect_command(

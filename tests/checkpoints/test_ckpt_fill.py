@@ -1,0 +1,69 @@
+"""Filling an encoder straight from the file equals copying into a built one, bit for bit.
+
+The reference is the plain route (build the timm model with its random init, then
+``load_state_dict`` copies the checkpoint in); rsbench builds on the meta device and takes the
+file's tensors as they are.
+"""
+
+import pytest
+import torch
+from ckpt_helpers import ARCH, OVERRIDES, SPEC, timm_vit
+
+from rsbench.backbones import build_backbone
+from rsbench.checkpoints import load_backbone
+
+
+def save(state: dict, path, kind: str) -> None:
+    if kind == "safetensors":
+        from safetensors.torch import save_file
+
+        save_file(state, str(path))
+    else:
+        torch.save(state, path, _use_new_zipfile_serialization=kind == "torch-zip")
+
+
+def copied_into_built(state: dict) -> torch.nn.Module:
+    built = build_backbone(ARCH, SPEC, "cls", **OVERRIDES)
+    built.model.load_state_dict({k: v.float() for k, v in state.items()})
+    return built.model
+
+
+@pytest.mark.parametrize("kind", ["safetensors", "torch-zip", "torch-legacy"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_filled_from_file_equals_copied_into_a_built_model(tmp_path, kind, dtype):
+    state = {k: v.to(dtype) for k, v in timm_vit(seed=3).state_dict().items()}
+    path = tmp_path / f"w.{kind}"
+    save(state, path, kind)
+    filled = load_backbone(path, ARCH, SPEC, "cls", **OVERRIDES).model
+    reference = copied_into_built(state)
+    ours, theirs = filled.state_dict(), reference.state_dict()
+    assert list(ours) == list(theirs)
+    for key in ours:
+        assert ours[key].dtype == torch.float32 and torch.equal(ours[key], theirs[key]), key
+    for name, p in filled.named_parameters():
+        assert isinstance(p, torch.nn.Parameter) and p.requires_grad and not p.is_meta, name
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.equal(filled.forward_features(x), reference.forward_features(x))
+
+
+def test_a_fine_tune_step_does_not_write_through_to_the_file(tmp_path):
+    path = tmp_path / "w.pth"
+    save(timm_vit(seed=3).state_dict(), path, "torch-zip")  # read back memory-mapped
+    before = path.read_bytes()
+    model = load_backbone(path, ARCH, SPEC, "cls", **OVERRIDES).model
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    model.forward_features(torch.rand(2, 3, 32, 32)).sum().backward()
+    opt.step()
+    assert path.read_bytes() == before
+    again = load_backbone(path, ARCH, SPEC, "cls", **OVERRIDES).model
+    assert not torch.equal(again.cls_token, model.cls_token)  # the step changed the copy only
+
+
+def test_a_partial_load_still_initialises_what_the_file_lacks(tmp_path):
+    state = {k: v for k, v in timm_vit(seed=3).state_dict().items() if not k.startswith("blocks.1.")}
+    path = tmp_path / "partial.safetensors"
+    save(state, path, "safetensors")
+    model = load_backbone(path, ARCH, SPEC, "cls", allow_partial=True, **OVERRIDES).model
+    assert not any(p.is_meta for p in model.parameters())
+    assert torch.equal(model.blocks[0].attn.qkv.weight, state["blocks.0.attn.qkv.weight"])
+    assert model.blocks[1].attn.qkv.weight.abs().sum() > 0  # initialised, not left empty
