@@ -67,3 +67,25 @@ def test_a_partial_load_still_initialises_what_the_file_lacks(tmp_path):
     assert not any(p.is_meta for p in model.parameters())
     assert torch.equal(model.blocks[0].attn.qkv.weight, state["blocks.0.attn.qkv.weight"])
     assert model.blocks[1].attn.qkv.weight.abs().sum() > 0  # initialised, not left empty
+
+
+def test_a_checkpoint_is_hashed_once_across_processes(tmp_path, monkeypatch):
+    import hashlib
+
+    from rsbench.checkpoints import digest
+
+    path = tmp_path / "w.bin"
+    path.write_bytes(b"weights" * 1000)
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest.remember_digests_in(tmp_path / "cache")
+    try:
+        assert digest.file_sha256(path) == expected
+        digest._CACHE.clear()  # a new process: only the disk remembers
+        monkeypatch.setattr(hashlib, "file_digest", lambda *a: pytest.fail("hashed again"))
+        assert digest.file_sha256(path) == expected
+        monkeypatch.undo()
+        path.write_bytes(b"changed!" * 1000)  # a new version (another size) is hashed anew
+        digest._CACHE.clear()
+        assert digest.file_sha256(path) == hashlib.sha256(b"changed!" * 1000).hexdigest()
+    finally:
+        digest.remember_digests_in(None)
