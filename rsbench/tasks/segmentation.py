@@ -1,15 +1,24 @@
 """Semantic segmentation: datasets, protocols it supports, and its metrics.
 
-Metrics follow mmseg's ``IoUMetric`` from one confusion matrix accumulated over the whole test
-set (never averaged per image): per-class IoU = TP / (TP + FP + FN), mIoU = mean over classes,
-per-class F1 = 2TP / (2TP + FP + FN) (= 2PR / (P + R)) and mF1 its mean, overall accuracy =
-sum(TP) / labelled pixels.
-Pixels labelled ``ignore_index`` (255) count nowhere. A class absent from both prediction and
-target has an undefined IoU (0 / 0) and is left out of the mean, exactly as mmseg's ``nanmean``
-does; a class predicted but absent from the target scores IoU 0 and counts. The same rule holds
-for F1. One stated departure: mmseg computes F1 from precision and recall and so also drops a
-class that is never predicted (precision 0 / 0) from mF1; here such a class scores F1 0, which
-never inflates mF1. All values are fractions in [0, 1]; an undefined per-class IoU is reported as NaN.
+Metrics are mmsegmentation 1.2.2's ``IoUMetric`` (``intersect_and_union`` per image, areas summed
+over the test set, ``total_area_to_metrics``), here from one confusion matrix of the whole test
+set, which holds the same sums (rows: label, columns: prediction):
+
+- pixels labelled ``ignore_index`` (255) count nowhere;
+- ``iou_<class>`` = intersect / union (mmseg ``IoU``), NaN for a class absent from both label
+  and prediction (0 / 0); a class predicted but never labelled scores 0 and counts;
+- ``miou`` = nanmean of those (mmseg ``mIoU``);
+- ``mf1`` = nanmean of the F-score with beta 1, 2PR / (P + R) with P = intersect / predicted
+  and R = intersect / labelled (mmseg ``mFscore``): a class with no intersect is NaN (0 / 0, or
+  NaN precision or recall) and is left out, exactly as mmseg does;
+- ``overall_accuracy`` = sum(intersect) / labelled pixels (mmseg ``aAcc``).
+
+Values are fractions (mmseg prints them x 100, rounded to 2 decimals); mmseg sums float32
+histograms, here int64 counts are exact, so the two agree to float32 precision. Label values
+that are neither a class nor ignore are an error (mmseg would drop them from the label
+histogram while still counting their predictions); ``reduce_zero_label`` is the dataset
+reader's business, as in mmseg 1.x, where ``LoadAnnotations`` applies it. Records carry
+``metric_reference`` naming the reference.
 
 Distributed evaluation: the matrix lives in a torchmetrics ``MulticlassConfusionMatrix`` whose
 state is summed across processes when ``compute()`` is called (on every rank). The protocols
@@ -34,6 +43,8 @@ PROTOCOLS = {
 }
 METRICS = ("miou", "mf1", "overall_accuracy")
 IGNORE_INDEX = 255
+#: What every segmentation metric here reproduces (in records as ``metric_reference``).
+METRIC_REFERENCE = "mmseg 1.2.2 IoUMetric"
 
 
 def build_data(task, data_root: Path, cache_dir: Path, download: bool,
@@ -47,9 +58,22 @@ def build_data(task, data_root: Path, cache_dir: Path, download: bool,
     )
 
 
+class LabelCheckedConfusion(MulticlassConfusionMatrix):
+    """A confusion matrix that refuses label values outside ``0..K-1`` and ``ignore_index``
+    (torchmetrics would fail obscurely or miscount them with ``validate_args=False``)."""
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        bad = (target != self.ignore_index) & ((target < 0) | (target >= self.num_classes))
+        if bool(bad.any()):
+            raise ValueError(f"segmentation label value {int(target[bad][0])} is neither a class "
+                             f"(0..{self.num_classes - 1}) nor ignore ({self.ignore_index}); "
+                             f"the dataset's read_mask must map it")
+        super().update(preds, target)
+
+
 def confusion_metric(num_classes: int, ignore_index: int = IGNORE_INDEX) -> MulticlassConfusionMatrix:
     """A streaming, DDP-synced confusion matrix (rows: target, columns: prediction)."""
-    return MulticlassConfusionMatrix(num_classes, ignore_index=ignore_index, validate_args=False)
+    return LabelCheckedConfusion(num_classes, ignore_index=ignore_index, validate_args=False)
 
 
 def _nanmean(values: torch.Tensor) -> float:
@@ -57,24 +81,28 @@ def _nanmean(values: torch.Tensor) -> float:
     return float(valid.mean()) if valid.numel() else math.nan
 
 
-def scores_from_confusion(cm: torch.Tensor, classes: Sequence[str] | None = None) -> dict[str, float]:
-    """mIoU, mF1, overall accuracy and ``iou_<class>`` from a ``[K, K]`` (target x pred) matrix."""
+def scores_from_confusion(cm: torch.Tensor, classes: Sequence[str] | None = None
+                          ) -> dict[str, float | str]:
+    """mIoU, mF1, overall accuracy and ``iou_<class>`` from a ``[K, K]`` (target x pred) matrix,
+    as mmseg's ``IoUMetric`` computes them (module docstring), plus ``metric_reference``."""
     cm = cm.double()
-    tp = cm.diag()
+    intersect = cm.diag()
     area_label, area_pred = cm.sum(dim=1), cm.sum(dim=0)
-    union = area_label + area_pred - tp
-    iou = tp / union  # 0/0 -> NaN: absent from both, excluded from the mean
-    f1 = 2 * tp / (area_label + area_pred)  # = 2PR / (P + R); NaN only when absent from both
+    iou = intersect / (area_label + area_pred - intersect)  # 0 / 0 -> NaN: left out of miou
+    precision, recall = intersect / area_pred, intersect / area_label
+    f1 = 2 * precision * recall / (precision + recall)  # NaN whenever intersect is 0, as mmseg
     total = float(area_label.sum())
-    names = list(classes) if classes is not None else [str(i) for i in range(len(tp))]
-    out = {"miou": _nanmean(iou), "mf1": _nanmean(f1),
-           "overall_accuracy": float(tp.sum()) / total if total else math.nan}
+    names = list(classes) if classes is not None else [str(i) for i in range(len(intersect))]
+    out: dict[str, float | str] = {
+        "miou": _nanmean(iou), "mf1": _nanmean(f1),
+        "overall_accuracy": float(intersect.sum()) / total if total else math.nan}
     out.update({f"iou_{name}": float(v) for name, v in zip(names, iou, strict=True)})
+    out["metric_reference"] = METRIC_REFERENCE
     return out
 
 
 def scores(preds: torch.Tensor, target: torch.Tensor, num_classes: int,
-           classes: Sequence[str] | None = None) -> dict[str, float]:
+           classes: Sequence[str] | None = None) -> dict[str, float | str]:
     """Scores of predicted masks ``[N, H, W]`` (or logits ``[N, K, H, W]``) against ``target``."""
     if preds.ndim == target.ndim + 1:
         preds = preds.argmax(dim=1)
