@@ -107,9 +107,9 @@ def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
 def prepare_dataset(name: str, src: Path, dst: Path, **options: int) -> dict:
     """Turn a raw release under ``src`` into the prepared dataset root ``dst``.
 
-    ``options`` are passed on (``patch``, ``stride``, ``workers``; ISPRS also ``variant`` and
-    ``tiles``, see ``prepare_isprs``; defaults ISPRS 512 / 256 as mmseg's converters, iSAID
-    896 / 512). Returns the manifest summary.
+    ``options`` are passed on (``patch``, ``stride``, ``workers``, ``variant``, ``tiles``; see
+    ``prepare_isprs`` / ``prepare_isaid``; defaults ISPRS 512 / 256 as mmseg's converters, iSAID
+    896 / 512 as mmseg's ``isaid.py``). Returns the manifest summary.
 
     Raises:
         ValueError: a dataset that needs no preparation or is unknown (lists those that do).
