@@ -1,7 +1,8 @@
-"""DOTA v1.0: label parsing, polygon geometry, tiling with box clipping, the prepared reader."""
+"""DOTA v1.0: raw layouts, the prepared manifest, the readers of both variants, and errors."""
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,15 +13,10 @@ from rsbench.data import DatasetNotFound
 from rsbench.data.detection import (
     DOTA_CLASSES,
     build_detection_data,
-    clip_polygon,
-    parse_dota_txt,
-    polygon_to_hbb,
     prepare_detection,
     prepare_dota,
-    tile_objects,
 )
-from rsbench.data.detection.dota import visible_fraction
-from rsbench.data.segmentation import patch_positions
+from rsbench.data.detection.dota_raw import UnreadableImage, parse_raw_objects
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +24,13 @@ def raw(tmp_path_factory) -> Path:
     return generator("dota").make(tmp_path_factory.mktemp("dota_raw"))
 
 
-def dota_spec(**split) -> DatasetSpec:
-    return DatasetSpec(name="dota", split={"kind": "official", **split}, image_size=64)
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory) -> Path:
+    return generator("dota").make_hand(tmp_path_factory.mktemp("hand_raw"))
+
+
+def dota_spec(name: str = "dota", **split) -> DatasetSpec:
+    return DatasetSpec(name=name, split={"kind": "official", **split}, image_size=64)
 
 
 def test_classes():
@@ -37,98 +38,136 @@ def test_classes():
     assert "container-crane" not in DOTA_CLASSES
 
 
-def test_parse_label_text_by_hand():
+def test_parse_label_lines_by_hand():
     text = ("imagesource:GoogleEarth\ngsd:0.146\n"
             "10 0 20 10 10 20 0 10 small-vehicle 1\n"
             "1.5 2 8 2 8 9 1.5 9 plane\n\n")
-    objects = parse_dota_txt(text)
-    assert objects == [([(10, 0), (20, 10), (10, 20), (0, 10)], "small-vehicle", True),
-                       ([(1.5, 2), (8, 2), (8, 9), (1.5, 9)], "plane", False)]
-
-
-def test_polygon_to_hbb_and_clipping_by_hand():
-    diamond = [(10.0, 0.0), (20.0, 10.0), (10.0, 20.0), (0.0, 10.0)]
-    assert polygon_to_hbb(diamond) == (0.0, 0.0, 20.0, 20.0)
-    square = [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)]
-    clipped = clip_polygon(square, 6.0, -5.0, 50.0, 50.0)
-    assert polygon_to_hbb(clipped) == (6.0, 0.0, 10.0, 10.0)
-    assert visible_fraction(square, clipped) == pytest.approx(0.4)
-    # the diamond (area 200) cut at x = 15 loses the triangle (15,5) (20,10) (15,15): area 25
-    half = clip_polygon(diamond, 0.0, 0.0, 15.0, 20.0)
-    assert polygon_to_hbb(half) == (0.0, 0.0, 15.0, 20.0)
-    assert visible_fraction(diamond, half) == pytest.approx(175 / 200)
-    assert clip_polygon(square, 20.0, 20.0, 30.0, 30.0) == []
-
-
-def test_tile_grid_and_box_crossing_an_edge():
-    # width 150, tile 100, overlap 40 -> stride 60, origins 0 and 50 (last ends at the edge)
-    assert patch_positions(150, 100, 60) == [0, 50]
-    box = [(80.0, 10.0), (120.0, 10.0), (120.0, 30.0), (80.0, 30.0)]
-    objects = [(box, "ship", False)]
-    left, n_trunc, n_drop = tile_objects(objects, 0, 0, 100, 100)
-    assert left == [(80.0, 10.0, 100.0, 30.0, "ship", True)] and (n_trunc, n_drop) == (1, 0)
-    right, n_trunc, _ = tile_objects(objects, 50, 0, 100, 100)
-    assert right == [(30.0, 10.0, 70.0, 30.0, "ship", False)] and n_trunc == 0
-    dropped, _, n_drop = tile_objects(objects, 0, 0, 100, 100, truncated="drop")
-    assert dropped == [] and n_drop == 1
-    kept, n_trunc, _ = tile_objects(objects, 0, 0, 100, 100, min_visible=0.5)
-    assert kept[0][-1] is False and n_trunc == 0  # exactly half visible, threshold 0.5
-    assert tile_objects(objects, 0, 50, 100, 100)[0] == []  # below the box
+    assert parse_raw_objects(text) == [((10, 0, 20, 10, 10, 20, 0, 10), "small-vehicle", "1"),
+                                       ((1.5, 2, 8, 2, 8, 9, 1.5, 9), "plane", "0")]
 
 
 def test_prepare_counts_manifest_and_reproducibility(raw, tmp_path):
     summary = prepare_dota(raw, tmp_path / "a", tile=64, overlap=16)
-    # train images 150x130, 90x100, 120x70 / val 110x140, 80x80 at tile 64, stride 48
-    def n(w, h):
-        return len(patch_positions(w, 64, 48)) * len(patch_positions(h, 64, 48))
-    assert summary["n_train"] == n(150, 130) + n(90, 100) + n(120, 70)
-    assert summary["n_val"] == n(110, 140) + n(80, 80)
+    # devkit origins at tile 64, stride 48: 150 -> 0 48 86, 130 -> 0 48 66, 90 -> 0 26,
+    # 100 -> 0 36, 120 -> 0 48 56, 70 -> 0 6 (train); 110 -> 0 46, 140 -> 0 48 76, 80 -> 0 16
+    assert (summary["n_train"], summary["n_val"]) == (3 * 3 + 2 * 2 + 3 * 2, 2 * 3 + 2 * 2)
+    assert summary["reference_parameters"] is False
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert manifest["variant"] == "devkit" and manifest["reference"]["commit"] == "9938855"
+    assert manifest["parameters"] == {"tile": 64, "overlap": 16, "min_visible": 0.7}
     assert len(manifest["files"]) == summary["n_files"] == 2 * (summary["n_train"] + summary["n_val"])
     for rel, digest in manifest["files"].items():
         assert hashlib.sha256((tmp_path / "a" / rel).read_bytes()).hexdigest() == digest
     assert manifest["images"]["train/P0000"]["label_file"] == "train/labelTxt/P0000.txt"
-    again = prepare_dota(raw, tmp_path / "b", tile=64, overlap=16)
-    assert again["manifest_sha256"] == summary["manifest_sha256"]
+    prepare_dota(raw, tmp_path / "b", tile=64, overlap=16)
     assert (tmp_path / "a" / "manifest.json").read_bytes() == \
         (tmp_path / "b" / "manifest.json").read_bytes()
     via = prepare_detection("dota", raw, tmp_path / "c", tile=64, overlap=16, workers=2)
     assert via["manifest_sha256"] == summary["manifest_sha256"]
-    other = prepare_dota(raw, tmp_path / "d", tile=64, overlap=16, truncated="drop")
+    other = prepare_dota(raw, tmp_path / "d", tile=64, overlap=16, variant="mmrotate")
     assert other["manifest_sha256"] != summary["manifest_sha256"]
 
 
-def test_prepared_reader_and_val_by_source_image(raw, tmp_path):
-    prepare_dota(raw, tmp_path / "dota", tile=64, overlap=16)
-    data = build_detection_data(dota_spec(val_fraction=0.34, seed=0), tmp_path,
-                                tmp_path / "splits")
-    assert data.summary()["num_classes"] == 15
-    sources = {name: {Path(p).name.split("__")[0] for p, _ in getattr(data, name).samples}
+def test_reader_boxes_difficulty_and_val_by_source_image(raw, hand, tmp_path):
+    prepare_dota(hand, tmp_path / "dota")
+    data = build_detection_data(dota_spec(), tmp_path, tmp_path / "splits")
+    names = [Path(p).name for p, _ in data.train.samples]
+    _, target = data.train[names.index("P0001__1__276___0.png")]
+    # enclosing boxes of the devkit's tile polygons; difficulty 1 and 2 are difficult
+    assert target["boxes"][-1].tolist() == [1.0, 700.0, 24.0, 720.0]
+    assert target["difficult"].tolist() == [False, True, False, False, False, False, False,
+                                            False, True]
+    assert target["labels"][0].item() == DOTA_CLASSES.index("plane")
+    prepare_dota(raw, tmp_path / "small" / "dota", tile=64, overlap=16)
+    carved = build_detection_data(dota_spec(val_fraction=0.34, seed=0), tmp_path / "small",
+                                  tmp_path / "splits")
+    sources = {name: {Path(p).name.split("__")[0] for p, _ in getattr(carved, name).samples}
                for name in ("train", "val", "test")}
     assert len(sources["val"]) == 1 and len(sources["train"]) == 2
-    assert not sources["train"] & sources["val"]
-    assert sources["test"] == {"P0003", "P0004"}
-    n_boxes = 0
-    for index in range(len(data.train)):
-        image, target = data.train[index]
-        h, w = image.shape[-2:]
-        assert h <= 64 and w <= 64
-        boxes = target["boxes"]
-        assert (boxes[:, 0] >= 0).all() and (boxes[:, 2] <= w).all()
-        assert (boxes[:, 1] >= 0).all() and (boxes[:, 3] <= h).all()
-        n_boxes += len(boxes)
-    assert n_boxes > 0
+    assert not sources["train"] & sources["val"] and sources["test"] == {"P0003", "P0004"}
 
 
-def test_missing_data_messages(raw, tmp_path):
+def test_mmrotate_reader_has_no_difficult_objects(hand, tmp_path):
+    prepare_dota(hand, tmp_path / "dota_mmrotate", variant="mmrotate")
+    data = build_detection_data(dota_spec("dota_mmrotate"), tmp_path, tmp_path / "splits")
+    names = [Path(p).name for p, _ in data.train.samples]
+    _, target = data.train[names.index("P0001__1024__0___0.png")]
+    assert not target["difficult"].any() and len(target["boxes"]) == 7
+    # the unclipped ship (953..1053) is clipped to the 1024 px tile by the reader
+    assert target["boxes"][0].tolist() == [953.0, 200.0, 1024.0, 210.0]
+
+
+def test_variant_mismatch_is_one_line_naming_manifest_and_fix(raw, tmp_path):
+    prepare_dota(raw, tmp_path / "dota_mmrotate", tile=64, overlap=16)  # devkit tiles
+    with pytest.raises(DatasetNotFound) as err:
+        build_detection_data(dota_spec("dota_mmrotate"), tmp_path, tmp_path / "splits")
+    message = str(err.value)
+    assert "\n" not in message and str(tmp_path / "dota_mmrotate" / "manifest.json") in message
+    assert "--variant mmrotate" in message and "dataset.name: dota" in message
+
+
+def move(src: Path, old: str, new: str) -> None:
+    for split in ("train", "val"):
+        (src / split / new).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(src / split / old, src / split / new)
+
+
+@pytest.mark.parametrize("labels", ["labelTxt-v1.0/labelTxt", "annotations/version1.0"])
+def test_official_and_torchgeo_layouts_give_the_same_tiles(raw, tmp_path, labels):
+    reference = prepare_dota(raw, tmp_path / "ref", tile=64, overlap=16)
+    src = shutil.copytree(raw, tmp_path / "src")
+    move(src, "labelTxt", labels)
+    prepare_dota(src, tmp_path / "out", tile=64, overlap=16)
+    files = [json.loads((tmp_path / d / "manifest.json").read_text())["files"] for d in ("ref", "out")]
+    assert files[0] == files[1] and reference["n_files"] == len(files[1])
+
+
+@pytest.mark.parametrize("labels, says", [
+    ("labelTxt-v1.0/Train_Task2_gt/trainset_reclabelTxt", "horizontal-box labels only"),
+    ("labelTxt-v1.5/DOTA-v1.5_train", "labelTxt-v1.5 labels, not v1.0"),
+    ("annotations/version2.0", "annotations/version2.0 labels, not v1.0"),
+])
+def test_other_label_layouts_are_refused_in_one_line(raw, tmp_path, labels, says):
+    src = shutil.copytree(raw, tmp_path / "src")
+    move(src, "labelTxt", labels)
+    with pytest.raises(DatasetNotFound) as err:
+        prepare_dota(src, tmp_path / "out")
+    assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_images_one_folder_too_deep_and_missing_label(raw, tmp_path):
+    src = shutil.copytree(raw, tmp_path / "src")
+    move(src, "images", "images_/images")
+    move(src, "images_", "images")
+    with pytest.raises(DatasetNotFound, match="one folder too deep"):
+        prepare_dota(src, tmp_path / "out")
+    src = shutil.copytree(raw, tmp_path / "src2")
+    (src / "val" / "labelTxt" / "P0004.txt").unlink()
+    with pytest.raises(DatasetNotFound, match=r"no label val/labelTxt/P0004\.txt"):
+        prepare_dota(src, tmp_path / "out")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_truncated_png_is_one_line_naming_the_file(raw, tmp_path, workers):
+    src = shutil.copytree(raw, tmp_path / "src")
+    png = src / "train" / "images" / "P0001.png"
+    png.write_bytes(png.read_bytes()[: png.stat().st_size // 2])
+    with pytest.raises(UnreadableImage) as err:
+        prepare_dota(src, tmp_path / "out", tile=64, overlap=16, workers=workers)
+    assert str(png) in str(err.value) and "\n" not in str(err.value)
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_missing_data_and_bad_parameters(raw, tmp_path):
     with pytest.raises(DatasetNotFound) as err:
         build_detection_data(dota_spec(), tmp_path, tmp_path / "splits")
-    message = str(err.value)
-    assert "\n" not in message and "not prepared" in message
-    assert "rsbench data prepare dota" in message
-    with pytest.raises(DatasetNotFound, match="train/images/P"):
+    assert "\n" not in str(err.value) and "not prepared" in str(err.value)
+    assert "rsbench data prepare dota" in str(err.value)
+    with pytest.raises(DatasetNotFound, match="train images not found"):
         prepare_dota(tmp_path / "nothing", tmp_path / "out")
     with pytest.raises(ValueError, match="needs no preparation"):
         prepare_detection("dior", raw, tmp_path / "x")
     with pytest.raises(ValueError, match="overlap"):
         prepare_dota(raw, tmp_path / "x", tile=64, overlap=64)
+    with pytest.raises(ValueError, match="devkit, mmrotate"):
+        prepare_dota(raw, tmp_path / "x", variant="bboxtoolkit")

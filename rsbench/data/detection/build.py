@@ -26,6 +26,7 @@ from rsbench.registry import Registry
 DET_DATASETS = Registry("detection dataset")
 DET_DATASETS.register("dior", "rsbench.data.detection.dior:DIORAdapter")
 DET_DATASETS.register("dota", "rsbench.data.detection.dota:DOTAAdapter")
+DET_DATASETS.register("dota_mmrotate", "rsbench.data.detection.dota:DOTAMMRotateAdapter")
 DET_DATASETS.register("xview", "rsbench.data.detection.xview:XViewAdapter")
 DET_DATASETS.register("xview_tiles", "rsbench.data.detection.xview_tiles:XViewTilesAdapter")
 #: Raw releases that must be cut into tiles first: name -> ``module:function`` that does it.
@@ -150,8 +151,8 @@ def build_detection_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
 def prepare_detection(name: str, src: Path, dst: Path, **options) -> dict:
     """Turn a raw release under ``src`` into the prepared dataset root ``dst``.
 
-    ``options`` are passed on (``tile``, ``overlap``, ``min_visible``, ``truncated``,
-    ``workers``). Returns the manifest summary.
+    ``options`` are passed on (``tile``, ``overlap``, ``workers``; DOTA: ``variant``,
+    ``min_visible``; xView: ``min_visible``, ``truncated``). Returns the manifest summary.
 
     Raises:
         ValueError: a dataset that needs no preparation or is unknown (lists those that do).

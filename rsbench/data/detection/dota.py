@@ -1,32 +1,44 @@
-"""DOTA v1.0 with horizontal boxes: raw labels, polygon geometry and the prepared-tile reader.
+"""DOTA v1.0 with horizontal boxes: the prepared-tile readers, one per reference splitter.
 
-Raw layout (the DOTA v1.0 train and val archives extracted under ``src``)::
+``rsbench data prepare dota [--variant devkit|mmrotate]`` cuts the raw release (layouts:
+``dota_raw``) into tiles whose pixels and label files are the reference splitter's (``prepare``).
+Prepared layout (``<data_root>/dota``, or ``<data_root>/dota_mmrotate``)::
 
-    {train,val}/images/P<id>.png
-    {train,val}/labelTxt/P<id>.txt          (or {train,val}/labelTxt-v1.0/labelTxt/P<id>.txt)
+    images/{train,val}/<tile>.png       <tile> = P<id>__1__<x>___<y> (devkit) or
+                                        P<id>__1024__<x>___<y> (mmrotate): top-left (x, y)
+    labels/{train,val}/<tile>.txt       the reference's label file: ``x1 y1 ... y4 class diff``
+    manifest.json                       variant, reference, parameters, sha256 per file
 
-A label file has optional ``imagesource:`` / ``gsd:`` header lines, then one object per line:
-``x1 y1 x2 y2 x3 y3 x4 y4 class difficult`` (a polygon in pixel coordinates; a missing
-``difficult`` reads as 0). Images run from 800 to 4000 px, so ``prepare_dota`` cuts them into
-tiles (see ``prepare``). Prepared layout (``<data_root>/dota``, what the reader uses)::
+Two datasets read them, and each refuses the other's tiles (the task's dataset name is in its
+spec, hence in every record's spec hash):
 
-    images/{train,val}/<P-id>__1__<x>___<y>.png     tile whose top-left is (x, y) in the image
-    labels/{train,val}/<P-id>__1__<x>___<y>.txt     ``x1 y1 x2 y2 class difficult`` per line,
-                                                    horizontal boxes in tile pixels
-    manifest.json                                   parameters, per-image facts, sha256 per file
+* ``dota``: the devkit's tiles. A box is the enclosing box of the tile polygon; difficulty
+  ``1`` and ``2`` (at most 0.7 visible) are difficult, i.e. ignored in scoring, as the devkit's
+  ``dota_evaluation_task2.py`` does (``difficult`` as bool).
+* ``dota_mmrotate``: mmrotate's tiles. mmrotate's ``DOTADataset`` (``difficulty=100``) keeps
+  every object as a normal one, so nothing is difficult here; its boxes may overhang the tile
+  (the polygons are not clipped) and are clipped to the tile by the reader (``clean_annotation``).
 
 Official split ``train-val-as-test``: the test server's labels are private, so, as is common,
-the val images are scored and the train images trained on; ``val_fraction`` > 0 carves a val
-from train by source image (tiles of one image overlap and must not straddle train and val).
+the val tiles are scored and the train tiles trained on; ``val_fraction`` > 0 carves a val from
+train by source image (tiles of one image overlap and must not straddle train and val).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import Annotation, DetSample
+from rsbench.data.detection.polygons import (  # noqa: F401 (re-exported, historic home)
+    Polygon,
+    clip_polygon,
+    polygon_area,
+    polygon_to_hbb,
+    visible_fraction,
+)
 
 DOTA_URL = "https://captain-whu.github.io/DOTA/dataset.html"
 #: DOTA v1.0 classes in torchgeo 0.8.1's ``DOTA.classes`` order (its first 15).
@@ -35,7 +47,8 @@ DOTA_CLASSES = (
     "ground-track-field", "harbor", "bridge", "large-vehicle", "small-vehicle", "helicopter",
     "roundabout", "soccer-ball-field", "swimming-pool",
 )
-Polygon = list[tuple[float, float]]
+#: Preparation variant -> the dataset name that reads it.
+DOTA_VARIANTS = {"devkit": "dota", "mmrotate": "dota_mmrotate"}
 
 
 def parse_dota_txt(text: str) -> list[tuple[Polygon, str, bool]]:
@@ -51,57 +64,8 @@ def parse_dota_txt(text: str) -> list[tuple[Polygon, str, bool]]:
     return out
 
 
-def polygon_to_hbb(poly: Polygon) -> tuple[float, float, float, float]:
-    """The enclosing horizontal box ``(xmin, ymin, xmax, ymax)`` of a polygon."""
-    xs, ys = [p[0] for p in poly], [p[1] for p in poly]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
-def polygon_area(poly: Polygon) -> float:
-    """Unsigned shoelace area."""
-    n = len(poly)
-    return abs(sum(poly[i][0] * poly[(i + 1) % n][1] - poly[(i + 1) % n][0] * poly[i][1]
-                   for i in range(n))) / 2.0
-
-
-def clip_polygon(poly: Polygon, x0: float, y0: float, x1: float, y1: float) -> Polygon:
-    """The part of a convex or simple polygon inside the rectangle (Sutherland-Hodgman)."""
-    def cut(points: Polygon, inside, cross) -> Polygon:
-        out: Polygon = []
-        for i, cur in enumerate(points):
-            prev = points[i - 1]
-            if inside(cur):
-                if not inside(prev):
-                    out.append(cross(prev, cur))
-                out.append(cur)
-            elif inside(prev):
-                out.append(cross(prev, cur))
-        return out
-
-    def at_x(x):
-        return lambda p, q: (x, p[1] + (q[1] - p[1]) * (x - p[0]) / (q[0] - p[0]))
-
-    def at_y(y):
-        return lambda p, q: (p[0] + (q[0] - p[0]) * (y - p[1]) / (q[1] - p[1]), y)
-
-    for inside, cross in ((lambda p: p[0] >= x0, at_x(x0)), (lambda p: p[0] <= x1, at_x(x1)),
-                          (lambda p: p[1] >= y0, at_y(y0)), (lambda p: p[1] <= y1, at_y(y1))):
-        poly = cut(poly, inside, cross) if poly else poly
-    return poly
-
-
-def visible_fraction(poly: Polygon, clipped: Polygon) -> float:
-    """Area of ``clipped`` over area of ``poly``; degenerate polygons use their boxes."""
-    full = polygon_area(poly)
-    if full > 0:
-        return polygon_area(clipped) / full if clipped else 0.0
-    bx, cx = polygon_to_hbb(poly), polygon_to_hbb(clipped) if clipped else (0, 0, 0, 0)
-    full = max(bx[2] - bx[0], 0) * max(bx[3] - bx[1], 0)
-    return (max(cx[2] - cx[0], 0) * max(cx[3] - cx[1], 0)) / full if full > 0 else 0.0
-
-
 class DOTAAdapter(DetAdapter):
-    """DOTA v1.0 horizontal boxes, read from the prepared tiles (see the module docstring)."""
+    """DOTA v1.0 horizontal boxes from DOTA_devkit-split tiles (see the module docstring)."""
 
     name = "dota"
     title = "DOTA v1.0"
@@ -112,18 +76,39 @@ class DOTAAdapter(DetAdapter):
                              "source image with the seed), val tiles as test",
     }
     layout = "images/{train,val}/*.png, labels/{train,val}/*.txt and manifest.json"
+    #: The preparation variant this dataset reads.
+    variant: ClassVar[str] = "devkit"
 
     def how_to_get(self) -> str:
+        flag = "" if self.variant == "devkit" else f" --variant {self.variant}"
         return (f"download DOTA v1.0 train and val from {DOTA_URL} and run `rsbench data prepare "
-                f"dota --src RAW --dst <data_root>/dota`")
+                f"dota{flag} --src RAW --dst <data_root>/{self.name}`")
+
+    def manifest(self, root: Path) -> dict:
+        """The prepared manifest, checked to be of this dataset's variant.
+
+        Raises:
+            DatasetNotFound: no manifest, or one written for the other variant (the one-line
+                message names the manifest and what to run or use instead).
+        """
+        path = Path(root) / "manifest.json"
+        if not path.is_file():
+            raise self.not_found(root, "is not prepared (no manifest.json)")
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        found = manifest.get("variant")
+        if found != self.variant:
+            other = (f"or set dataset.name: {DOTA_VARIANTS[found]} in the task"
+                     if found in DOTA_VARIANTS else "(prepared by an older rsbench)")
+            raise self.not_found(
+                root, f"has tiles of variant {found!r} ({path}) but reads variant "
+                      f"{self.variant!r}: run `rsbench data prepare dota --variant "
+                      f"{self.variant} --src RAW --dst {root}` {other}")
+        return manifest
 
     def official(self, root: Path, name: str) -> dict[str, list[DetSample]]:
         """Tiles listed in ``manifest.json`` (not a glob: stale files are never picked up)."""
         root = Path(root)
-        manifest = root / "manifest.json"
-        if not manifest.is_file():
-            raise self.not_found(root, "is not prepared (no manifest.json)")
-        files = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+        files = self.manifest(root).get("files", {})
         out: dict[str, list[DetSample]] = {"val": []}
         for split, target in (("train", "train"), ("val", "test")):
             prefix = f"images/{split}/"
@@ -133,19 +118,35 @@ class DOTAAdapter(DetAdapter):
                 raise self.not_found(root, f"has no {split} tiles in its manifest")
         return out
 
+    def is_difficult(self, token: str) -> bool:
+        """The devkit's evaluation reads the difficulty as a bool: 1 and 2 are difficult."""
+        return int(token) != 0
+
     def load_annotation(self, root: Path, image_rel: str, ann_rel: str) -> Annotation:
         index = {c: i for i, c in enumerate(self.classes)}
         boxes, labels, difficult = [], [], []
         for line in (Path(root) / ann_rel).read_text(encoding="utf-8").splitlines():
-            if not line.strip():
+            parts = line.split()
+            if len(parts) < 10:
                 continue
-            x1, y1, x2, y2, name, hard = line.split()
-            boxes.append([float(x1), float(y1), float(x2), float(y2)])
-            labels.append(index[name])
-            difficult.append(hard != "0")
+            xs, ys = [float(v) for v in parts[0:8:2]], [float(v) for v in parts[1:8:2]]
+            boxes.append([min(xs), min(ys), max(xs), max(ys)])
+            labels.append(index[parts[8]])
+            difficult.append(self.is_difficult(parts[9]))
         return Annotation.from_lists(boxes, labels, difficult)
 
     def group(self, image_rel: str) -> str:
         """Tiles of one source image overlap: a val split is carved by source image."""
         return Path(image_rel).name.split("__", 1)[0]
 
+
+class DOTAMMRotateAdapter(DOTAAdapter):
+    """DOTA v1.0 horizontal boxes from mmrotate-split tiles (see the module docstring)."""
+
+    name = "dota_mmrotate"
+    title = "DOTA v1.0 (mmrotate split)"
+    variant = "mmrotate"
+
+    def is_difficult(self, token: str) -> bool:
+        """mmrotate's ``DOTADataset(difficulty=100)`` treats every object as a normal one."""
+        return int(token) > 100

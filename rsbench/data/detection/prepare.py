@@ -1,105 +1,135 @@
-"""Preparing DOTA v1.0: large images -> 1024 px tiles with horizontal boxes + a sha256 manifest.
+"""Preparing DOTA v1.0: large images -> tiles whose pixels and labels are a reference splitter's.
 
-Defaults are the DOTA devkit's (``ImgSplit``): tiles of 1024 px with an overlap of 200 (stride
-824) and the truncation threshold 0.7 (the devkit writes difficulty ``2`` for such objects;
-here they are marked difficult, or dropped with ``truncated="drop"``). An original ``difficult``
-1 is kept. The grid, the box clipping and the manifest are ``tiling``'s, shared with xView.
+``variant`` names the splitter reproduced (see ``dota_devkit`` and ``dota_mmrotate`` for the
+rules, read from their code):
+
+* ``devkit`` (default): DOTA_devkit's ``ImgSplit_multi_process`` at gap 200, subsize 1024,
+  thresh 0.7, rate 1: tiles ``<id>__1__<x>___<y>``, clipped polygons, difficulty ``2`` for
+  objects with at most 0.7 of their area in the tile; read by dataset ``dota``.
+* ``mmrotate``: mmrotate's ``img_split.py`` with its ``ss_*.json``: tiles
+  ``<id>__1024__<x>___<y>``, objects under 0.7 visible dropped, the rest unclipped; read by
+  dataset ``dota_mmrotate``.
+
+Prepared layout under ``dst``: ``images/{train,val}/<tile>.png`` (the tile's pixels, the same
+as the reference's PNG decodes to), ``labels/{train,val}/<tile>.txt`` (byte for byte the
+label file the reference writes) and ``manifest.json`` (variant, reference, parameters,
+per-image facts, sha256 per file; written atomically last). ``tile``, ``overlap`` and
+``min_visible`` can be changed for smoke tests; the manifest then says the parameters are not
+the reference's.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+from rsbench.data.detection import dota_devkit, dota_mmrotate
+from rsbench.data.detection.dota import DOTA_CLASSES, DOTA_VARIANTS
+from rsbench.data.detection.dota_raw import RAW_SPLITS, parse_raw_objects, raw_dota_files, read_rgb
+from rsbench.data.detection.tiling import run_jobs, write_manifest
+from rsbench.data.segmentation.common import write_png
 
-from rsbench.data.detection.dota import DOTA_CLASSES, DOTAAdapter, parse_dota_txt
-from rsbench.data.detection.tiling import check_tiling, cut_tiles, run_jobs, write_manifest
-from rsbench.data.errors import DatasetNotFound
-
-RAW_SPLITS = ("train", "val")
-LABEL_DIRS = ("labelTxt", "labelTxt-v1.0/labelTxt")
-Image.MAX_IMAGE_PIXELS = None  # DOTA images are large but trusted local files
+REFERENCES = {"devkit": dota_devkit, "mmrotate": dota_mmrotate}
 
 
-def cut_image(split: str, image_path: Path, label_path: Path, dst: Path, tile: int,
-              overlap: int, min_visible: float, truncated: str) -> tuple[dict[str, str], dict]:
-    """Write one image's tiles and labels under ``dst``; returns ``({rel: sha256}, facts)``."""
-    objects = parse_dota_txt(label_path.read_text(encoding="utf-8", errors="replace"))
+def tiles_of(variant: str, image, objects, stem: str, tile: int, overlap: int,
+             min_visible: float, where: str):
+    """``(tile name, pixels, label lines)`` of every tile of one image under ``variant``."""
+    height, width = image.shape[:2]
+    if variant == "devkit":
+        for left, up, right, down in dota_devkit.devkit_tiles(width, height, tile, overlap):
+            yield (dota_devkit.devkit_tile_name(stem, left, up),
+                   dota_devkit.devkit_pixels(image, left, up, tile),
+                   dota_devkit.devkit_tile_lines(objects, left, up, right, down, tile,
+                                                 min_visible, where))
+    else:
+        for x, y in dota_mmrotate.mmrotate_windows(width, height, tile, overlap):
+            yield (dota_mmrotate.mmrotate_tile_name(stem, x, y, tile),
+                   dota_mmrotate.mmrotate_pixels(image, x, y, tile),
+                   dota_mmrotate.mmrotate_tile_lines(objects, x, y, tile, min_visible, where))
+
+
+def cut_image(variant: str, split: str, image_path: Path, label_path: Path, dst: Path,
+              tile: int, overlap: int, min_visible: float) -> tuple[dict[str, str], dict]:
+    """Write one image's tiles and label files under ``dst``; returns ``({rel: sha256}, facts)``."""
+    objects = parse_raw_objects(label_path.read_text(encoding="utf-8", errors="replace"))
     unknown = sorted({name for _, name, _ in objects} - set(DOTA_CLASSES))
     if unknown:
         raise ValueError(f"{label_path}: unknown DOTA v1.0 class(es) {unknown}")
-    with Image.open(image_path) as img:
-        image = np.asarray(img.convert("RGB"))
-    files, facts = cut_tiles(image, objects, image_path.stem, dst, f"images/{split}",
-                             f"labels/{split}", tile, overlap, min_visible, truncated)
-    return files, {"split": split, **facts}
+    image = read_rgb(image_path)
+    files: dict[str, str] = {}
+    n_lines = n_truncated = 0
+    for name, pixels, lines in tiles_of(variant, image, objects, image_path.stem, tile, overlap,
+                                        min_visible, str(label_path)):
+        rel_img, rel_txt = f"images/{split}/{name}.png", f"labels/{split}/{name}.txt"
+        files[rel_img] = write_png(dst / rel_img, pixels)
+        data = "".join(line + "\n" for line in lines).encode("utf-8")
+        (dst / rel_txt).parent.mkdir(parents=True, exist_ok=True)
+        (dst / rel_txt).write_bytes(data)
+        files[rel_txt] = hashlib.sha256(data).hexdigest()
+        n_lines += len(lines)
+        n_truncated += sum(line.endswith(" 2") for line in lines)
+    height, width = image.shape[:2]
+    return files, {"split": split, "height": int(height), "width": int(width),
+                   "n_tiles": len(files) // 2, "n_objects": len(objects),
+                   "n_tile_objects": n_lines, "n_difficulty_2": n_truncated}
 
 
-def raw_dota_files(src: Path) -> list[tuple[str, Path, Path]]:
-    """``(split, image, label)`` for every raw image, in split then name order."""
-    adapter = DOTAAdapter()
-    out = []
-    for split in RAW_SPLITS:
-        images = sorted((src / split / "images").glob("*.png"))
-        label_dir = next((src / split / d for d in LABEL_DIRS if (src / split / d).is_dir()), None)
-        if not images or label_dir is None:
-            raise DatasetNotFound(
-                f"raw {adapter.title} {split} data not found under {src}: expected "
-                f"{split}/images/P*.png and {split}/labelTxt/P*.txt (or labelTxt-v1.0/labelTxt); "
-                f"download DOTA v1.0 train and val from {adapter.homepage}")
-        for image in images:
-            label = label_dir / f"{image.stem}.txt"
-            if not label.is_file():
-                raise DatasetNotFound(f"raw {adapter.title} is incomplete under {src}: no label "
-                                      f"{label.relative_to(src)} for {image.relative_to(src)}")
-            out.append((split, image, label))
-    return out
+def check_parameters(variant: str, tile: int, overlap: int, min_visible: float) -> None:
+    """Raise ``ValueError`` naming the bad parameter before any file is touched."""
+    if variant not in DOTA_VARIANTS:
+        raise ValueError(f"--variant {variant!r}: DOTA has {', '.join(DOTA_VARIANTS)} "
+                         f"(default devkit)")
+    if tile <= 0 or not 0 <= overlap < tile:
+        raise ValueError(f"need tile > 0 and 0 <= overlap < tile, got {tile} and {overlap}")
+    if not 0.0 <= min_visible <= 1.0:
+        raise ValueError(f"min_visible must be in [0, 1], got {min_visible!r}")
 
 
 def prepare_dota(src: Path, dst: Path, tile: int = 1024, overlap: int = 200,
-                 min_visible: float = 0.7, truncated: str = "difficult",
-                 workers: int = 1) -> dict:
+                 min_visible: float = 0.7, variant: str = "devkit", workers: int = 1) -> dict:
     """Cut the DOTA v1.0 train and val images under ``src`` into labelled tiles under ``dst``.
 
     Args:
-        src: the extracted raw data (see ``dota`` for the layout).
-        dst: the prepared dataset root (``<data_root>/dota``); tiles are overwritten.
-        tile: tile side in px (devkit: 1024).
-        overlap: overlap of neighbouring tiles in px (devkit: 200); ``0 <= overlap < tile``.
-        min_visible: visible area fraction below which a cut object is truncated (devkit 0.7).
-        truncated: ``"difficult"`` (keep, marked difficult: the devkit's rule) or ``"drop"``.
+        src: the extracted raw data (layouts: ``dota_raw``).
+        dst: the prepared root (``<data_root>/dota``; mmrotate: ``<data_root>/dota_mmrotate``).
+        tile: tile side in px (both references: 1024).
+        overlap: overlap of neighbouring tiles in px (the devkit's ``gap``, mmrotate's
+            ``gaps``: 200).
+        min_visible: visible-area threshold (the devkit's ``thresh``, mmrotate's ``iof_thr``:
+            0.7).
+        variant: ``devkit`` (default) or ``mmrotate``: the splitter reproduced.
         workers: processes cutting images in parallel (output is the same for any number).
 
     Returns:
-        A summary: dataset, dst, manifest path and sha256, parameters, image and tile counts.
+        A summary: dataset, variant, dst, manifest path and sha256, parameters, counts.
 
     Raises:
-        ValueError: bad parameters or an unknown class in a label file.
+        ValueError: bad parameters, an unknown class or an object the reference cannot cut.
         DatasetNotFound: raw images or labels are missing (says what and where).
+        UnreadableImage: a truncated or corrupt image (names it).
     """
-    check_tiling(tile, overlap, min_visible, truncated)
+    check_parameters(variant, tile, overlap, min_visible)
     src, dst = Path(src), Path(dst)
     raw = raw_dota_files(src)
     (dst / "manifest.json").unlink(missing_ok=True)
-    jobs = [(split, image, label, dst, tile, overlap, min_visible, truncated)
+    jobs = [(variant, split, image, label, dst, tile, overlap, min_visible)
             for split, image, label in raw]
     files: dict[str, str] = {}
     images: dict[str, dict] = {}
-    for (split, image, label, *_), (image_files, info) in zip(
+    for (_, split, image, label, *_), (image_files, info) in zip(
             jobs, run_jobs(cut_image, jobs, workers), strict=True):
         files.update(image_files)
         images[f"{split}/{image.stem}"] = {**info, "label_file": label.relative_to(src).as_posix()}
+    module = REFERENCES[variant]
+    parameters = {"tile": tile, "overlap": overlap, "min_visible": min_visible}
     digest = write_manifest(dst, {
-        "dataset": "dota", "tile": tile, "overlap": overlap,
-        "min_visible": min_visible, "truncated": truncated, "classes": list(DOTA_CLASSES),
-        "note": "horizontal boxes = enclosing box of the polygon clipped to the tile; objects "
-                f"with < {min_visible} of their area visible are {truncated!r} (devkit rule)",
-        "images": images, "files": files,
+        "dataset": "dota", "variant": variant, "reference": module.REFERENCE,
+        "parameters": parameters, "reference_parameters": parameters == module.DEFAULTS,
+        "classes": list(DOTA_CLASSES), "images": images, "files": files,
     })
     counts = {s: sum(i["n_tiles"] for i in images.values() if i["split"] == s) for s in RAW_SPLITS}
-    return {"dataset": "dota", "dst": str(dst), "manifest": str(dst / "manifest.json"),
-            "manifest_sha256": digest, "tile": tile,
-            "overlap": overlap, "min_visible": min_visible, "truncated": truncated,
-            "n_images": len(images), "n_train": counts["train"], "n_val": counts["val"],
-            "n_files": len(files)}
+    return {"dataset": "dota", "variant": variant, "dst": str(dst),
+            "manifest": str(dst / "manifest.json"), "manifest_sha256": digest, **parameters,
+            "reference_parameters": parameters == module.DEFAULTS, "n_images": len(images),
+            "n_train": counts["train"], "n_val": counts["val"], "n_files": len(files)}

@@ -1,18 +1,18 @@
-"""Cutting large detection images into labelled tiles with a sha256 manifest (DOTA, xView).
+"""Cutting large detection images into labelled tiles with a sha256 manifest (xView).
 
-The grid follows the DOTA devkit (``ImgSplit``): tiles of ``tile`` px every ``tile - overlap``
+The grid is the DOTA devkit's (``ImgSplit``): tiles of ``tile`` px every ``tile - overlap``
 px, the last row and column shifted back to end at the image edge
 (``rsbench.data.segmentation.patch_positions``), so every tile of an image at least ``tile`` px
 wide and high is full size; a shorter side gives one tile of that side (no padding, the protocol
 resizes). A tile is named ``<stem>__1__<x>___<y>`` as in the devkit (``1``: the scale), which
 keeps the source image recoverable from any tile name.
 
-Boxes: each object polygon is clipped to the tile (Sutherland-Hodgman); its box in the tile is
-the enclosing horizontal box of the clipped polygon. The devkit's truncation rule decides what
-happens to an object cut by a tile edge: if the visible part has less than ``min_visible`` of
-the object's area, the object is kept and marked difficult (``truncated="drop"`` removes it
-instead), so slivers of an object are never scored as positives. Objects with nothing visible
-are not in the tile.
+Boxes follow rsbench's own rule for xView (not the devkit's polygon rules, which DOTA's
+preparation reproduces in ``dota_devkit``): each object polygon is clipped to the tile
+(Sutherland-Hodgman); its box in the tile is the enclosing horizontal box of the clipped
+polygon. If the visible part has less than ``min_visible`` of the object's area, the object is
+kept and marked difficult (``truncated="drop"`` removes it instead), so slivers of an object
+are never scored as positives. Objects with nothing visible are not in the tile.
 
 Every tile is written (also those without objects) as a PNG without metadata; the manifest holds
 parameters, per-image facts and the sha256 of every file, no times and no absolute paths, and is
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rsbench.data.detection.dota import Polygon, clip_polygon, polygon_to_hbb, visible_fraction
+from rsbench.data.detection.polygons import Polygon, clip_polygon, polygon_to_hbb, visible_fraction
 from rsbench.data.segmentation.common import write_png
 from rsbench.data.segmentation.isprs import patch_positions
 from rsbench.data.segmentation.prepare import MANIFEST_FORMAT

@@ -55,3 +55,42 @@ def make(src: Path, seed: int = 0) -> Path:
 
 if __name__ == "__main__":
     print(make(Path("dota_raw")))
+
+
+#: Hand-made objects for the devkit / mmrotate rules (label lines of a 1300 x 900 image, the
+#: tiles at x = 0 and 276 with subsize 1024 and gap 200; the expected per-tile lines are in
+#: tests/detection/test_dota_devkit.py and test_dota_mmrotate.py).
+HAND_P0001 = [
+    "1000 100 1100 100 1100 150 1000 150 plane 0",       # 0.24 in tile 0: clipped, 4 corners
+    "953 200 1053 200 1053 210 953 210 ship 1",          # 0.71 visible in tile 0
+    "954 220 1054 220 1054 230 954 230 ship 0",          # exactly 0.70
+    "955 240 1055 240 1055 250 955 250 ship 0",          # 0.69
+    "1060 450 1110 500 1060 550 1010 500 harbor 0",      # tile 0 keeps a triangle: 3 corners
+    "1000 260 1040 300 1000 340 960 300 bridge 0",       # cut at x = 1024: 5 corners
+    "990 820 1045 870 990 920 940 870 tennis-court 0",   # cut at the tile corner: 6 corners
+    "1280 600 1300 600 1300 620 1280 620 plane 0",       # last column: clipped at W - 1
+    "250 700 300 700 300 720 250 720 small-vehicle 0",   # tile 276's left edge: clamp to 1
+    "0 10 30 10 30 40 0 40 large-vehicle 0",             # inside tile 0 at x = 0: kept as is
+    "100.7 500.2 140.9 500.2 140.9 530.8 100.7 530.8 helicopter 1",  # read as integers
+    "10 10 20 20 30 30 40 40 plane 0",                   # zero area: never written
+]
+#: A 700 x 500 image: one tile, padded to 1024; its last column and row end at 699 / 499.
+HAND_P0002 = [
+    "680 100 700 100 700 120 680 120 plane 0",
+    "300 480 340 480 340 500 300 500 ship 0",
+]
+
+
+def make_hand(src: Path, seed: int = 0) -> Path:
+    """Write the hand-made raw release (train: P0001 1300 x 900; val: P0002 700 x 500)."""
+    src = Path(src)
+    rng = np.random.default_rng(seed)
+    for split, stem, (width, height), lines in (("train", "P0001", (1300, 900), HAND_P0001),
+                                                ("val", "P0002", (700, 500), HAND_P0002)):
+        (src / split / "images").mkdir(parents=True, exist_ok=True)
+        (src / split / "labelTxt").mkdir(parents=True, exist_ok=True)
+        pixels = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(src / split / "images" / f"{stem}.png")
+        text = "imagesource:GoogleEarth\ngsd:0.146343590398\n" + "\n".join(lines) + "\n"
+        (src / split / "labelTxt" / f"{stem}.txt").write_text(text)
+    return src
