@@ -41,6 +41,15 @@ PROTOCOLS = {
     "finetune": "rsbench.protocols.detection_finetune",
 }
 METRICS = ("map50", "map")
+#: The reference each detection metric equals on the same detections (task files cite these in
+#: ``metrics.report``, so every record's spec names them).
+METRIC_REFERENCES = {
+    "map50": "pycocotools COCOeval AP@0.5 (faster-coco-eval), difficult boxes ignored",
+    "map": "pycocotools COCOeval AP@[.5:.95] (faster-coco-eval), difficult boxes ignored",
+    "map50_voc": "mmdet 3.x eval_map (mode='area', VOC all-point), difficult boxes ignored",
+    "map50_dota": "DOTA_devkit dota_evaluation_task2.py voc_eval (VOC07 11-point, +1 IoU), "
+                  "mean over all classes",
+}
 MAX_DETS = 100
 
 
@@ -184,11 +193,12 @@ def coco_scores(coco_gt: dict, detections: Sequence[dict], classes: Sequence[str
 
 
 def _with_voc(out: dict, coco_gt: dict, detections: Sequence[dict]) -> dict:
-    """``out`` plus ``map50_voc`` when the detections come per image (not COCO results)."""
+    """``out`` plus ``map50_voc`` and ``map50_dota`` when the detections come per image."""
     if detections and "bbox" not in detections[0]:
-        from rsbench.tasks.voc_ap import voc_map_from_coco
+        from rsbench.tasks.voc_ap import devkit_map_from_coco, voc_map_from_coco
 
         out["map50_voc"] = voc_map_from_coco(coco_gt, detections)
+        out["map50_dota"] = devkit_map_from_coco(coco_gt, detections)
     return out
 
 

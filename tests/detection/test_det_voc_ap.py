@@ -1,5 +1,7 @@
 """VOC AP50 (all-point and 11-point) by hand, and against MMDetection's ``eval_map`` (the code
-RVSA / MTP scored DIOR with) on random detections with difficult boxes, when mmdet is present."""
+RVSA / MTP scored DIOR with) on random detections with difficult boxes, when mmdet is present;
+DOTA_devkit's task-2 mAP (``dota_evaluation_task2.py``) on cases worked out by hand from its
+``voc_eval`` / ``voc_ap`` code."""
 
 import importlib.util
 import math
@@ -8,7 +10,12 @@ import numpy as np
 import pytest
 
 from rsbench.tasks.detection import coco_scores
-from rsbench.tasks.voc_ap import average_precision, voc_ap, voc_map_from_coco
+from rsbench.tasks.voc_ap import (
+    average_precision,
+    devkit_task2_map,
+    voc_ap,
+    voc_map_from_coco,
+)
 
 A, B, HARD = [0, 0, 10, 10], [30, 30, 40, 40], [60, 60, 70, 70]
 TRUTH = [{"boxes": [A, B, HARD], "labels": [0, 0, 0], "difficult": [False, False, True]}]
@@ -34,6 +41,9 @@ def test_class_without_ground_truth_is_nan_and_out_of_the_mean():
     assert voc_map_from_coco(coco, per_image) == pytest.approx(0.5 + 1 / 3)
     scores = coco_scores(coco, per_image)
     assert scores["map50_voc"] == pytest.approx(0.5 + 1 / 3) and 0 < scores["map50"] <= 1
+    # devkit: 11-point AP (6 * 1 + 5 * 2/3) / 11 for class a; class b has no box: AP 0, and the
+    # mean is over both classes
+    assert scores["map50_dota"] == pytest.approx((6 + 5 * (2 / 3)) / 11 / 2)
 
 
 def test_average_precision_of_a_perfect_curve_is_one():
@@ -80,3 +90,45 @@ def test_equals_mmdet_eval_map(seed, mode):
     ours = voc_ap(dets, truth, classes, mode=mode)
     assert ours == pytest.approx([float(r["ap"]) for r in per_class], abs=1e-6)
     assert np.nanmean(ours) == pytest.approx(mean_ap, abs=1e-6)
+
+
+def one_class(boxes, scores, truth, difficult=None) -> float:
+    dets = [{"boxes": boxes, "scores": scores, "labels": [0] * len(boxes)}]
+    gt = [{"boxes": truth, "labels": [0] * len(truth),
+           "difficult": difficult if difficult is not None else [False] * len(truth)}]
+    return devkit_task2_map(dets, gt, 1)[0]
+
+
+def test_devkit_hand_case_is_11_point():
+    # the sequence of the all-point hand case: recall .5 .5 .5 1 1, precision 1 .5 .5 2/3 .5;
+    # thresholds 0 .. .5 see precision 1, .6 .. 1 see 2/3
+    assert devkit_task2_map(DETS, TRUTH, 1) == (pytest.approx((6 + 5 * (2 / 3)) / 11),
+                                                [pytest.approx((6 + 5 * (2 / 3)) / 11)])
+
+
+def test_devkit_recall_thresholds_are_numpy_arange_values():
+    # 3 of 10 boxes found without a false positive: recall 0.3 < 0.30000000000000004, the
+    # fourth threshold of np.arange(0., 1.1, 0.1): AP 3/11, not 4/11
+    truth = [[20 * i, 0, 20 * i + 9, 9] for i in range(10)]
+    assert one_class(truth[:3], [0.9, 0.8, 0.7], truth) == pytest.approx(3 / 11)
+
+
+def test_devkit_iou_adds_one_pixel_and_is_strict():
+    gt = [[0, 0, 9, 9]]  # 10 x 10 px with the devkit's +1
+    # [0, 0, 9, 4]: 10 x 5 px, IoU exactly 0.5: not above the threshold, a false positive
+    assert one_class([[0, 0, 9, 4]], [0.9], gt) == 0.0
+    # [0, 0, 3, 1.4] against [0, 0, 3, 3]: plain IoU 4.2 / 9 = 0.47, the devkit's 4 x 2.4 / 16 = 0.6
+    assert one_class([[0, 0, 3, 1.4]], [0.9], [[0, 0, 3, 3]]) == pytest.approx(1.0)
+    # ground-truth corners are truncated as read: [0.9, 0, 1.9, 9] is [0, 0, 1, 9], IoU 1 with
+    # the detection (untruncated it would be 11 / 29)
+    assert one_class([[0, 0, 1, 9]], [0.9], [[0.9, 0, 1.9, 9]]) == pytest.approx(1.0)
+
+
+def test_devkit_best_box_taken_is_a_false_positive_and_difficult_is_ignored():
+    gt = [[0, 0, 9, 9], [2, 0, 11, 9]]
+    # both detections' best box is the first (IoU 1); the second is a duplicate, not matched to
+    # the other box (IoU 0.67): recall .5 .5, precision 1 .5 -> (6 * 1) / 11
+    assert one_class([[0, 0, 9, 9], [0, 0, 9, 9]], [0.9, 0.8], gt) == pytest.approx(6 / 11)
+    # a detection on a difficult box counts for nothing; no normal box: AP 0, not NaN
+    assert one_class([[0, 0, 9, 9]], [0.9], [[0, 0, 9, 9]], [True]) == 0.0
+    assert one_class(np.zeros((0, 4)), [], [[0, 0, 9, 9]]) == 0.0
