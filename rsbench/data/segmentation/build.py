@@ -69,6 +69,8 @@ def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
         spec: the task's dataset spec; ``split`` is ``{kind: official}`` with optional
             ``val_fraction`` and ``seed`` (val carved from train by file, tile or scene) and
             ``train_fraction`` (the label-efficiency subset of the rest, by the same unit).
+            ``variant`` names the dataset's variant where it has some (ISPRS: required, e.g.
+            ``rgb-eroded-6cls``; its split file is named after it).
         data_root: folder holding one folder per dataset (``spec.root`` overrides).
         split_dir: where split files are written.
         download: fetch the data when absent (LoveDA only; ISPRS and iSAID are manual).
