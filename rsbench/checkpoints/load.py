@@ -18,6 +18,7 @@ import torch
 from rsbench.backbones import Backbone, InputSpec, build_backbone
 from rsbench.backbones.base import Pool
 from rsbench.backbones.factory import build_timm_model
+from rsbench.backbones.vit import MLP_SIBLINGS, variant_for_keys
 from rsbench.checkpoints import hf
 from rsbench.checkpoints.adapt import fit_to_target
 from rsbench.checkpoints.digest import file_sha256
@@ -113,14 +114,30 @@ def load_checkpoint(
         CheckpointError: the file is unreadable, refused as unsafe, or not a checkpoint.
     """
     path = Path(path_or_dir)
-    if model is None:
-        model = build_timm_model(arch, input_spec or InputSpec(), pool, device="meta", **overrides)
     try:
-        state_dict, report = convert_into(open_source(path), model, arch)
+        source = open_source(path)
+        chosen = variant_for_keys(arch, source.shapes)
+        if model is None:
+            model = build_timm_model(chosen, input_spec or InputSpec(), pool, device="meta",
+                                     **overrides)
+        state_dict, report = convert_into(source, model, chosen)
         report.sha256 = file_sha256(path)
     except CheckpointError as err:
         raise naming(err, path) from None
+    if chosen != arch:
+        report.warnings.append(f"{arch} requested; the checkpoint's MLP keys are those of "
+                               f"{chosen}, which was built")
     return state_dict, report
+
+
+def checkpoint_arch(path_or_dir: str | Path, arch: str) -> str:
+    """The architecture to build for ``arch`` (its MLP sibling when the keys say so)."""
+    if arch not in MLP_SIBLINGS:
+        return arch  # nothing to choose: the checkpoint is not opened twice
+    try:
+        return variant_for_keys(arch, open_source(Path(path_or_dir)).shapes)
+    except CheckpointError as err:
+        raise naming(err, Path(path_or_dir)) from None
 
 
 def load_backbone(
@@ -151,7 +168,8 @@ def load_backbone(
     Raises:
         CheckpointError: unreadable or unsafe file, or a partial load without ``allow_partial``.
     """
-    backbone = build_backbone(arch, input_spec, pool, device="meta", **overrides)
+    built = checkpoint_arch(path_or_dir, arch)
+    backbone = build_backbone(built, input_spec, pool, device="meta", **overrides)
     state_dict, report = load_checkpoint(path_or_dir, arch, model=backbone.model)
     report.allow_partial = allow_partial
     if not report.complete:
@@ -162,7 +180,7 @@ def load_backbone(
     if fills_everything(backbone.model, state_dict):
         backbone.model.load_state_dict(in_dtypes_of(backbone.model, state_dict), assign=True)
     else:
-        backbone = build_backbone(arch, input_spec, pool, **overrides)
+        backbone = build_backbone(built, input_spec, pool, **overrides)
         result = backbone.model.load_state_dict(state_dict, strict=False)
         if result.unexpected_keys:  # to_timm only keeps target keys; this would be a bug here
             raise RuntimeError(f"unexpected keys after conversion: {result.unexpected_keys[:5]}")

@@ -1,0 +1,134 @@
+"""Peak memory and time to first forward of loading a checkpoint, rsbench against plain timm.
+
+For each architecture a checkpoint of random weights is written once (safetensors and a torch
+zip file, fp32, under ``--workdir``; tensors drawn directly, no model is built for it). Each
+configuration then runs in a fresh process and reports its peak resident set size (``VmHWM``)
+minus the one after imports, and the seconds from the start of loading to the end of a first
+forward pass on one image:
+
+- ``inspect``: ``rsbench.checkpoints.load_checkpoint`` (the target built on the meta device);
+- ``rsbench``: ``load_backbone``, then one forward (what a run does);
+- ``rsbench_two_runs``: ``rsbench.runner.LoadedModel`` handing out the encoder of two runs in
+  turn (the first run's encoder released before the second's is read), as a suite does;
+- ``timm``: what a user writes otherwise: ``timm.create_model`` (random initialisation), the
+  file read with ``safetensors.torch.load_file`` / ``torch.load``, ``load_state_dict``, forward.
+
+    python benchmarks/load_memory.py --arch vit_large_patch16 vit_huge_patch14 --format safetensors
+
+Prints one JSON line per configuration. BENCHMARKS.md records results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fsdp_memory import max_rss_bytes  # noqa: E402
+
+MODES = ("inspect", "rsbench", "rsbench_two_runs", "timm")
+MARK = "RSBENCH_LOAD_MEMORY "
+GB = 1e9
+
+
+def checkpoint(arch: str, fmt: str, workdir: Path) -> Path:
+    """A checkpoint of ``arch`` with random fp32 weights, written once."""
+    import torch
+
+    from rsbench.backbones import InputSpec
+    from rsbench.backbones.factory import build_timm_model
+
+    path = workdir / f"{arch}.{'safetensors' if fmt == 'safetensors' else 'pth'}"
+    if path.exists():
+        return path
+    meta = build_timm_model(arch, InputSpec(), "cls", device="meta")
+    g = torch.Generator().manual_seed(0)
+    state = {k: torch.randn(v.shape, generator=g) * 0.02 for k, v in meta.state_dict().items()}
+    workdir.mkdir(parents=True, exist_ok=True)
+    if fmt == "safetensors":
+        from safetensors.torch import save_file
+
+        save_file(state, str(path))
+    else:
+        torch.save(state, path)
+    return path
+
+
+def run_mode(mode: str, arch: str, path: Path) -> dict:
+    """One configuration in this process; returns its measurements."""
+    import torch
+
+    from rsbench.backbones import InputSpec
+
+    base = max_rss_bytes()
+    x = torch.rand(1, 3, 224, 224)
+    start = time.perf_counter()
+    if mode == "inspect":
+        from rsbench.checkpoints import load_checkpoint
+
+        load_checkpoint(path, arch)
+    elif mode == "rsbench":
+        from rsbench.checkpoints import load_backbone
+
+        with torch.no_grad():
+            load_backbone(path, arch, InputSpec())(x)
+    elif mode == "rsbench_two_runs":
+        from rsbench.config import card_from_dict
+        from rsbench.runner import LoadedModel, RunOptions
+
+        card = card_from_dict({"name": arch, "arch": arch, "checkpoint": str(path)}, "bench")
+        model = LoadedModel(card, RunOptions(out=path.parent / "out", cache_dir=path.parent))
+        model.check(224)
+        for _ in range(2):
+            with torch.no_grad():
+                model.backbone(224)(x)
+    else:
+        import timm
+
+        from rsbench.backbones.factory import VIT_ARCHS
+
+        kw = {**VIT_ARCHS[arch].timm_kwargs(), "num_classes": 0, "img_size": 224}
+        model = timm.models.vision_transformer.VisionTransformer(**kw)
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+        with torch.no_grad():
+            model.forward_features(x)
+    seconds = time.perf_counter() - start
+    return {"mode": mode, "arch": arch, "file": path.name, "file_gb": path.stat().st_size / GB,
+            "peak_rss_gb": (max_rss_bytes() - base) / GB, "seconds_to_first_forward": seconds}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--arch", nargs="+", default=["vit_large_patch16", "vit_huge_patch14"])
+    p.add_argument("--format", choices=["safetensors", "torch"], default="safetensors")
+    p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    p.add_argument("--workdir", type=Path, default=Path("/tmp/rsbench_load_memory"))
+    p.add_argument("--child", nargs=3, metavar=("MODE", "ARCH", "PATH"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        mode, arch, path = args.child
+        print(MARK + json.dumps(run_mode(mode, arch, Path(path))), flush=True)
+        return
+    for arch in args.arch:
+        path = checkpoint(arch, args.format, args.workdir)
+        for mode in args.modes:
+            out = subprocess.run([sys.executable, __file__, "--child", mode, arch, str(path)],
+                                 capture_output=True, text=True, check=True).stdout
+            row = json.loads(next(line for line in out.splitlines() if line.startswith(MARK))[len(MARK):])
+            row["peak_over_file"] = row["peak_rss_gb"] / row["file_gb"]
+            print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}),
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
