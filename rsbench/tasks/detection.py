@@ -8,7 +8,10 @@ over IoU 0.50:0.05:0.95, ``map50`` = AP at IoU 0.5 and ``ap50_<class>`` per clas
 COCO's 101-point interpolated precision, area range ``all`` and at most 100 detections per
 image. A class with no ground truth in the test set has an undefined AP (NaN) and is left out
 of the means, as in COCO. ``map50_voc`` is the VOC all-point AP at IoU 0.5 that DIOR / DOTA
-papers report (MMDetection's ``eval_map``; ``rsbench.tasks.voc_ap``), reported alongside.
+papers report (MMDetection's ``eval_map``; ``rsbench.tasks.voc_ap``), reported alongside, and
+``map50_dota`` DOTA_devkit's ``dota_evaluation_task2.py`` (VOC07 11-point, ``+1`` IoU, mean over
+all classes). ``METRIC_REFERENCES`` names the reference each metric equals; task files cite it
+in ``metrics.report``, so every record's spec says what its numbers reproduce.
 
 Difficult objects (DIOR / DOTA ``difficult``; the data contract marks them ``ignore: 1``) are
 scored the VOC way: such a box is neither a miss, nor does a detection matching it count as a
@@ -40,7 +43,7 @@ PROTOCOLS = {
     "frozen": "rsbench.protocols.detection_frozen",
     "finetune": "rsbench.protocols.detection_finetune",
 }
-METRICS = ("map50", "map")
+METRICS = ("map50", "map", "map50_voc", "map50_dota")
 #: The reference each detection metric equals on the same detections (task files cite these in
 #: ``metrics.report``, so every record's spec names them).
 METRIC_REFERENCES = {
