@@ -56,6 +56,10 @@ def test_index_masks_p_mode_and_bad_values(tmp_path):
     p_mode.putpalette([v for i in range(256) for v in (i, i, i)])  # 8-bit, as mmseg saved
     p_mode.save(tmp_path / "p.png")
     assert read_index_mask(tmp_path / "p.png").tolist() == arr.tolist()
+    # mmseg's converter under Pillow >= 8.3 saves its P labels at 1 bit: every class > 0 -> 1
+    p_mode.save(tmp_path / "one_bit.png", bits=1)
+    with pytest.raises(ValueError, match="one_bit.png: a P;1 label cannot hold 16 classes"):
+        read_index_mask(tmp_path / "one_bit.png")
     Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(tmp_path / "rgb.png")
     with pytest.raises(ValueError, match="rgb.png: iSAID label patches hold class indices"):
         read_index_mask(tmp_path / "rgb.png")
@@ -74,4 +78,9 @@ def test_missing_data_and_old_manifest_messages(tmp_path):
     (root / "manifest.json").write_text(json.dumps({"format": "rsbench-prepared/1",
                                                     "dataset": "isaid", "files": {}}))
     with pytest.raises(DatasetNotFound, match="prepare it again"):
+        ISAIDAdapter().official(root)
+    (root / "manifest.json").unlink()
+    label = next((root / "ann_dir" / "val").glob("*.png"))
+    Image.open(label).convert("P").save(label, bits=1)  # as mmseg's converter under new Pillow
+    with pytest.raises(ValueError, match="P;1 label cannot hold 16 classes"):
         ISAIDAdapter().official(root)

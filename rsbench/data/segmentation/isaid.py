@@ -30,6 +30,8 @@ from rsbench.data.segmentation.base import SegAdapter
 from rsbench.data.segmentation.common import IGNORE_INDEX, PairSample
 
 MASK_SUFFIX = "_instance_color_RGB.png"
+#: PNG raw modes under 8 bits per pixel: such a label has lost its classes.
+LOW_DEPTH = ("P;1", "P;2", "P;4", "L;1", "L;2", "L;4")
 ISAID_CLASSES = ("background", "ship", "storage_tank", "baseball_diamond", "tennis_court",
                  "basketball_court", "ground_track_field", "bridge", "large_vehicle",
                  "small_vehicle", "helicopter", "swimming_pool", "roundabout",
@@ -55,6 +57,11 @@ def read_index_mask(path: Path, num_classes: int = len(ISAID_CLASSES)) -> np.nda
             raise ValueError(f"{path}: iSAID label patches hold class indices (mode L or P), "
                              f"got mode {img.mode}; prepare them with `rsbench data prepare "
                              f"isaid`")
+        if img.tile and img.tile[0][3] in LOW_DEPTH:
+            raise ValueError(f"{path}: a {img.tile[0][3]} label cannot hold 16 classes and "
+                             f"255; mmseg's isaid.py writes labels so under Pillow 8.4+ "
+                             f"(open-mmlab/mmsegmentation#1504): prepare them with `rsbench "
+                             f"data prepare isaid`")
         arr = np.asarray(img)  # P mode: the indices themselves, as mmseg's loader reads them
     bad = (arr >= num_classes) & (arr != IGNORE_INDEX)
     if bad.any():
@@ -101,6 +108,8 @@ class ISAIDAdapter(SegAdapter):
             pairs = [(rel, f"ann_dir/{folder}/{Path(rel).stem}{MASK_SUFFIX}")
                      for rel in images[split]]
             out[split] = self.complete_pairs(root, f"img_dir/{folder}", pairs)
+            if self.prepared["source"] != "rsbench data prepare":
+                read_index_mask(root / pairs[0][1])  # a folder of 1-bit labels fails here
         return out
 
     def _from_manifest(self, root: Path) -> dict[str, list[str]]:

@@ -183,7 +183,8 @@ def remove_listed(dst: Path) -> None:
             files = {}
         for rel in files if isinstance(files, dict) else ():
             parts = PurePosixPath(rel).parts
-            if parts and parts[0] in ("img_dir", "ann_dir") and ".." not in parts:
+            # *SPLITS: the patches of an older layout ({train,val}/images/) go too
+            if parts and parts[0] in ("img_dir", "ann_dir", *SPLITS) and ".." not in parts:
                 (dst / rel).unlink(missing_ok=True)
     manifest.unlink(missing_ok=True)
 
