@@ -49,8 +49,8 @@ def read_index_mask(path: Path, num_classes: int = len(ISAID_CLASSES)) -> np.nda
     """A single-channel label PNG as uint8 ``[H, W]``, values ``0..num_classes-1`` or 255.
 
     Raises:
-        ValueError: a colour (RGB) mask, or indices outside that range (the message names the
-            file: an unprepared or foreign file in ``ann_dir``).
+        ValueError: a colour (RGB) mask, one stored under 8 bits per pixel, or indices outside
+            that range (the message names the file and how to prepare it).
     """
     with Image.open(path) as img:
         if img.mode not in ("L", "P"):
