@@ -61,10 +61,10 @@ class LoadedModel:
     def _checkpoint_sha256(self) -> str | None:
         if self.card.random_init:
             return None
+        from rsbench import hashcache
         from rsbench.checkpoints import CheckpointError, file_sha256
-        from rsbench.checkpoints.digest import remember_digests_in
 
-        remember_digests_in(self.opts.cache_dir)  # a nightly array hashes a 58 GB file once
+        hashcache.remember_in(self.opts.cache_dir)  # a nightly array hashes a 58 GB file once
         sha = file_sha256(self.card.checkpoint)
         if self.card.sha256 and self.card.sha256 != sha:
             raise CheckpointError(

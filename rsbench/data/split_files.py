@@ -9,11 +9,11 @@ silently replacing the split earlier records were scored on.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from pathlib import Path
 
+from rsbench import hashcache
 from rsbench.data.base import Sample
 from rsbench.data.errors import SplitConflict
 from rsbench.data.splits import SplitSpec
@@ -74,22 +74,21 @@ def dataset_fingerprint(root: Path, paths: list[str]) -> str:
     """sha256 over sorted ``relative path<TAB>byte size<TAB>content sha256`` lines.
 
     It changes when a file is added, removed, renamed or rewritten in any way, including a
-    same-size rewrite of an uncompressed TIFF. Contents are hashed once per process and file
-    version (path, size, modification time), so the many runs of one suite pay for it once.
+    same-size rewrite of an uncompressed TIFF. The value is remembered per version of the whole
+    file set (every file's path, size, mtime and inode; ``rsbench.hashcache``), so a re-run, in
+    this process or another, only stats the files instead of reading them.
     """
+    rels = sorted(paths)
+    versions = [hashcache.file_version(root / rel) for rel in rels]
+    key = hashcache.key_of("dataset_fingerprint", (str(root), rels, versions))
+    found = hashcache.lookup(key)
+    if found is not None:
+        return found
     h = hashlib.sha256()
-    for rel in sorted(paths):
-        st = (root / rel).stat()
-        digest = file_digest(str((root / rel).resolve()), st.st_size, st.st_mtime_ns)
-        h.update(f"{rel}\t{st.st_size}\t{digest}\n".encode())
-    return h.hexdigest()
-
-
-@functools.cache
-def file_digest(path: str, size: int, mtime_ns: int) -> str:
-    """sha256 of a file's bytes; ``size`` and ``mtime_ns`` key the cache to this version."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    for rel, version in zip(rels, versions, strict=True):
+        digest = hashcache.file_sha256(root / rel, on_disk=False)  # the set is kept whole
+        h.update(f"{rel}\t{version[1]}\t{digest}\n".encode())
+    return hashcache.store(key, h.hexdigest())
 
 
 def pinned_split(dataset: str, split, classes: list[str], assignment: dict, split_dir: Path,

@@ -72,20 +72,44 @@ def test_a_partial_load_still_initialises_what_the_file_lacks(tmp_path):
 def test_a_checkpoint_is_hashed_once_across_processes(tmp_path, monkeypatch):
     import hashlib
 
-    from rsbench.checkpoints import digest
+    from rsbench import hashcache
+    from rsbench.checkpoints import file_sha256
 
     path = tmp_path / "w.bin"
     path.write_bytes(b"weights" * 1000)
     expected = hashlib.sha256(path.read_bytes()).hexdigest()
-    digest.remember_digests_in(tmp_path / "cache")
+    hashcache.remember_in(tmp_path / "cache")
     try:
-        assert digest.file_sha256(path) == expected
-        digest._CACHE.clear()  # a new process: only the disk remembers
+        assert file_sha256(path) == expected
+        hashcache.forget_in_memory()  # a new process: only the disk remembers
         monkeypatch.setattr(hashlib, "file_digest", lambda *a: pytest.fail("hashed again"))
-        assert digest.file_sha256(path) == expected
+        assert file_sha256(path) == expected
         monkeypatch.undo()
         path.write_bytes(b"changed!" * 1000)  # a new version (another size) is hashed anew
-        digest._CACHE.clear()
-        assert digest.file_sha256(path) == hashlib.sha256(b"changed!" * 1000).hexdigest()
+        hashcache.forget_in_memory()
+        assert file_sha256(path) == hashlib.sha256(b"changed!" * 1000).hexdigest()
     finally:
-        digest.remember_digests_in(None)
+        hashcache.remember_in(None)
+
+
+def test_a_dataset_fingerprint_is_computed_once_across_processes(tmp_path, monkeypatch):
+    import hashlib
+
+    from rsbench import hashcache
+    from rsbench.data.split_files import dataset_fingerprint
+
+    root = tmp_path / "data"
+    root.mkdir()
+    for name, body in (("b.tif", b"bb"), ("a.tif", b"a")):
+        (root / name).write_bytes(body)
+    a, b = hashlib.sha256(b"a").hexdigest(), hashlib.sha256(b"bb").hexdigest()
+    expected = hashlib.sha256(f"a.tif\t1\t{a}\nb.tif\t2\t{b}\n".encode()).hexdigest()
+    hashcache.remember_in(tmp_path / "cache")
+    try:
+        assert dataset_fingerprint(root, ["b.tif", "a.tif"]) == expected
+        assert len(list((tmp_path / "cache" / "hashes").iterdir())) == 1  # one entry per set
+        hashcache.forget_in_memory()
+        monkeypatch.setattr(hashlib, "file_digest", lambda *a: pytest.fail("read again"))
+        assert dataset_fingerprint(root, ["a.tif", "b.tif"]) == expected
+    finally:
+        hashcache.remember_in(None)
