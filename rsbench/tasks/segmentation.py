@@ -17,8 +17,9 @@ Values are fractions (mmseg prints them x 100, rounded to 2 decimals); mmseg sum
 histograms, here int64 counts are exact, so the two agree to float32 precision. Label values
 that are neither a class nor ignore are an error (mmseg would drop them from the label
 histogram while still counting their predictions); ``reduce_zero_label`` is the dataset
-reader's business, as in mmseg 1.x, where ``LoadAnnotations`` applies it. Records carry
-``metric_reference`` naming the reference.
+reader's business, as in mmseg 1.x, where ``LoadAnnotations`` applies it.
+``METRIC_REFERENCES`` names the reference each metric equals; task files cite it in
+``metrics.report``, so every record's spec says what its numbers reproduce.
 
 Distributed evaluation: the matrix lives in a torchmetrics ``MulticlassConfusionMatrix`` whose
 state is summed across processes when ``compute()`` is called (on every rank). The protocols
@@ -43,8 +44,14 @@ PROTOCOLS = {
 }
 METRICS = ("miou", "mf1", "overall_accuracy")
 IGNORE_INDEX = 255
-#: What every segmentation metric here reproduces (in records as ``metric_reference``).
-METRIC_REFERENCE = "mmseg 1.2.2 IoUMetric"
+MMSEG = "mmsegmentation 1.2.2 IoUMetric"
+#: The reference each metric equals (cited by task files in ``metrics.report``).
+METRIC_REFERENCES = {
+    "miou": f"{MMSEG} mIoU (nanmean of IoU over classes), as a fraction",
+    "mf1": f"{MMSEG} mFscore, beta 1 (nanmean; a class with no intersect is NaN)",
+    "overall_accuracy": f"{MMSEG} aAcc (sum of intersect / labelled pixels)",
+    "iou_<class>": f"{MMSEG} per-class IoU (NaN when absent from label and prediction)",
+}
 
 
 def build_data(task, data_root: Path, cache_dir: Path, download: bool,
@@ -82,9 +89,9 @@ def _nanmean(values: torch.Tensor) -> float:
 
 
 def scores_from_confusion(cm: torch.Tensor, classes: Sequence[str] | None = None
-                          ) -> dict[str, float | str]:
+                          ) -> dict[str, float]:
     """mIoU, mF1, overall accuracy and ``iou_<class>`` from a ``[K, K]`` (target x pred) matrix,
-    as mmseg's ``IoUMetric`` computes them (module docstring), plus ``metric_reference``."""
+    as mmseg's ``IoUMetric`` computes them (module docstring)."""
     cm = cm.double()
     intersect = cm.diag()
     area_label, area_pred = cm.sum(dim=1), cm.sum(dim=0)
@@ -93,16 +100,15 @@ def scores_from_confusion(cm: torch.Tensor, classes: Sequence[str] | None = None
     f1 = 2 * precision * recall / (precision + recall)  # NaN whenever intersect is 0, as mmseg
     total = float(area_label.sum())
     names = list(classes) if classes is not None else [str(i) for i in range(len(intersect))]
-    out: dict[str, float | str] = {
+    out = {
         "miou": _nanmean(iou), "mf1": _nanmean(f1),
         "overall_accuracy": float(intersect.sum()) / total if total else math.nan}
     out.update({f"iou_{name}": float(v) for name, v in zip(names, iou, strict=True)})
-    out["metric_reference"] = METRIC_REFERENCE
     return out
 
 
 def scores(preds: torch.Tensor, target: torch.Tensor, num_classes: int,
-           classes: Sequence[str] | None = None) -> dict[str, float | str]:
+           classes: Sequence[str] | None = None) -> dict[str, float]:
     """Scores of predicted masks ``[N, H, W]`` (or logits ``[N, K, H, W]``) against ``target``."""
     if preds.ndim == target.ndim + 1:
         preds = preds.argmax(dim=1)
