@@ -171,3 +171,10 @@ def test_missing_data_and_bad_parameters(raw, tmp_path):
         prepare_dota(raw, tmp_path / "x", tile=64, overlap=64)
     with pytest.raises(ValueError, match="devkit, mmrotate"):
         prepare_dota(raw, tmp_path / "x", variant="bboxtoolkit")
+
+
+def test_options_a_preparation_does_not_take_are_refused(raw, tmp_path):
+    with pytest.raises(ValueError, match="variant: not an option of preparing xview"):
+        prepare_detection("xview", raw, tmp_path / "x", variant="devkit")
+    with pytest.raises(ValueError, match="truncated: not an option of preparing dota"):
+        prepare_detection("dota", raw, tmp_path / "x", truncated="drop")

@@ -8,6 +8,7 @@ annotation]`` pair per line), and fingerprint every file used.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
@@ -155,11 +156,16 @@ def prepare_detection(name: str, src: Path, dst: Path, **options) -> dict:
     ``min_visible``; xView: ``min_visible``, ``truncated``). Returns the manifest summary.
 
     Raises:
-        ValueError: a dataset that needs no preparation or is unknown (lists those that do).
+        ValueError: a dataset that needs no preparation or is unknown (lists those that do),
+            or an option its preparation does not take.
         DatasetNotFound: the raw data is missing (says where and how to get it).
     """
     if name not in DET_PREPARABLE:
         raise ValueError(f"detection dataset {name!r} needs no preparation or is unknown "
                          f"(preparable: {', '.join(DET_PREPARABLE)})")
     module, function = DET_PREPARABLE[name].split(":")
-    return getattr(import_module(module), function)(Path(src), Path(dst), **options)
+    prepare = getattr(import_module(module), function)
+    unknown = sorted(set(options) - set(inspect.signature(prepare).parameters))
+    if unknown:  # e.g. --variant for xView, which has one preparation only
+        raise ValueError(f"{', '.join(unknown)}: not an option of preparing {name}")
+    return prepare(Path(src), Path(dst), **options)
