@@ -29,6 +29,7 @@ the same numpy and CPU decides them alike.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -86,7 +87,8 @@ def best_rotation(coords: list[float], target: list[int]) -> list[float]:
     return rotations[int(distances.argsort()[0])]
 
 
-def _line(coords, name: str, difficulty: str) -> str:
+def _line(coords: list, name: str, difficulty: str) -> str:
+    """A label line: 8 coordinates written as floats, the class, the difficulty."""
     return " ".join(str(float(v)) for v in coords) + f" {name} {difficulty}"
 
 
@@ -140,7 +142,8 @@ def devkit_tile_lines(objects: list[RawObject], left: int, up: int, right: int, 
     return out
 
 
-def devkit_tiles(width: int, height: int, tile: int, overlap: int):
+def devkit_tiles(width: int, height: int, tile: int, overlap: int
+                 ) -> Iterator[tuple[int, int, int, int]]:
     """``(left, up, right, down)`` of every tile, columns outer, as ``SplitSingle`` visits them."""
     for left in devkit_origins(width, tile, tile - overlap):
         for up in devkit_origins(height, tile, tile - overlap):

@@ -21,19 +21,29 @@ the reference's.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
+
+import numpy as np
 
 from rsbench.data.detection import dota_devkit, dota_mmrotate
 from rsbench.data.detection.dota import DOTA_CLASSES, DOTA_VARIANTS
-from rsbench.data.detection.dota_raw import RAW_SPLITS, parse_raw_objects, raw_dota_files, read_rgb
+from rsbench.data.detection.dota_raw import (
+    RAW_SPLITS,
+    RawObject,
+    parse_raw_objects,
+    raw_dota_files,
+    read_rgb,
+)
 from rsbench.data.detection.tiling import run_jobs, write_manifest
 from rsbench.data.segmentation.common import write_png
 
 REFERENCES = {"devkit": dota_devkit, "mmrotate": dota_mmrotate}
 
 
-def tiles_of(variant: str, image, objects, stem: str, tile: int, overlap: int,
-             min_visible: float, where: str):
+def tiles_of(variant: str, image: np.ndarray, objects: list[RawObject], stem: str, tile: int,
+             overlap: int, min_visible: float, where: str
+             ) -> Iterator[tuple[str, np.ndarray, list[str]]]:
     """``(tile name, pixels, label lines)`` of every tile of one image under ``variant``."""
     height, width = image.shape[:2]
     if variant == "devkit":
