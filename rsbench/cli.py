@@ -236,6 +236,24 @@ def cmd_doctor(args) -> int:
     return 0
 
 
+def cmd_cache(args) -> int:
+    from rsbench.engine.feature_store import pruned, store_report
+
+    root = Path(args.cache_dir)
+    if args.action == "prune":
+        removed = pruned(root, args.older_than)
+        print(json.dumps({"removed": [str(p) for p in removed]}, indent=1))
+        return 0
+    rows = store_report(root)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for r in rows:
+        print(f"{r['space']}  {r['images']:>8,} images  {r['chunks']:>4} chunks  {r['bytes'] / 2**20:>9.1f} MiB")
+    print(f"{len(rows)} feature space(s), {sum(r['bytes'] for r in rows) / 2**20:.1f} MiB under {root / 'features'}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from rsbench.demo import run_demo
 
@@ -386,6 +404,13 @@ def parser() -> argparse.ArgumentParser:
     dr.add_argument("--new", required=True, help="new build: output folder or its cells.csv")
     dr.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     dr.set_defaults(func=cmd_drift)
+
+    ca = sub.add_parser("cache", help="the per-image feature store: sizes (ls) or removal (prune)")
+    ca.add_argument("action", choices=["ls", "prune"])
+    ca.add_argument("--cache-dir", default=".rsbench_cache", help="as given to rsbench run")
+    ca.add_argument("--older-than", type=float, metavar="DAYS", help="prune: only spaces unused this long")
+    ca.add_argument("--json", action="store_true", help="ls: machine-readable output")
+    ca.set_defaults(func=cmd_cache)
 
     doc = sub.add_parser("doctor", help="what this machine offers (torch build, devices, bf16, NCCL/RCCL, SLURM, extras)")
     doc.add_argument("--json", action="store_true", help="machine-readable output")

@@ -6,8 +6,6 @@ Linear probe and kNN both read this cache, so the expensive backbone pass runs o
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import lightning as L
@@ -77,13 +75,6 @@ class FeatureCache:
 
     def save(self, key: str, splits: dict[str, tuple[torch.Tensor, torch.Tensor]], meta: dict) -> Path:
         """Write atomically: a reader never sees a half-written cache file."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")
-        os.close(fd)
-        try:
-            torch.save({"splits": splits, "meta": meta}, tmp)
-            os.replace(tmp, self.path(key))
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return self.path(key)
+        from rsbench.engine.feature_store import atomic_torch_save
+
+        return atomic_torch_save({"splits": splits, "meta": meta}, self.path(key))
