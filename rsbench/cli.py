@@ -366,12 +366,13 @@ def parser() -> argparse.ArgumentParser:
     prep.add_argument("--src", required=True, help="the raw download, as extracted")
     prep.add_argument("--dst", required=True, help="where the patches go (data root / name; xview: data root / xview_tiles)")
     prep.add_argument("--patch", type=int, help="patch size in pixels (ISPRS 512, iSAID 896, DOTA 1024, xView 800)")
-    prep.add_argument("--stride", type=int, help="ISPRS / iSAID: step between patches (256 / 512)")
+    prep.add_argument("--stride", type=int, help="ISPRS: mmseg's --stride_size (origins stay 512 apart; "
+                      "PANGAEA variant: the step, 384); iSAID: step between patches (512)")
     prep.add_argument("--overlap", type=int, help="DOTA / xView: overlap between tiles (default 200)")
     prep.add_argument("--workers", type=int, help="processes, one tile each")
     prep.add_argument("--variant", help="the reference preparation to reproduce (default: the "
                       "dataset's reference; see README, 'Which protocol matches which paper')")
-    prep.add_argument("--tiles", help="ISPRS: comma-separated tile subset for smoke tests "
+    prep.add_argument("--tiles", help="ISPRS tiles / iSAID scene names, comma-separated: a subset for smoke tests "
                       "(marked in the manifest; suites refuse it)")
     prep.set_defaults(func=cmd_data_prepare)
 
