@@ -186,6 +186,14 @@ def test_unregistered_seeds_and_other_metrics_are_set_aside(suite):
     assert any("seeds outside" in n for n in board.notes)
 
 
+def test_records_of_a_tile_subset_are_set_aside(suite):
+    smoke = record("gamma", "t1", 2, 0.5)
+    smoke["data"]["prepared"] = {"variant": "rgb-eroded-6cls", "subset": True}
+    with pytest.warns(LeaderboardWarning, match=r"1 record\(s\) set aside: data prepared from a subset"):
+        board = suite_board(records_of(VALUES) + [smoke], suite)
+    assert cell(board, "gamma", "t1")["n_ok"] == 2  # the two full-data seeds only
+
+
 def test_a_primary_metric_other_than_the_suites_is_set_aside(tmp_path):
     suite = parse_suite(
         {**SUITE, "tasks": ["t1", {"task": "t2", "primary": "miou"}, "t3"]}, tmp_path / "x.yaml"

@@ -163,6 +163,13 @@ def _set_aside(rows: pd.DataFrame, keep: pd.Series, why: str, notes: list[str]) 
 def suite_rows(records: list[dict], suite: Suite, notes: list[str]) -> pd.DataFrame:
     """The records' usable rows restricted to the suite's tasks, metrics and seeds."""
     mine = [r for r in records if r["task"]["name"] in suite.tasks]
+    smoke = [r for r in mine if ((r.get("data") or {}).get("prepared") or {}).get("subset")]
+    if smoke:  # prepared from a --tiles subset: a smoke test, never a leaderboard number
+        text = (f"{len(smoke)} record(s) set aside: data prepared from a subset of the tiles "
+                "(--tiles); prepare the full dataset and run again")
+        notes.append(text)
+        warnings.warn(text, LeaderboardWarning, stacklevel=2)
+        mine = [r for r in mine if r not in smoke]
     rows = usable_rows(mine)
     wanted = [suite.primary.get(t, m) for t, m in zip(rows["task"], rows["metric"], strict=True)]
     rows = _set_aside(
