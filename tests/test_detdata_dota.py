@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fake_data import generator
 
-from rsbench.config import DatasetSpec
+from rsbench.config import DatasetSpec, SpecError
 from rsbench.data import DatasetNotFound
 from rsbench.data.detection import (
     DOTA_CLASSES,
@@ -29,8 +29,9 @@ def hand(tmp_path_factory) -> Path:
     return generator("dota").make_hand(tmp_path_factory.mktemp("hand_raw"))
 
 
-def dota_spec(name: str = "dota", **split) -> DatasetSpec:
-    return DatasetSpec(name=name, split={"kind": "official", **split}, image_size=64)
+def dota_spec(variant: str | None = None, root: str | None = None, **split) -> DatasetSpec:
+    return DatasetSpec(name="dota", split={"kind": "official", **split}, image_size=64,
+                       variant=variant, root=root)
 
 
 def test_classes():
@@ -88,8 +89,14 @@ def test_reader_boxes_difficulty_and_val_by_source_image(raw, hand, tmp_path):
 
 
 def test_mmrotate_reader_has_no_difficult_objects(hand, tmp_path):
-    prepare_dota(hand, tmp_path / "dota_mmrotate", variant="mmrotate")
-    data = build_detection_data(dota_spec("dota_mmrotate"), tmp_path, tmp_path / "splits")
+    summary = prepare_dota(hand, tmp_path / "dota_mmrotate", variant="mmrotate")
+    data = build_detection_data(dota_spec("mmrotate", "dota_mmrotate"), tmp_path,
+                                tmp_path / "splits")
+    prepared = data.summary()["prepared"]
+    assert prepared["variant"] == "mmrotate" and prepared["reference_parameters"] is True
+    assert prepared["manifest_sha256"] == summary["manifest_sha256"]
+    assert prepared["reference"]["file"] == "tools/data/dota/split/img_split.py"
+    assert Path(data.split_file).name.startswith("dota_mmrotate")
     names = [Path(p).name for p, _ in data.train.samples]
     _, target = data.train[names.index("P0001__1024__0___0.png")]
     assert not target["difficult"].any() and len(target["boxes"]) == 7
@@ -98,12 +105,16 @@ def test_mmrotate_reader_has_no_difficult_objects(hand, tmp_path):
 
 
 def test_variant_mismatch_is_one_line_naming_manifest_and_fix(raw, tmp_path):
-    prepare_dota(raw, tmp_path / "dota_mmrotate", tile=64, overlap=16)  # devkit tiles
+    prepare_dota(raw, tmp_path / "dota", tile=64, overlap=16)  # devkit tiles
     with pytest.raises(DatasetNotFound) as err:
-        build_detection_data(dota_spec("dota_mmrotate"), tmp_path, tmp_path / "splits")
+        build_detection_data(dota_spec("mmrotate"), tmp_path, tmp_path / "splits")
     message = str(err.value)
-    assert "\n" not in message and str(tmp_path / "dota_mmrotate" / "manifest.json") in message
-    assert "--variant mmrotate" in message and "dataset.name: dota" in message
+    assert "\n" not in message and str(tmp_path / "dota" / "manifest.json") in message
+    assert "--variant mmrotate" in message and "dataset.variant: devkit" in message
+    with pytest.raises(SpecError, match="DOTA has devkit, mmrotate"):
+        build_detection_data(dota_spec("bboxtoolkit"), tmp_path, tmp_path / "splits")
+    data = build_detection_data(dota_spec("devkit"), tmp_path, tmp_path / "splits")
+    assert data.summary()["prepared"]["variant"] == "devkit"
 
 
 def move(src: Path, old: str, new: str) -> None:

@@ -20,7 +20,10 @@ def test_both_variants_have_frozen_finetune_and_mmdet_tasks():
 @pytest.mark.parametrize("path", DOTA, ids=lambda p: p.stem)
 def test_dataset_names_the_variant_and_report_cites_the_metric_code(path):
     task = load_task(path)
-    assert task.dataset.name == ("dota_mmrotate" if "mmrotate" in path.stem else "dota")
+    mmrotate = "mmrotate" in path.stem
+    assert task.dataset.name == "dota"
+    assert task.dataset.variant == ("mmrotate" if mmrotate else "devkit")
+    assert task.dataset.root == ("dota_mmrotate" if mmrotate else None)
     assert task.primary_metric == "map50_dota" and task.primary_metric in METRICS
     # the record carries the spec, so it names each metric's reference; they must be the code's
     assert task.metrics["report"] == {k: METRIC_REFERENCES[k] for k in task.metrics["report"]}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 
-from rsbench.config import DatasetSpec
+from rsbench.config import DatasetSpec, SpecError
 from rsbench.data.build import dataset_root
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import DetectionData, DetectionDataset, DetSample
@@ -27,7 +27,6 @@ from rsbench.registry import Registry
 DET_DATASETS = Registry("detection dataset")
 DET_DATASETS.register("dior", "rsbench.data.detection.dior:DIORAdapter")
 DET_DATASETS.register("dota", "rsbench.data.detection.dota:DOTAAdapter")
-DET_DATASETS.register("dota_mmrotate", "rsbench.data.detection.dota:DOTAMMRotateAdapter")
 DET_DATASETS.register("xview", "rsbench.data.detection.xview:XViewAdapter")
 DET_DATASETS.register("xview_tiles", "rsbench.data.detection.xview_tiles:XViewTilesAdapter")
 #: Raw releases that must be cut into tiles first: name -> ``module:function`` that does it.
@@ -57,6 +56,21 @@ def det_adapter(name: str) -> DetAdapter:
         RegistryError: an unknown name; the one-line message lists the known ones.
     """
     return DET_DATASETS.get(name)()
+
+
+def variant_adapter(spec: DatasetSpec) -> DetAdapter:
+    """The adapter of ``spec.name`` read as ``spec.variant`` (adapters with ``with_variant``).
+
+    Raises:
+        SpecError: a variant the dataset has not (or any variant for a dataset without them).
+    """
+    adapter = det_adapter(spec.name)
+    if hasattr(adapter, "with_variant"):
+        return adapter.with_variant(spec.variant)
+    if spec.variant is not None:
+        raise SpecError(f"dataset {spec.name!r} has no variants; remove dataset.variant "
+                        f"({spec.variant!r})")
+    return adapter
 
 
 def parse_det_split(raw: dict, adapter: DetAdapter) -> SegSplit | RatioDetSplit:
@@ -115,11 +129,14 @@ def build_detection_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
     """The train/val/test ``(image, target)`` datasets of ``spec``, its split file and fingerprint.
 
     Images come at native resolution (``spec.image_size`` is the protocol's and is not used
-    here); every dataset here is RGB. No detection dataset is downloaded automatically
-    (``download`` is accepted for a uniform signature; a missing dataset says how to get it).
+    here); every dataset here is RGB. ``spec.variant`` names the preparation where a dataset
+    has several (DOTA: ``devkit``, the default, or ``mmrotate``); its split file is named
+    after it and the reader refuses tiles of another variant. No detection dataset is
+    downloaded automatically (``download`` is accepted for a uniform signature; a missing
+    dataset says how to get it).
 
     Args:
-        spec: the task's dataset spec (name, split, root).
+        spec: the task's dataset spec (name, split, root, variant).
         data_root: folder holding one folder per dataset (``spec.root`` overrides).
         split_dir: where split files are written.
         download: ignored (see above).
@@ -128,11 +145,12 @@ def build_detection_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
     Raises:
         RegistryError: unknown dataset name (the message lists the known ones).
         SplitSpecError: an invalid ``dataset.split``.
+        SpecError: a variant the dataset has not.
         DatasetNotFound: the data is absent or incomplete (says where and how to get it).
         SplitConflict: a split file of the same name exists with different content.
     """
     del download
-    adapter = det_adapter(spec.name)
+    adapter = variant_adapter(spec)
     split = parse_det_split(spec.split, adapter)
     root = dataset_root(spec, data_root)
     assignment = assign(adapter, root, split)
@@ -142,10 +160,13 @@ def build_detection_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
     def part(name: str, transform: Callable | None = None) -> DetectionDataset:
         return DetectionDataset(root, assignment[name], adapter, transform)
 
+    # Variants cut different tiles: each has its own split file.
+    split_name = f"{spec.name}_{spec.variant}" if spec.variant else spec.name
     return DetectionData(
         dataset=spec.name, split=split, classes=classes,
         train=part("train", train_transform), val=part("val"), test=part("test"),
-        root=root, **pinned_split(spec.name, split, classes, assignment, split_dir, root, used),
+        root=root, prepared=getattr(adapter, "prepared", None),
+        **pinned_split(split_name, split, classes, assignment, split_dir, root, used),
     )
 
 

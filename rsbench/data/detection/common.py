@@ -175,6 +175,14 @@ class DetectionData(SplitData):
     (COCO category ``label + 1``) and ``difficult``; the fields are
     :class:`~rsbench.data.bundle.SplitData`'s."""
 
+    #: What the adapter knows of how the folder was prepared (DOTA: variant, reference).
+    prepared: dict | None = None
+
+    def summary(self) -> dict:
+        """JSON-ready provenance for a run record (with ``prepared`` when known)."""
+        out = super().summary()
+        return {**out, "prepared": self.prepared} if self.prepared else out
+
     def coco_ground_truth(self, split: str) -> dict:
         """The ground truth of ``split`` (``train``/``val``/``test``) as a COCO-format dict.
 

@@ -2,22 +2,24 @@
 
 ``rsbench data prepare dota [--variant devkit|mmrotate]`` cuts the raw release (layouts:
 ``dota_raw``) into tiles whose pixels and label files are the reference splitter's (``prepare``).
-Prepared layout (``<data_root>/dota``, or ``<data_root>/dota_mmrotate``)::
+Prepared layout (``<data_root>/dota``)::
 
     images/{train,val}/<tile>.png       <tile> = P<id>__1__<x>___<y> (devkit) or
                                         P<id>__1024__<x>___<y> (mmrotate): top-left (x, y)
     labels/{train,val}/<tile>.txt       the reference's label file: ``x1 y1 ... y4 class diff``
     manifest.json                       variant, reference, parameters, sha256 per file
 
-Two datasets read them, and each refuses the other's tiles (the task's dataset name is in its
-spec, hence in every record's spec hash):
+The task's ``dataset.variant`` says which preparation it reads (``devkit`` when absent), and
+the reader refuses tiles of another one (the variant is in the task spec, hence in every
+record's spec hash; the manifest's variant and reference are in the record's ``data.prepared``):
 
-* ``dota``: the devkit's tiles. A box is the enclosing box of the tile polygon; difficulty
-  ``1`` and ``2`` (at most 0.7 visible) are difficult, i.e. ignored in scoring, as the devkit's
+* ``devkit``: a box is the enclosing box of the tile polygon; difficulty ``1`` and ``2`` (at
+  most 0.7 visible) are difficult, i.e. ignored in scoring, as the devkit's
   ``dota_evaluation_task2.py`` does (``difficult`` as bool).
-* ``dota_mmrotate``: mmrotate's tiles. mmrotate's ``DOTADataset`` (``difficulty=100``) keeps
-  every object as a normal one, so nothing is difficult here; its boxes may overhang the tile
-  (the polygons are not clipped) and are clipped to the tile by the reader (``clean_annotation``).
+* ``mmrotate``: mmrotate's ``DOTADataset`` (``difficulty=100``) keeps every object as a normal
+  one, so nothing is difficult here; its boxes may overhang the tile (the polygons are not
+  clipped) and are clipped to the tile by the reader (``clean_annotation``). Its tiles usually
+  live in ``<data_root>/dota_mmrotate`` (``dataset.root``).
 
 Official split ``train-val-as-test``: the test server's labels are private, so, as is common,
 the val tiles are scored and the train tiles trained on; ``val_fraction`` > 0 carves a val from
@@ -26,10 +28,12 @@ train by source image (tiles of one image overlap and must not straddle train an
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import ClassVar
 
+from rsbench.config import SpecError
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import Annotation, DetSample
 from rsbench.data.detection.polygons import (  # noqa: F401 (re-exported, historic home)
@@ -47,8 +51,8 @@ DOTA_CLASSES = (
     "ground-track-field", "harbor", "bridge", "large-vehicle", "small-vehicle", "helicopter",
     "roundabout", "soccer-ball-field", "swimming-pool",
 )
-#: Preparation variant -> the dataset name that reads it.
-DOTA_VARIANTS = {"devkit": "dota", "mmrotate": "dota_mmrotate"}
+#: Preparation variants: the reference splitter each reproduces (``prepare``).
+DOTA_VARIANTS = ("devkit", "mmrotate")
 
 
 def parse_dota_txt(text: str) -> list[tuple[Polygon, str, bool]]:
@@ -65,7 +69,7 @@ def parse_dota_txt(text: str) -> list[tuple[Polygon, str, bool]]:
 
 
 class DOTAAdapter(DetAdapter):
-    """DOTA v1.0 horizontal boxes from DOTA_devkit-split tiles (see the module docstring)."""
+    """DOTA v1.0 horizontal boxes from DOTA_devkit-split tiles (``dataset.variant: devkit``)."""
 
     name = "dota"
     title = "DOTA v1.0"
@@ -76,33 +80,53 @@ class DOTAAdapter(DetAdapter):
                              "source image with the seed), val tiles as test",
     }
     layout = "images/{train,val}/*.png, labels/{train,val}/*.txt and manifest.json"
-    #: The preparation variant this dataset reads.
+    #: The preparation variant this reader reads.
     variant: ClassVar[str] = "devkit"
+    #: How the folder was prepared (set once the manifest is read; recorded in ``data``).
+    prepared: dict | None = None
+
+    def with_variant(self, name: str | None) -> DOTAAdapter:
+        """This dataset read as the task's ``dataset.variant`` (None: ``devkit``).
+
+        Raises:
+            SpecError: an unknown variant (the message lists the known ones).
+        """
+        if name is None or name == "devkit":
+            return DOTAAdapter()
+        if name == "mmrotate":
+            return DOTAMMRotateAdapter()
+        raise SpecError(f"dataset.variant {name!r}: DOTA has {', '.join(DOTA_VARIANTS)}")
 
     def how_to_get(self) -> str:
         flag = "" if self.variant == "devkit" else f" --variant {self.variant}"
         return (f"download DOTA v1.0 train and val from {DOTA_URL} and run `rsbench data prepare "
-                f"dota{flag} --src RAW --dst <data_root>/{self.name}`")
+                f"dota{flag} --src RAW --dst <the dataset root>`")
 
     def manifest(self, root: Path) -> dict:
-        """The prepared manifest, checked to be of this dataset's variant.
+        """The prepared manifest, checked to be of this reader's variant; sets ``prepared``.
 
         Raises:
-            DatasetNotFound: no manifest, or one written for the other variant (the one-line
-                message names the manifest and what to run or use instead).
+            DatasetNotFound: no manifest, or one written for another variant (the one-line
+                message names the manifest and what to run or set instead).
         """
         path = Path(root) / "manifest.json"
         if not path.is_file():
             raise self.not_found(root, "is not prepared (no manifest.json)")
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        manifest = json.loads(raw)
         found = manifest.get("variant")
         if found != self.variant:
-            other = (f"or set dataset.name: {DOTA_VARIANTS[found]} in the task"
-                     if found in DOTA_VARIANTS else "(prepared by an older rsbench)")
+            other = (f"or set dataset.variant: {found} in the task" if found in DOTA_VARIANTS
+                     else "(it was prepared by an older rsbench)")
             raise self.not_found(
-                root, f"has tiles of variant {found!r} ({path}) but reads variant "
+                root, f"holds tiles of variant {found!r} ({path}), the task reads variant "
                       f"{self.variant!r}: run `rsbench data prepare dota --variant "
                       f"{self.variant} --src RAW --dst {root}` {other}")
+        self.prepared = {"source": "rsbench data prepare",
+                         "manifest_sha256": hashlib.sha256(raw).hexdigest(),
+                         "variant": found, "reference": manifest.get("reference"),
+                         "parameters": manifest.get("parameters"),
+                         "reference_parameters": manifest.get("reference_parameters")}
         return manifest
 
     def official(self, root: Path, name: str) -> dict[str, list[DetSample]]:
@@ -141,10 +165,9 @@ class DOTAAdapter(DetAdapter):
 
 
 class DOTAMMRotateAdapter(DOTAAdapter):
-    """DOTA v1.0 horizontal boxes from mmrotate-split tiles (see the module docstring)."""
+    """DOTA v1.0 horizontal boxes from mmrotate-split tiles (``dataset.variant: mmrotate``)."""
 
-    name = "dota_mmrotate"
-    title = "DOTA v1.0 (mmrotate split)"
+    title = "DOTA v1.0 (mmrotate tiles)"
     variant = "mmrotate"
 
     def is_difficult(self, token: str) -> bool:

@@ -5,10 +5,11 @@ rules, read from their code):
 
 * ``devkit`` (default): DOTA_devkit's ``ImgSplit_multi_process`` at gap 200, subsize 1024,
   thresh 0.7, rate 1: tiles ``<id>__1__<x>___<y>``, clipped polygons, difficulty ``2`` for
-  objects with at most 0.7 of their area in the tile; read by dataset ``dota``.
+  objects with at most 0.7 of their area in the tile; read by tasks with ``dataset.variant:
+  devkit`` (or none).
 * ``mmrotate``: mmrotate's ``img_split.py`` with its ``ss_*.json``: tiles
   ``<id>__1024__<x>___<y>``, objects under 0.7 visible dropped, the rest unclipped; read by
-  dataset ``dota_mmrotate``.
+  tasks with ``dataset.variant: mmrotate`` (the shipped ones: ``dataset.root: dota_mmrotate``).
 
 Prepared layout under ``dst``: ``images/{train,val}/<tile>.png`` (the tile's pixels, the same
 as the reference's PNG decodes to), ``labels/{train,val}/<tile>.txt`` (byte for byte the
@@ -102,7 +103,8 @@ def prepare_dota(src: Path, dst: Path, tile: int = 1024, overlap: int = 200,
 
     Args:
         src: the extracted raw data (layouts: ``dota_raw``).
-        dst: the prepared root (``<data_root>/dota``; mmrotate: ``<data_root>/dota_mmrotate``).
+        dst: the prepared root (``<data_root>/dota``; the mmrotate tasks read
+            ``<data_root>/dota_mmrotate``).
         tile: tile side in px (both references: 1024).
         overlap: overlap of neighbouring tiles in px (the devkit's ``gap``, mmrotate's
             ``gaps``: 200).
