@@ -129,3 +129,13 @@ def test_debug_shows_the_traceback(tmp_path):
     with pytest.raises(Exception, match="no such file"):
         main(["run", "--model", str(tmp_path / "none.pth"), "--arch", "vit_tiny_patch16",
               "--tasks", "x", "--out", str(tmp_path), "--debug"])
+
+
+def test_a_variant_on_a_dataset_without_variants_is_refused(tmp_path):
+    from rsbench.config import DatasetSpec, SpecError
+    from rsbench.data.build import build_classification_data
+
+    spec = DatasetSpec(name="ucmerced", split={"kind": "official", "name": "torchgeo"},
+                       image_size=32, variant="rgb-eroded-6cls")
+    with pytest.raises(SpecError, match="dataset 'ucmerced' has no variants"):
+        build_classification_data(spec, tmp_path, tmp_path / "splits")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from rsbench.config import DatasetSpec
+from rsbench.config import DatasetSpec, SpecError
 from rsbench.data.bundle import SplitData
 from rsbench.data.catalog import dataset_adapter
 from rsbench.data.dataset import SceneDataset
@@ -50,6 +50,9 @@ def build_classification_data(spec: DatasetSpec, data_root: Path, split_dir: Pat
         SplitConflict: a split file of the same name exists with different content.
     """
     adapter = dataset_adapter(spec.name)
+    if spec.variant is not None:  # an option that would silently do nothing is refused
+        raise SpecError(f"dataset {spec.name!r} has no variants (dataset.variant "
+                        f"{spec.variant!r}); remove the field")
     split = parse_split(spec.split, adapter.official_splits, with_fraction=True)
     reader = adapter.reader(tuple(spec.bands))
     root = dataset_root(spec, data_root)
