@@ -142,9 +142,27 @@ def voc_map_from_coco(coco_gt: dict, detections: Sequence[dict], iou_thr: float 
     return float(np.mean(valid)) if valid else math.nan
 
 
+#: ``dota_evaluation_task2.py``'s ``classnames``: the order its ``main`` adds the APs up in.
+DEVKIT_CLASSNAMES = ("plane", "baseball-diamond", "bridge", "ground-track-field",
+                     "small-vehicle", "large-vehicle", "ship", "tennis-court",
+                     "basketball-court", "storage-tank", "soccer-ball-field", "roundabout",
+                     "harbor", "swimming-pool", "helicopter")
+
+
 def devkit_map_from_coco(coco_gt: dict, detections: Sequence[dict]) -> float:
-    """DOTA_devkit's task-2 mAP (``devkit_task2_map``); inputs as ``per_image_from_coco``."""
-    return devkit_task2_map(*per_image_from_coco(coco_gt, detections))[0]
+    """DOTA_devkit's task-2 mAP (``devkit_task2_map``); inputs as ``per_image_from_coco``.
+
+    For the DOTA v1.0 classes the APs are summed in the devkit's class order (floating-point
+    addition is not associative: another order can differ in the last bit).
+    """
+    _, aps = devkit_task2_map(*per_image_from_coco(coco_gt, detections))
+    names = [c["name"] for c in sorted(coco_gt["categories"], key=lambda c: c["id"])]
+    if sorted(names) == sorted(DEVKIT_CLASSNAMES):
+        aps = [aps[names.index(name)] for name in DEVKIT_CLASSNAMES]
+    total = 0.0
+    for ap in aps:
+        total = total + ap
+    return float(total / len(aps)) if aps else math.nan
 
 
 def devkit_iou(box: np.ndarray, gt: np.ndarray) -> np.ndarray:

@@ -132,3 +132,18 @@ def test_devkit_best_box_taken_is_a_false_positive_and_difficult_is_ignored():
     # a detection on a difficult box counts for nothing; no normal box: AP 0, not NaN
     assert one_class([[0, 0, 9, 9]], [0.9], [[0, 0, 9, 9]], [True]) == 0.0
     assert one_class(np.zeros((0, 4)), [], [[0, 0, 9, 9]]) == 0.0
+
+
+def test_devkit_mean_adds_up_in_the_devkits_class_order(monkeypatch):
+    import rsbench.tasks.voc_ap as voc
+    from rsbench.data.detection import DOTA_CLASSES
+
+    # rsbench's DOTA label order is torchgeo's (ship, ..., bridge, ..., small-vehicle); the
+    # devkit adds bridge, small-vehicle, ship: (0.2 + 0.3) + 0.1 = 0.6, whereas
+    # (0.1 + 0.2) + 0.3 = 0.6000000000000001
+    aps = {"ship": 0.1, "bridge": 0.2, "small-vehicle": 0.3}
+    per_label = [aps.get(name, 0.0) for name in DOTA_CLASSES]
+    monkeypatch.setattr(voc, "devkit_task2_map", lambda *a: (None, per_label))
+    coco = {"images": [], "annotations": [],
+            "categories": [{"id": i + 1, "name": n} for i, n in enumerate(DOTA_CLASSES)]}
+    assert voc.devkit_map_from_coco(coco, []) == 0.6 / 15
