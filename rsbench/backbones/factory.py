@@ -30,13 +30,30 @@ def check_arch(arch: str) -> None:
     )
 
 
+def timm_keywords(overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` in timm's keywords: rsbench's JSON-plain ``layer_norm_eps`` (records keep
+    overrides as JSON) becomes ``norm_layer``, a LayerNorm with that epsilon."""
+    out = dict(overrides)
+    if "layer_norm_eps" in out:
+        from functools import partial
+
+        from timm.layers import LayerNorm
+
+        out["norm_layer"] = partial(LayerNorm, eps=float(out.pop("layer_norm_eps")))
+    return out
+
+
 def build_timm_model(
     arch: str, input_spec: InputSpec, pool: Pool, device: str | torch.device | None = None, **overrides: Any
 ) -> torch.nn.Module:
-    """A headless timm model for ``arch`` at the input spec's size and band count."""
+    """A headless timm model for ``arch`` at the input spec's size and band count.
+
+    ``overrides`` are timm keywords, plus ``layer_norm_eps`` (see ``timm_keywords``).
+    """
     import timm
 
     check_arch(arch)
+    overrides = timm_keywords(overrides)
     common = {"num_classes": 0, "in_chans": input_spec.in_chans}
     if arch.startswith(TIMM_PREFIX):
         name = arch[len(TIMM_PREFIX):]

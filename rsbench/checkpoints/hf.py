@@ -27,6 +27,14 @@ CONFIG_FIELDS = ("model_type", "hidden_size", "num_hidden_layers", "num_attentio
                  "intermediate_size", "patch_size", "image_size", "num_channels",
                  "layer_norm_eps", "qkv_bias", "hidden_act")
 
+# transformers' ViTConfig / ViTMAEConfig defaults for fields a config.json may omit.
+HF_DEFAULTS = {"layer_norm_eps": 1e-12, "hidden_act": "gelu"}
+HF_ACTS = {  # transformers' hidden_act -> timm's act_layer name for the same function
+    "gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh",
+    "gelu_fast": "gelu_tanh", "quick_gelu": "quick_gelu", "relu": "relu", "silu": "silu",
+    "swish": "silu",
+}
+
 EMBEDDINGS = {
     "embeddings.cls_token": "cls_token",
     "embeddings.position_embeddings": "pos_embed",
@@ -133,8 +141,23 @@ def source_keys_for(timm_keys: set[str], hf_keys: list[str], prefix: str) -> lis
     return wanted
 
 
-def config_warnings(config: dict[str, Any], target: dict[str, tuple[int, ...]]) -> list[str]:
-    """Where ``config.json`` disagrees with the timm target (a wrong ``--arch`` is the usual cause)."""
+def config_value(config: dict[str, Any], name: str) -> Any:
+    """A ``config.json`` field, or transformers' ViTConfig default when the file omits it."""
+    return config.get(name, HF_DEFAULTS.get(name))
+
+
+def config_warnings(
+    config: dict[str, Any], target: dict[str, tuple[int, ...]], eps: float = 1e-6,
+    act: str = "gelu",
+) -> list[str]:
+    """Where ``config.json`` disagrees with the timm target (a wrong ``--arch`` is the usual cause).
+
+    Args:
+        config: the architecture fields of ``config.json``.
+        target: the target's state-dict shapes.
+        eps: the target's LayerNorm epsilon.
+        act: the target's MLP activation, as a timm ``act_layer`` name.
+    """
     warns = []
     patch = target.get("patch_embed.proj.weight")
     depth = len({k.split(".")[1] for k in target if k.startswith("blocks.")})
@@ -148,14 +171,15 @@ def config_warnings(config: dict[str, Any], target: dict[str, tuple[int, ...]]) 
         have = config.get(field)
         if have is not None and want is not None and have != want:
             warns.append(f"config.json {field}={have} but the target model has {want}")
-    eps = config.get("layer_norm_eps")
-    if eps is not None and abs(eps - 1e-6) > 1e-9:
-        warns.append(f"config.json layer_norm_eps={eps:g}; the timm target uses 1e-06, so "
-                     "features differ slightly from the Hugging Face model's")
-    act = config.get("hidden_act")
-    if isinstance(act, str) and act != "gelu":
-        warns.append(f"config.json hidden_act={act}; the timm target uses exact GELU, so "
+    have_eps = float(config_value(config, "layer_norm_eps"))
+    if abs(have_eps - eps) > 1e-3 * eps:
+        warns.append(f"config.json layer_norm_eps={have_eps:g}; the target uses {eps:g}, so "
+                     "features differ slightly from the Hugging Face model's (--arch auto "
+                     "builds the config's)")
+    have_act = config_value(config, "hidden_act")
+    if HF_ACTS.get(have_act) != act:
+        warns.append(f"config.json hidden_act={have_act}; the target uses {act}, so "
                      "features differ from the Hugging Face model's")
-    if config.get("qkv_bias") is False:
+    if config.get("qkv_bias") is False and "blocks.0.attn.qkv.bias" in target:
         warns.append("config.json qkv_bias=false; the target expects qkv biases (left at init)")
     return warns

@@ -19,7 +19,7 @@ from rsbench.backbones import Backbone, InputSpec, build_backbone
 from rsbench.backbones.base import Pool
 from rsbench.backbones.factory import build_timm_model
 from rsbench.backbones.vit import MLP_SIBLINGS, variant_for_keys
-from rsbench.checkpoints import hf
+from rsbench.checkpoints import hf, infer
 from rsbench.checkpoints.adapt import fit_to_target
 from rsbench.checkpoints.digest import file_sha256
 from rsbench.checkpoints.formats import to_timm
@@ -46,6 +46,25 @@ def patch_grid(model: torch.nn.Module) -> tuple[int, int] | None:
     return (int(grid[0]), int(grid[1])) if grid is not None else None
 
 
+def target_eps(model: torch.nn.Module) -> float:
+    """The target's LayerNorm epsilon (timm's 1e-6 when it has none)."""
+    norm = next((m for m in model.modules() if isinstance(m, torch.nn.LayerNorm)), None)
+    return float(norm.eps) if norm is not None else infer.TIMM_EPS
+
+
+def target_act(model: torch.nn.Module) -> str:
+    """The target's MLP activation as a timm ``act_layer`` name (``gelu``, ``gelu_tanh``...)."""
+    blocks = getattr(model, "blocks", None)
+    act = getattr(getattr(blocks[0], "mlp", None), "act", None) if blocks else None
+    if act is None:
+        return "gelu"
+    name = type(act).__name__
+    if name in ("GELU", "GELUTanh"):
+        tanh = name == "GELUTanh" or getattr(act, "approximate", "none") == "tanh"
+        return "gelu_tanh" if tanh else "gelu"
+    return {"QuickGELU": "quick_gelu", "ReLU": "relu", "SiLU": "silu"}.get(name, name.lower())
+
+
 def params_by_group(keys: list[str], shapes: dict[str, tuple[int, ...]]) -> dict[str, int]:
     """Parameter counts of ``keys`` per encoder group (``blocks.3``, ``pos_embed``...)."""
     out: dict[str, int] = {}
@@ -64,7 +83,8 @@ def convert_into(source: Source, model: torch.nn.Module, arch: str) -> tuple[dic
     not_loaded = [k for k in shapes if k not in state_dict]
     warnings = list(converted.warnings)
     if "hf_config" in source.info:
-        warnings += hf.config_warnings(source.info["hf_config"], shapes)
+        warnings += hf.config_warnings(source.info["hf_config"], shapes, target_eps(model),
+                                       target_act(model))
     if not converted.state_dict:
         warnings.append(f"no checkpoint key matched a {arch} encoder key under any prefix")
     if converted.unexpected:
@@ -101,7 +121,8 @@ def load_checkpoint(
 
     Args:
         path_or_dir: a torch file, a ``.safetensors`` file, a DCP folder or a Hugging Face folder.
-        arch: a backbone name (``rsbench ls models``) or ``timm:<name>``.
+        arch: a backbone name (``rsbench ls models``), ``timm:<name>``, or ``auto``: the
+            architecture the checkpoint carries (``rsbench.checkpoints.infer``).
         input_spec: size and bands of the target; tensors are resampled to fit it.
         pool: the target's pooling (does not change the keys of registered ViTs).
         model: the timm model to fit; built on the meta device from the arguments when omitted.
@@ -116,12 +137,16 @@ def load_checkpoint(
     path = Path(path_or_dir)
     try:
         source = open_source(path)
+        if arch == infer.AUTO:
+            inference = infer.infer_arch(path, source)
+            arch, overrides = inference.arch, {**inference.overrides, **overrides}
         chosen = variant_for_keys(arch, source.shapes)
         if model is None:
             model = build_timm_model(chosen, input_spec or InputSpec(), pool, device="meta",
                                      **overrides)
         state_dict, report = convert_into(source, model, chosen)
         report.sha256 = file_sha256(path)
+        report.arch_source = infer.remembered(path, arch, overrides)
     except CheckpointError as err:
         raise naming(err, path) from None
     if chosen != arch:
@@ -159,7 +184,7 @@ def load_backbone(
 
     Args:
         path_or_dir: the checkpoint (any format ``load_checkpoint`` reads).
-        arch: the backbone name.
+        arch: the backbone name, or ``auto`` (inferred from the checkpoint).
         input_spec: bands, statistics and size; ImageNet RGB at 224 px when omitted.
         pool: ``"cls"`` or ``"avg"``.
         allow_partial: accept a load that fills under 99% of encoder parameters.
@@ -168,9 +193,13 @@ def load_backbone(
     Raises:
         CheckpointError: unreadable or unsafe file, or a partial load without ``allow_partial``.
     """
+    if arch == infer.AUTO:
+        inference = infer.infer_arch(path_or_dir)
+        infer.checked_pool(inference, pool, path_or_dir)
+        arch, overrides = inference.arch, {**inference.overrides, **overrides}
     built = checkpoint_arch(path_or_dir, arch)
     backbone = build_backbone(built, input_spec, pool, device="meta", **overrides)
-    state_dict, report = load_checkpoint(path_or_dir, arch, model=backbone.model)
+    state_dict, report = load_checkpoint(path_or_dir, arch, model=backbone.model, **overrides)
     report.allow_partial = allow_partial
     if not report.complete:
         if not allow_partial:
@@ -211,11 +240,17 @@ def inspect_command(
 
     ``arch_overrides`` are timm keyword overrides; ``img_size`` among them sets the target size
     (224 px otherwise, so a checkpoint trained at another size shows its position-embedding
-    resampling).
+    resampling). With ``arch="auto"`` the target is the inferred model at the size its position
+    embedding was trained at, pooled as the checkpoint's model was.
     """
     overrides = dict(arch_overrides or {})
-    spec = InputSpec(img_size=int(overrides.pop("img_size"))) if "img_size" in overrides else None
-    _, report = load_checkpoint(path, arch, spec, **overrides)
+    size, pool = overrides.pop("img_size", None), "cls"
+    if arch == infer.AUTO:
+        inference = infer.infer_arch(path)
+        arch, overrides = inference.arch, {**inference.overrides, **overrides}
+        size, pool = size or inference.img_size, inference.pool or pool
+    spec = InputSpec(img_size=int(size)) if size is not None else None
+    _, report = load_checkpoint(path, arch, spec, pool, **overrides)
     print(report.to_json() if as_json else report.to_text())
     if report.complete:
         return 0

@@ -77,6 +77,8 @@ class LoadReport:
         warnings: facts to read before trusting the numbers (config disagreements...).
         missing_params: parameters not loaded (missing or mismatched) per encoder group.
         allow_partial: whether a load below the threshold was explicitly allowed.
+        arch_source: where ``arch`` came from when the checkpoint was asked for it
+            (``--arch auto``): the evidence and the overrides built; None when given.
     """
 
     path: str
@@ -98,6 +100,7 @@ class LoadReport:
     warnings: list[str] = field(default_factory=list)
     missing_params: dict[str, int] = field(default_factory=dict)
     allow_partial: bool = False
+    arch_source: str | None = None
 
     @property
     def fraction_loaded(self) -> float:
@@ -143,6 +146,7 @@ class LoadReport:
             ("storage / format", f"{self.storage} / {self.format}"),
             ("sha256", self.sha256 or "-"),
             ("arch", self.arch),
+            *([("arch source", self.arch_source)] if self.arch_source else []),
             ("encoder prefix", repr(self.prefix)),
             ("keys matched", f"{self.matched}/{self.total_keys}"),
             ("parameters", f"{self.params_loaded:,}/{self.params_total:,} "

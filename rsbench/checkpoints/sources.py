@@ -66,7 +66,22 @@ def torch_info(obj: Mapping) -> dict[str, Any]:
         info["lightning_version"] = str(version)
     if isinstance(obj.get("args"), argparse.Namespace):
         info["has_training_args"] = True
+        info["training_args"] = plain_values(vars(obj["args"]))
+    if isinstance(obj.get("hyper_parameters"), Mapping):  # Lightning's save_hyperparameters()
+        info["hyper_parameters"] = plain_values(obj["hyper_parameters"])
     return info
+
+
+def plain_values(obj: Mapping, prefix: str = "") -> dict[str, Any]:
+    """Strings, numbers and booleans of a nested mapping by dotted key (what names an
+    architecture: a model name, ``num_heads``...); tensors and objects are left out."""
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        if isinstance(value, Mapping):
+            out.update(plain_values(value, f"{prefix}{key}."))
+        elif isinstance(value, str | int | float | bool):
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def torch_source(path: Path) -> Source:
