@@ -155,8 +155,15 @@ def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
     size = task.dataset.image_size
     model.check(size)  # load and check the checkpoint before any data is touched
 
+    checks: dict[str, float] = {}  # the first pre-flight's timings, merged into the record's
+
     def make_data(train_transform=None):
-        return plugin.build_data(task, opts.data_root, opts.cache_dir, opts.download, train_transform)
+        from rsbench.data.preflight import preflight
+
+        data = plugin.build_data(task, opts.data_root, opts.cache_dir, opts.download, train_transform)
+        for key, value in preflight(data, task.task, task.primary_metric).items():
+            checks.setdefault(key, value)  # every file is checked before any training
+        return data
 
     ctx = ProtocolContext(
         task=task, seed=seed, opts=opts.engine,
@@ -166,7 +173,9 @@ def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
                   "precision": resolved_precision(opts.engine.precision, opts.engine.accelerator)},
         plugin=plugin,
     )
-    return protocol_module(task.type, task.protocol_name).run(ctx)
+    result = protocol_module(task.type, task.protocol_name).run(ctx)
+    result.timings.update(checks)
+    return result
 
 
 def planned_world_size(eng: EngineOptions) -> int:

@@ -8,6 +8,7 @@ downloads and torchgeo's official split files.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -83,8 +84,24 @@ class SceneAdapter:
             self.download(root)
             folder = self.find_image_dir(root)
         if folder is None:
-            raise self.not_found(root)
+            raise self.not_found(root, "not found" + self.found_elsewhere(root))
         return folder
+
+    def found_elsewhere(self, root: Path, depth: int = 4) -> str:
+        """``" (found N of K class folders under X; ...)"`` for the folder within ``depth``
+        levels of ``root`` that holds most class folders (a renamed or extra level), else ``""``.
+        """
+        best, most = None, 0
+        for folder, dirs, _ in os.walk(root):
+            n = len(set(dirs) & set(self.classes))
+            if n > most:
+                best, most = Path(folder), n
+            if len(Path(folder).relative_to(root).parts) >= depth - 1:
+                dirs[:] = []
+        if best is None:
+            return ""
+        return (f" (found {most} of {len(self.classes)} class folders under {best}; move or "
+                f"rename that folder to {root / self.image_dirs[0]})")
 
     def download(self, root: Path) -> None:
         """Fetch the data into ``root``; datasets without a public direct link cannot."""

@@ -25,3 +25,17 @@ class SplitConflict(RsbenchError, RuntimeError):
 
 class SplitSpecError(RsbenchError, ValueError):
     """A ``dataset.split`` mapping that cannot be used; the message names the field."""
+
+
+class DataError(RsbenchError, ValueError):
+    """Files a run would read are missing, unreadable or wrong (bands, size, label values), or
+    fewer than its split lists; the one-line message names them and says what to do."""
+
+
+def named(items: list[str], shown: int = 3) -> str:
+    """The first ``shown`` of ``items`` and how many there are, for one-line messages:
+    ``a, b, c and 4 more (7)``; a single item is just itself."""
+    head = ", ".join(items[:shown])
+    if len(items) <= shown:
+        return head if len(items) == 1 else f"{head} ({len(items)})"
+    return f"{head} and {len(items) - shown} more ({len(items)})"

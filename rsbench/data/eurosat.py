@@ -73,6 +73,10 @@ class EuroSATAdapter(TorchGeoAdapter):
                     "test": "5ec1733f9c16116bf0aa2d921fc613ef"},
     }
 
+    def listed_names(self, root: Path, name: str, split: str) -> list[str]:
+        """The split file's names with ``.jpg`` read as ``.tif``, as torchgeo's EuroSAT does."""
+        return [n.replace(".jpg", ".tif") for n in super().listed_names(root, name, split)]
+
     def reader(self, bands: tuple[str, ...]) -> Callable[[Path], torch.Tensor]:
         """Reads the requested RGB bands (1-based file indexes) and scales by ``rgb_scale``."""
         indexes = tuple(i + 1 for i in self.channel_indices(bands))

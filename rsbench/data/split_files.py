@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rsbench import hashcache
 from rsbench.data.base import Sample
-from rsbench.data.errors import SplitConflict
+from rsbench.data.errors import DataError, SplitConflict, named
 from rsbench.data.splits import SplitSpec
 from rsbench.results.atomic import atomic_write_bytes
 
@@ -79,7 +79,13 @@ def dataset_fingerprint(root: Path, paths: list[str]) -> str:
     this process or another, only stats the files instead of reading them.
     """
     rels = sorted(paths)
-    versions = [hashcache.file_version(root / rel) for rel in rels]
+    try:
+        versions = [hashcache.file_version(root / rel) for rel in rels]
+    except FileNotFoundError:  # all of them named, before anything reads them
+        missing = [rel for rel in rels if not (root / rel).is_file()]
+        raise DataError(f"dataset at {root}: {len(missing)} file(s) the split uses are missing: "
+                        f"{named(missing)}; restore them (re-extract the archive or prepare "
+                        f"the dataset again) and run again; nothing was trained") from None
     key = hashcache.key_of("dataset_fingerprint", (str(root), rels, versions))
     found = hashcache.lookup(key)
     if found is not None:

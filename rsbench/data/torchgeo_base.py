@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rsbench.data.base import Sample, SceneAdapter
+from rsbench.data.errors import DataError, named
 
 SPLITS = ("train", "val", "test")
 
@@ -116,4 +117,25 @@ class TorchGeoAdapter(SceneAdapter):
             # torchgeo labels index its own (sorted folder) class list; map by name to ours.
             out[split] = sorted((Path(path).relative_to(root).as_posix(), labels[ds.classes[idx]])
                                 for path, idx in ds.samples)
+            self.check_listed(root, name, split, out[split])
         return out
+
+    def listed_names(self, root: Path, name: str, split: str) -> list[str]:
+        """File names the split file lists, as torchgeo matches them against the images."""
+        text = (root / self.split_filenames[name][split]).read_text()
+        return [n.strip() for n in text.splitlines() if n.strip()]
+
+    def check_listed(self, root: Path, name: str, split: str, samples: list[Sample]) -> None:
+        """Refuse a split that lost listed images: torchgeo's reader skips them silently.
+
+        Raises:
+            DataError: names the listed files that have no image (first few and how many).
+        """
+        found = {Path(rel).name for rel, _ in samples}
+        missing = sorted(set(self.listed_names(root, name, split)) - found)
+        if missing:
+            listing = self.split_filenames[name][split]
+            raise DataError(f"dataset {self.name!r} at {root}: {listing} lists {len(missing)} "
+                            f"image(s) not found under its class folders: {named(missing)}; "
+                            f"restore them (re-extract the archive or pass --download) so the "
+                            f"{split} split has all its samples")

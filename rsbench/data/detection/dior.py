@@ -29,6 +29,7 @@ Official splits (``dataset.split.name``):
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from xml.etree import ElementTree
@@ -75,6 +76,22 @@ def parse_voc_xml(path: Path, classes: tuple[str, ...]) -> Annotation:
     return Annotation.from_lists(boxes, labels, difficult)
 
 
+def found_elsewhere(root: Path, suffix: str, depth: int = 4) -> str:
+    """``" (found N <suffix> files under X: move them there)"`` for the folder within ``depth``
+    levels of ``root`` holding most such files (an extra or renamed level), else ``""``."""
+    counts: dict[Path, int] = {}
+    for folder, dirs, files in os.walk(root):
+        if len(Path(folder).relative_to(root).parts) >= depth:
+            dirs[:] = []
+        n = sum(f.lower().endswith(suffix) for f in files)
+        if n:
+            counts[Path(folder)] = n
+    if not counts:
+        return ""
+    best = max(counts, key=lambda f: (counts[f], str(f)))
+    return f" (found {counts[best]} {suffix} files under {best}: move them there)"
+
+
 class DIORAdapter(DetAdapter):
     """DIOR in its official layout (see the module docstring)."""
 
@@ -100,7 +117,16 @@ class DIORAdapter(DetAdapter):
         for rel in ANNOTATION_DIRS:
             if (root / rel).is_dir() and any((root / rel).glob("*.xml")):
                 return rel
-        raise self.not_found(root, "has no annotations (no Annotations/**/*.xml)")
+        where = " or ".join(f"{rel}/" for rel in ANNOTATION_DIRS)
+        raise self.not_found(root, f"has no annotations in {where}"
+                                   f"{found_elsewhere(root, '.xml')}")
+
+    def check_image_dirs(self, root: Path) -> None:
+        """Refuse a missing image folder, saying where JPEGs are when they are elsewhere."""
+        for rel in sorted(set(IMAGE_DIRS.values())):
+            if not (root / rel).is_dir():
+                raise self.not_found(root, f"has no {rel}/ folder"
+                                           f"{found_elsewhere(root, '.jpg')}")
 
     def ids(self, root: Path, split: str) -> list[str]:
         """Image ids listed in ``ImageSets/Main/<split>.txt``."""
@@ -117,6 +143,7 @@ class DIORAdapter(DetAdapter):
             raise self.not_found(root, "is torchgeo's repackaged copy (sample_df.csv), which has "
                                        "no test labels and no ImageSets")
         ann_dir = self.annotation_dir(root)
+        self.check_image_dirs(root)
         parts = {s: [(f"{IMAGE_DIRS[s]}/{i}.jpg", f"{ann_dir}/{i}.xml")
                      for i in self.ids(root, s)] for s in ("train", "val", "test")}
         missing = [p for items in parts.values() for pair in items for p in pair

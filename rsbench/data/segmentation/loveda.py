@@ -4,9 +4,10 @@
     <root>/{Train,Val}/{Urban,Rural}/masks_png/<id>.png           single channel, 0..7
 
 Mask values: 0 = no-data (ignored, 255 here), 1..7 = background, building, road, water, barren,
-forest, agriculture (indices 0..6 here). The test labels are withheld by the benchmark server,
-so the ``official`` split used here, ``val-as-test``, trains on Train (both domains) and scores
-on the official Val; a val split, when asked for, is carved from Train by file.
+forest, agriculture (indices 0..6 here); any other value is refused, naming the file. The test
+labels are withheld by the benchmark server, so the ``official`` split used here,
+``val-as-test``, trains on Train (both domains) and scores on the official Val; a val split, when
+asked for, is carved from Train by file.
 """
 
 from __future__ import annotations
@@ -71,4 +72,7 @@ class LoveDAAdapter(SegAdapter):
         arr = read_array(path)
         if arr.ndim != 2:
             raise ValueError(f"{path}: LoveDA masks are single-channel, got shape {arr.shape}")
+        if arr.max(initial=0) > 7:  # the LUT would silently turn it into ignore
+            raise ValueError(f"{path}: LoveDA mask value {int(arr.max())} is neither no-data (0) "
+                             f"nor a class (1..7)")
         return MASK_LUT[arr]

@@ -1,0 +1,237 @@
+"""Pre-flight: every file a run will read is decoded and checked before anything trains.
+
+A truncated test image found after 160k training iterations loses the whole run; a listed image
+that a reader silently skips changes the number without a word. So before a protocol sees its
+data, every sample of every split is read exactly as its dataset reads it (full decode, not
+only the header) and checked: the file exists and decodes, has the bands the reader expects,
+a segmentation mask matches its image in size and holds only class indices or the ignore
+index, a detection box overlaps its image and names a known class, and each split has as many
+samples as the split file lists. Every problem found goes into ONE :class:`DataError` naming
+the files (first few and how many) and what to do.
+
+The verdict is kept by ``rsbench.hashcache`` under one key per checked file set (every file's
+path, size, mtime and inode, plus what the check depends on), so a re-run only stats the files;
+a file rewritten or truncated since has another version and is checked again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from rsbench import hashcache
+from rsbench.data.errors import DataError, named
+
+SPLITS = ("train", "val", "test")
+VERSION = 1  # bump when the checks change: old verdicts must not vouch for new rules
+#: PIL modes whose ``convert("RGB")`` keeps three colour bands (a greyscale file has one).
+COLOUR_MODES = ("RGB", "RGBA", "RGBX", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV")
+
+
+def sample_paths(dataset, sample) -> list[Path]:
+    """The files one sample reads: its image (and mask or annotation file)."""
+    parts = sample if hasattr(dataset, "read_mask") or hasattr(dataset, "adapter") else sample[:1]
+    return [dataset.root / rel for rel in parts]
+
+
+def colour_bands(path: Path, reader) -> str | None:
+    """Why the file's bands do not fit ``reader`` (None when they do), from its header."""
+    from PIL import Image
+
+    from rsbench.data.decode import RasterReader, RGBReader
+
+    if isinstance(reader, RGBReader):
+        with Image.open(path) as img:
+            if img.mode not in COLOUR_MODES:
+                return f"has {len(img.getbands())} band(s) (mode {img.mode}), expected 3 (RGB)"
+    elif isinstance(reader, RasterReader):
+        import rasterio
+
+        with rasterio.open(path) as src:
+            if src.count < max(reader.indexes):
+                return f"has {src.count} band(s), expected at least {max(reader.indexes)}"
+    return None
+
+
+def scene_problem(dataset, sample, num_classes: int) -> tuple[str | None, bool]:
+    """Classification: the image's bands, then a full decode through the dataset's reader."""
+    path = dataset.root / sample[0]
+    wrong = colour_bands(path, dataset.reader)
+    if wrong:
+        return wrong, False
+    dataset.reader(path)
+    return None, False
+
+
+def mask_problem(dataset, sample, num_classes: int, ignore: int) -> tuple[str | None, bool]:
+    """Segmentation: a 3-band image and a same-size mask of class indices or ``ignore``."""
+    from rsbench.data.segmentation.common import read_image
+
+    image = read_image(dataset.root / sample[0])
+    if image.shape[0] != 3:
+        return f"has {image.shape[0]} band(s), expected 3", False
+    mask = np.asarray(dataset.read_mask(dataset.root / sample[1]))
+    if mask.shape != tuple(image.shape[-2:]):
+        return (f"its mask {sample[1]} is {mask.shape}, the image {tuple(image.shape[-2:])}",
+                False)
+    bad = (mask >= num_classes) & (mask != ignore)
+    if bad.any():
+        return (f"its mask {sample[1]} holds value {int(mask[bad][0])}, neither a class "
+                f"(0..{num_classes - 1}) nor ignore ({ignore})"), False
+    return None, bool((mask == ignore).all())
+
+
+def box_problem(dataset, sample, num_classes: int) -> tuple[str | None, bool]:
+    """Detection: a 3-band image whose boxes are finite, of known classes and overlap it."""
+    adapter = dataset.adapter
+    image = adapter.read_image(dataset.root / sample[0])
+    if image.shape[0] != 3:
+        return f"has {image.shape[0]} band(s), expected 3", False
+    height, width = (int(v) for v in image.shape[-2:])
+    ann = adapter.load_annotation(dataset.root, sample[0], sample[1])
+    labels = ann.labels
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        return f"its annotation {sample[1]} has labels outside 0..{num_classes - 1}", False
+    boxes = ann.boxes
+    # A box partly past the edge is clipped by the reference readers; one wholly outside (or
+    # not a number) belongs to another image or a corrupt file, and would vanish silently.
+    outside = ~np.isfinite(boxes).all(1) | (boxes[:, 0] >= width) | (boxes[:, 1] >= height) \
+        | (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0)
+    if outside.any():
+        box = [round(float(v), 1) for v in boxes[outside][0]]
+        return (f"its annotation {sample[1]} has {int(outside.sum())} box(es) outside the "
+                f"{width} x {height} image, e.g. xyxy {box}"), False
+    return None, False
+
+
+def problem_of(data, dataset, sample) -> tuple[str | None, bool]:
+    """``(what is wrong or None, whether the mask is all ignore)`` for one sample."""
+    for n, path in enumerate(sample_paths(dataset, sample)):
+        # The image is the item named; its mask or annotation file is named inside the reason.
+        kind = "mask" if hasattr(dataset, "read_mask") else "annotation"
+        which = f"its {kind} {sample[n]} " if n else ""
+        if not path.is_file():
+            return f"{which}missing", False
+        if path.stat().st_size == 0:
+            return f"{which}empty (0 bytes)", False
+    k = len(data.classes)
+    try:
+        if hasattr(dataset, "read_mask"):
+            return mask_problem(dataset, sample, k, getattr(data, "ignore_index", 255))
+        if hasattr(dataset, "adapter"):
+            return box_problem(dataset, sample, k)
+        return scene_problem(dataset, sample, k)
+    except Exception as err:  # any decoder's error: the file is named, the reason kept whole
+        reason = " ".join(str(err).split())
+        for rel, path in zip(sample, sample_paths(dataset, sample), strict=False):
+            reason = reason.replace(str(path), str(rel))
+        return f"read failed ({type(err).__name__}: {reason})", False
+
+
+def split_counts(data) -> dict[str, int]:
+    """The per-split sample counts the bundle's split file lists."""
+    try:
+        doc = json.loads(Path(data.split_file).read_text(encoding="utf-8"))
+        return {s: len(doc[s]) for s in SPLITS}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def verdict_key(data, parts: list) -> str:
+    """The cache key of one bundle's check: what it depends on and every file's version."""
+    versions = [hashcache.file_version(path) for _, dataset in parts
+                for sample in dataset.samples for path in sample_paths(dataset, sample)]
+    first = parts[0][1]
+    depends = (VERSION, type(first).__name__, repr(getattr(first, "reader", None)),
+               type(getattr(first, "adapter", None)).__name__, len(data.classes),
+               getattr(data, "ignore_index", None),
+               [(split, [list(map(str, s)) for s in d.samples]) for split, d in parts])
+    return hashcache.key_of("preflight", (depends, versions))
+
+
+def preflight(data, task: str = "", metric: str = "", workers: int | None = None
+              ) -> dict[str, float]:
+    """Check every file of every split of ``data`` (see the module docstring).
+
+    Args:
+        data: a bundle (``SplitData`` subclass) whose ``train``/``val``/``test`` datasets hold
+            ``root`` and ``samples``.
+        task: the task name, for messages.
+        metric: the task's primary metric, for the message of a test split with no label.
+        workers: decoding threads (default: up to 8, the CPUs there are).
+
+    Returns:
+        Timings for the record: ``preflight_s``, ``preflight_files``, ``preflight_cached``
+        (1.0 when the verdict was kept from an earlier run of the same files) and
+        ``preflight_all_ignore`` (masks with no labelled pixel, each also warned about).
+
+    Raises:
+        DataError: files are missing, empty, undecodable or wrong, or a split holds another
+            number of samples than its split file lists.
+        MetricUndefined: every mask of the test split is ignore (nothing could be scored).
+    """
+    start = time.perf_counter()
+    parts = [(s, d) for s in SPLITS if (d := getattr(data, s, None)) is not None and len(d)]
+    where = f"{task}: dataset {data.dataset!r} at {data.root}"
+    counts = split_counts(data)
+    short = [f"{s} has {len(d)} samples, its split file {counts[s]}" for s, d in parts
+             if s in counts and counts[s] != len(d)]
+    if short:
+        raise DataError(f"{where}: {'; '.join(short)} ({data.split_file}); the dataset changed "
+                        f"under the split: restore it or move the split file away")
+    n_files = sum(len(sample_paths(d, smp)) for _, d in parts for smp in d.samples)
+    try:
+        key = verdict_key(data, parts)
+    except OSError:
+        key = None  # a file is missing: checked below, where it is named
+    kept = hashcache.lookup(key) if key else None
+    if kept is not None:
+        summary = json.loads(kept)
+    else:
+        summary = checked_files(data, parts, (task, where, metric), workers)
+        if key:
+            hashcache.store(key, json.dumps(summary))
+    if summary["all_ignore"]:
+        print(f"[rsbench] {where}: warning: {len(summary['all_ignore'])} mask(s) have no labelled "
+              f"pixel (all ignore), e.g. {named(summary['all_ignore'])}; they add nothing to "
+              f"training or scores", file=sys.stderr, flush=True)
+    return {"preflight_s": time.perf_counter() - start, "preflight_files": float(n_files),
+            "preflight_cached": float(kept is not None),
+            "preflight_all_ignore": float(len(summary["all_ignore"]))}
+
+
+def checked_files(data, parts: list, names: tuple[str, str, str], workers: int | None) -> dict:
+    """Decode and check every sample; raise for any problem, else what the cache keeps.
+
+    ``names`` is ``(task, where, metric)`` for the messages.
+    """
+    task, where, metric = names
+    jobs = [(split, d, smp) for split, d in parts for smp in d.samples]
+    workers = workers or min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        found = list(pool.map(lambda job: problem_of(data, job[1], job[2]), jobs))
+    bad = [f"{job[2][0]} ({why})" for job, (why, _) in zip(jobs, found, strict=True) if why]
+    if bad:
+        raise DataError(f"{where}: {len(bad)} of {len(jobs)} samples fail the pre-flight check: "
+                        f"{named(bad)}; replace or remove them (re-extract the archive or "
+                        f"prepare the dataset again) and run again; nothing was trained")
+    ignored = {split: [job[2][1] for job, (_, empty) in zip(jobs, found, strict=True)
+                       if empty and job[0] == split] for split, _ in parts}
+    for split, dataset in parts:
+        if len(ignored[split]) == len(dataset) and split in ("train", "test"):
+            if split == "test":
+                from rsbench.errors import MetricUndefined
+
+                raise MetricUndefined(
+                    f"{task}: primary metric '{metric}' is undefined: every mask "
+                    f"of the test split is all ignore ({named(ignored[split])}), so it gives "
+                    f"nothing to score (found before training); check its labels")
+            raise DataError(f"{where}: every mask of the train split is all ignore "
+                            f"({named(ignored[split])}); nothing to learn from: check its labels")
+    return {"all_ignore": sorted(m for ms in ignored.values() for m in ms)}
