@@ -15,7 +15,8 @@ from rsbench.usage import parse_overrides
 
 
 def card_from_args(args) -> object:
-    """A model card from ``--model CARD.yaml``, or from ``--model CKPT --arch A``."""
+    """A model card from ``--model CARD.yaml``, or from ``--model CKPT [--arch A]`` (``auto``,
+    the default: the architecture the checkpoint carries, resolved into the card)."""
     from rsbench.config import card_from_dict, load_card
 
     path = Path(args.model)
@@ -23,10 +24,8 @@ def card_from_args(args) -> object:
         return load_card(path)
     if not path.exists():
         raise UserError(f"--model {path}: no such file or directory")
-    if not args.arch:
-        raise UserError(f"--model {path} is a checkpoint: give --arch (see `rsbench ls models`) "
-                        "or pass a model card YAML")
-    data = {"name": args.name or path.stem, "arch": args.arch, "checkpoint": str(path.resolve())}
+    data = {"name": args.name or path.stem, "arch": args.arch or "auto",
+            "checkpoint": str(path.resolve())}
     if args.pool:
         data["pool"] = args.pool
     return card_from_dict(data, str(path))
@@ -317,7 +316,8 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="score a model on tasks and seeds, writing one record each")
     r.add_argument("--model", required=True, help="model card YAML, or a checkpoint file/folder with --arch")
-    r.add_argument("--arch", help="backbone name when --model is a checkpoint (rsbench ls models)")
+    r.add_argument("--arch", help="backbone name when --model is a checkpoint (rsbench ls models); "
+                   "default auto: inferred from the checkpoint's metadata and tensor shapes")
     r.add_argument("--name", help="model name in records when --model is a checkpoint")
     r.add_argument("--pool", choices=["cls", "avg"], help="feature pooling when --model is a checkpoint")
     r.add_argument("--tasks", required=True, help="comma-separated task names or YAML paths")
@@ -347,7 +347,9 @@ def parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("inspect", help="load a checkpoint and print its load report")
     i.add_argument("path")
-    i.add_argument("--arch", required=True)
+    i.add_argument("--arch", default="auto",
+                   help="backbone name (rsbench ls models); default auto: inferred from the "
+                   "checkpoint's metadata and tensor shapes, shown as 'arch source'")
     i.add_argument("--json", action="store_true")
     i.add_argument("--set", action="append", metavar="arch.KEY=VALUE", help="arch override, e.g. arch.depth=2")
     i.set_defaults(func=cmd_inspect)

@@ -267,13 +267,35 @@ def card_from_dict(data: dict, where: str, base_dir: Path | None = None) -> Mode
         input_spec = InputSpec.from_dict(data.get("input_spec"))
     except (ValueError, TypeError) as err:
         raise SpecError(f"{where}: {err}") from None
+    arch = _require(data, "arch", where, str)
+    overrides = dict(data.get("arch_overrides") or {})
+    if arch == "auto":  # resolved here, so identity, records and cache keys name the real arch
+        arch, overrides, pool = auto_arch(ckpt, overrides, data.get("pool"), where)
     return ModelCard(
-        name=_require(data, "name", where, str), arch=_require(data, "arch", where, str),
+        name=_require(data, "name", where, str), arch=arch,
         checkpoint=ckpt, input_spec=input_spec, pool=pool,
-        arch_overrides=dict(data.get("arch_overrides") or {}), sha256=data.get("sha256"),
+        arch_overrides=overrides, sha256=data.get("sha256"),
         random_init=random_init,
         meta={k: data[k] for k in ("license", "paper", "contact", "description") if k in data},
     )
+
+
+def auto_arch(
+    checkpoint: str | None, overrides: dict, pool: str | None, where: str
+) -> tuple[str, dict, str]:
+    """``(arch, arch_overrides, pool)`` for ``arch: auto``, read from the checkpoint.
+
+    A refusal names the card and field; from ``--model CKPT`` (no card) it names the checkpoint.
+    """
+    from rsbench.checkpoints import CheckpointError
+    from rsbench.checkpoints.infer import card_arch
+
+    try:
+        return card_arch(checkpoint, overrides, pool)
+    except CheckpointError as err:
+        if Path(where).suffix not in (".yaml", ".yml"):
+            raise
+        raise SpecError(f"{where}: field 'arch' is auto: {err}") from None
 
 
 def load_card(path: Path) -> ModelCard:

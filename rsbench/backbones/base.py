@@ -72,8 +72,13 @@ class Backbone(nn.Module):
         if self.pool == "cls":
             if prefix == 0:
                 raise ValueError(f"{self.arch} has no class token; use pool 'avg'")
-            return tokens[:, 0]
-        return tokens[:, prefix:].mean(dim=1)
+            pooled = tokens[:, 0]
+        else:
+            pooled = tokens[:, prefix:].mean(dim=1)
+        # An encoder normalised after pooling (MAE's global_pool: fc_norm, no final token norm)
+        # keeps that order; for every other timm ViT fc_norm is an identity.
+        fc_norm = getattr(self.model, "fc_norm", None)
+        return fc_norm(pooled) if fc_norm is not None else pooled
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pooled(x)

@@ -20,7 +20,7 @@ from rsbench.checkpoints import hf
 from rsbench.checkpoints.arch_names import named_arch, registered_overrides
 from rsbench.checkpoints.safe_load import CheckpointError
 from rsbench.checkpoints.sources import Source, open_source
-from rsbench.checkpoints.vit_shapes import VitDims, vit_dims
+from rsbench.checkpoints.vit_shapes import ASK, VitDims, vit_dims
 
 AUTO = "auto"
 TIMM_EPS = 1e-6  # timm's LayerNorm default, what a target without override uses
@@ -55,7 +55,7 @@ class Inference:
 
 def refusal(source: Source, why: str) -> CheckpointError:
     """The one-line error for a checkpoint whose architecture cannot be told."""
-    return CheckpointError(f"{source.path}: --arch auto: {why}; pass --arch")
+    return CheckpointError(f"{source.path}: --arch auto: {why}; {ASK}")
 
 
 def hf_facts(source: Source, dims: VitDims) -> tuple[int | None, dict, list[str]]:
@@ -186,3 +186,19 @@ def remembered(path: str | Path, arch: str, overrides: dict[str, Any]) -> str | 
     if any(k not in overrides or overrides[k] != v for k, v in inference.overrides.items()):
         return None
     return inference.arch_source()
+
+
+def card_arch(
+    checkpoint: str | None, overrides: dict[str, Any], pool: str | None
+) -> tuple[str, dict[str, Any], str]:
+    """``(arch, arch_overrides, pool)`` of a model card whose arch is ``auto``.
+
+    The inferred overrides come first, so the card's own ``arch_overrides`` win; ``pool`` is the
+    card's, else the one the checkpoint's model used, else ``cls``.
+    """
+    if checkpoint is None:
+        raise CheckpointError("arch auto needs a checkpoint to read the architecture from")
+    inference = infer_arch(checkpoint)
+    pool = pool or inference.pool or "cls"
+    checked_pool(inference, pool, checkpoint)
+    return inference.arch, {**inference.overrides, **overrides}, pool

@@ -19,6 +19,7 @@ from rsbench.checkpoints.safe_load import CheckpointError
 from rsbench.checkpoints.sources import Source
 
 PATCH = "patch_embed.proj.weight"
+ASK = "pass --arch NAME (in a model card, arch: NAME)"  # the way out of every refusal
 Shapes = dict[str, tuple[int, ...]]
 
 
@@ -89,13 +90,13 @@ def timm_shapes(source: Source) -> tuple[Shapes, str]:
     if not found:
         raise CheckpointError(
             f"{source.path}: --arch auto: no ViT patch embedding ({PATCH} or Hugging Face "
-            f"{hf.SIGNATURE}) in the checkpoint, so it is not a ViT rsbench can infer; pass --arch")
+            f"{hf.SIGNATURE}) in the checkpoint, so it is not a ViT rsbench can infer; {ASK}")
     first = next(iter(found))
     differ = [p for p in found if measured(found[p], source) != measured(found[first], source)]
     if differ:
         raise CheckpointError(
             f"{source.path}: --arch auto: encoders of different shapes under prefixes "
-            f"{first!r} and {differ[0]!r}; pass --arch")
+            f"{first!r} and {differ[0]!r}; {ASK}")
     return found[first], first
 
 
@@ -108,7 +109,7 @@ def block_indices(shapes: Shapes) -> list[int]:
 def measured(shapes: Shapes, source: Source) -> VitDims:
     """The dimensions of the timm-named encoder ``shapes``; refuses what is not a plain ViT."""
     def refuse(why: str) -> CheckpointError:
-        return CheckpointError(f"{source.path}: --arch auto: {why}; pass --arch")
+        return CheckpointError(f"{source.path}: --arch auto: {why}; {ASK}")
 
     kernel = shapes[PATCH]
     if len(kernel) != 4 or kernel[2] != kernel[3]:
