@@ -40,6 +40,7 @@ from rsbench.protocols.base import (
     warmup_cosine,
 )
 from rsbench.protocols.frozen_features import cached_splits
+from rsbench.protocols.probe_heads import fitted_heads
 
 RECIPE = ("MAE main_linprobe.py head (He et al. 2022): BN(affine=False)+Linear, 90 ep, warm-up + "
           "cosine, no weight decay; SGD momentum 0.9 (DINO eval_linear.py) or MAE's LARS")
@@ -118,7 +119,7 @@ def fitted_head(x: torch.Tensor, y: torch.Tensor, num_classes: int, blr: float, 
 
 
 @torch.no_grad()
-def predictions(head: ProbeHead, x: torch.Tensor) -> torch.Tensor:
+def predictions(head: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Class indices for features ``x``."""
     return head(x).argmax(dim=1)
 
@@ -165,17 +166,19 @@ def run(ctx: ProtocolContext) -> ProtocolResult:
         best = chosen.pop("blr")
         hp = {**hp, **chosen, "search": summary}
     else:
-        for blr in hp["blr_grid"] if len(hp["blr_grid"]) > 1 else []:  # one value: nothing to pick
-            try:
-                head = fitted_head(xtr, ytr, k, blr, hp, ctx)
-            except FloatingPointError:  # a diverging grid value loses the sweep; it does not fail it
-                sweep[str(blr)] = None
-                continue
-            sweep[str(blr)] = ctx.plugin.scores(predictions(head, xva), yva, k)[ctx.task.primary_metric]
+        grid = hp["blr_grid"] if len(hp["blr_grid"]) > 1 else []  # one value: nothing to pick
+        # The whole grid trains at once (rsbench/protocols/probe_heads.py); a diverging value
+        # loses the sweep, it does not fail it.
+        for blr, head in zip(grid, fitted_heads(xtr, ytr, k, grid, hp, ctx) if grid else [],
+                             strict=True):
+            sweep[str(blr)] = None if head is None else ctx.plugin.scores(
+                predictions(head, xva), yva, k)[ctx.task.primary_metric]
         best = max(hp["blr_grid"], key=lambda b: sweep.get(str(b)) or 0.0)  # ties: first in grid order
     if hp["refit_on_trainval"]:
         xtr, ytr = torch.cat([xtr, xva]), torch.cat([ytr, yva])
-    head = fitted_head(xtr, ytr, k, best, hp, ctx)
+    (head,) = fitted_heads(xtr, ytr, k, [best], hp, ctx)
+    if head is None:
+        raise FloatingPointError(f"{ctx.task.task}: the probe diverged at blr {best} when refitted")
     metrics = ctx.plugin.scores(predictions(head, xte), yte, k)
     timings["head_s"] = time.perf_counter() - start
     hparams = {**hp, "blr": best, "lr": best * min(hp["batch_size"], len(ytr)) / 256,

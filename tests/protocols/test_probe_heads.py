@@ -1,0 +1,52 @@
+"""The batched sweep equals training one head at a time, value by value, bit for bit.
+
+The reference is ``linear_probe.fitted_head``: one Lightning ``Trainer`` per learning rate,
+mini-batches from a shuffling ``DataLoader``, MAE's warm-up + cosine schedule.
+"""
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from rsbench.engine import EngineOptions
+from rsbench.protocols.linear_probe import DEFAULTS, fitted_head
+from rsbench.protocols.probe_heads import fitted_heads
+
+CTX = SimpleNamespace(seed=3, opts=EngineOptions(accelerator="cpu", progress=False))
+
+
+def features(n: int = 90, dim: int = 12, classes: int = 4):
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, classes, (n,), generator=g)
+    x = 5.0 + 3.0 * torch.randn(n, dim, generator=g)
+    x[:, 0] += 2.0 * y  # learnable, not trivially
+    return x, y
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "lars"])
+@pytest.mark.parametrize("batch_size", [32, 128])  # several steps per epoch, or one full batch
+def test_each_batched_head_equals_its_own_run(optimizer, batch_size):
+    x, y = features()
+    hp = {**DEFAULTS, "epochs": 6, "warmup_epochs": 2, "batch_size": batch_size,
+          "optimizer": optimizer, "weight_decay": 0.01 if optimizer == "sgd" else 0.0}
+    blrs = [0.03, 0.3, 3.0]
+    batched = fitted_heads(x, y, 4, blrs, hp, CTX)
+    for blr, head in zip(blrs, batched, strict=True):
+        alone = fitted_head(x, y, 4, blr, hp, CTX)
+        assert torch.equal(head[1].weight, alone.head[1].weight), blr
+        assert torch.equal(head[1].bias, alone.head[1].bias), blr
+        assert torch.equal(head[0].running_var, alone.head[0].running_var), blr
+        with torch.no_grad():
+            assert torch.equal(head(x), alone(x)), blr
+
+
+def test_a_diverging_value_is_dropped_and_the_others_are_unchanged():
+    x, y = features()
+    hp = {**DEFAULTS, "epochs": 4, "warmup_epochs": 0, "batch_size": 32}
+    # An infinite step: the loss is NaN from the second step on.
+    good, bad = fitted_heads(x, y, 4, [0.1, float("inf")], hp, CTX)
+    assert bad is None
+    with pytest.raises(FloatingPointError):
+        fitted_head(x, y, 4, float("inf"), hp, CTX)  # alone, the same value fails too
+    assert torch.equal(good[1].weight, fitted_head(x, y, 4, 0.1, hp, CTX).head[1].weight)
