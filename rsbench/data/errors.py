@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from torchgeo.datasets import DatasetNotFoundError
 
 from rsbench.errors import RsbenchError
@@ -39,3 +42,25 @@ def named(items: list[str], shown: int = 3) -> str:
     if len(items) <= shown:
         return head if len(items) == 1 else f"{head} ({len(items)})"
     return f"{head} and {len(items) - shown} more ({len(items)})"
+
+
+def unreadable(path: Path, err: BaseException, todo: str) -> DataError:
+    """One line for a file that does not decode: which file, the decoder's reason, what to do."""
+    reason = " ".join(str(err).split()).replace(str(path), Path(path).name)
+    return DataError(f"{path}: truncated or corrupt ({type(err).__name__}: {reason}); {todo}")
+
+
+def found_elsewhere(root: Path, suffix: str, depth: int = 4) -> str:
+    """``" (found N <suffix> files under X: move them there)"`` for the folder within ``depth``
+    levels of ``root`` holding most such files (an extra or renamed level), else ``""``."""
+    counts: dict[Path, int] = {}
+    for folder, dirs, files in os.walk(root):
+        if len(Path(folder).relative_to(root).parts) >= depth:
+            dirs[:] = []
+        n = sum(f.lower().endswith(suffix) for f in files)
+        if n:
+            counts[Path(folder)] = n
+    if not counts:
+        return ""
+    best = max(counts, key=lambda f: (counts[f], str(f)))
+    return f" (found {counts[best]} {suffix} files under {best}: move them there)"

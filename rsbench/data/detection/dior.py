@@ -29,13 +29,13 @@ Official splits (``dataset.split.name``):
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from xml.etree import ElementTree
 
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import Annotation, DetSample
+from rsbench.data.errors import found_elsewhere
 
 DIOR_URL = "https://gcheng-nwpu.github.io/#Datasets"
 #: torchgeo 0.8.1 ``DIOR.classes``, in its order.
@@ -74,22 +74,6 @@ def parse_voc_xml(path: Path, classes: tuple[str, ...]) -> Annotation:
         labels.append(index[class_key(name)])
         difficult.append((obj.findtext("difficult") or "0").strip() == "1")
     return Annotation.from_lists(boxes, labels, difficult)
-
-
-def found_elsewhere(root: Path, suffix: str, depth: int = 4) -> str:
-    """``" (found N <suffix> files under X: move them there)"`` for the folder within ``depth``
-    levels of ``root`` holding most such files (an extra or renamed level), else ``""``."""
-    counts: dict[Path, int] = {}
-    for folder, dirs, files in os.walk(root):
-        if len(Path(folder).relative_to(root).parts) >= depth:
-            dirs[:] = []
-        n = sum(f.lower().endswith(suffix) for f in files)
-        if n:
-            counts[Path(folder)] = n
-    if not counts:
-        return ""
-    best = max(counts, key=lambda f: (counts[f], str(f)))
-    return f" (found {counts[best]} {suffix} files under {best}: move them there)"
 
 
 class DIORAdapter(DetAdapter):

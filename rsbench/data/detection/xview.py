@@ -33,6 +33,7 @@ import torch
 
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import Annotation, DetSample
+from rsbench.data.errors import unreadable
 from rsbench.data.segmentation.isprs import read_tiff
 
 XVIEW_URL = "https://challenge.xviewdataset.org"
@@ -68,7 +69,10 @@ def parse_xview_geojson(path: Path) -> dict[str, Annotation]:
     """
     label_of = {t: i for i, t in enumerate(XVIEW_TYPE_IDS)}
     per_image: dict[str, tuple[list, list]] = {}
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:  # truncated or not JSON: the file named
+        raise unreadable(path, err, "download xView_train.geojson again") from None
     for feature in doc.get("features", []):
         props = feature.get("properties") or {}
         try:

@@ -42,7 +42,7 @@ from rsbench.data.detection.xview import (
     parse_xview_geojson,
 )
 from rsbench.data.detection.xview_tiles import TILE_IMAGES, TILE_LABELS
-from rsbench.data.errors import DatasetNotFound
+from rsbench.data.errors import DatasetNotFound, found_elsewhere
 from rsbench.data.segmentation.isprs import read_tiff
 
 
@@ -82,8 +82,11 @@ def raw_xview_files(src: Path) -> list[Path]:
     """The raw scenes in name order; raises one line naming ``src`` and what to do."""
     images = sorted((src / IMAGE_DIR).glob("*.tif"))
     if not images or not (src / GEOJSON).is_file():
+        lacks = f"no {IMAGE_DIR}/*.tif{found_elsewhere(src, '.tif')}" if not images else \
+            f"no {GEOJSON}{found_elsewhere(src, '.geojson')}"
         raise DatasetNotFound(
-            f"raw xView not found under {src}: expected {IMAGE_DIR}/*.tif and {GEOJSON}; "
+            f"raw xView not found under {src} ({lacks}): expected {IMAGE_DIR}/*.tif and "
+            f"{GEOJSON}; "
             f"register and download the train images and labels from {XVIEW_URL}, extract "
             f"them there and run `rsbench data prepare xview --src {src} --dst "
             f"<data_root>/xview_tiles`")

@@ -26,6 +26,9 @@ from rsbench.data.errors import SplitSpecError
 from rsbench.data.splits import parse_train_fraction
 
 IGNORE_INDEX = 255
+#: Written first and removed last by ``rsbench data prepare``: a folder holding it was left
+#: half-written by a preparation that failed, and is never read as a dataset.
+UNFINISHED = "PREPARATION_UNFINISHED"
 PairSample = tuple[str, str]
 """A segmentation sample: image and mask paths relative to the dataset root (POSIX form)."""
 
@@ -164,6 +167,31 @@ def write_png(path: Path, arr: np.ndarray) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return hashlib.sha256(data).hexdigest()
+
+
+def begin_preparation(dst: Path) -> None:
+    """Mark ``dst`` as being prepared (see ``UNFINISHED``); ``end_preparation`` clears it."""
+    Path(dst).mkdir(parents=True, exist_ok=True)
+    (Path(dst) / UNFINISHED).write_text("rsbench data prepare did not finish here; run it again\n")
+
+
+def end_preparation(dst: Path) -> None:
+    """Clear the mark once the manifest is written."""
+    (Path(dst) / UNFINISHED).unlink(missing_ok=True)
+
+
+def refuse_unfinished(root: Path, name: str) -> None:
+    """Refuse a folder a failed preparation left half-written (its patches are partial).
+
+    Raises:
+        DatasetNotFound: one line naming the folder and the command to run again.
+    """
+    if (Path(root) / UNFINISHED).exists():
+        from rsbench.data.errors import DatasetNotFound
+
+        raise DatasetNotFound(f"{root}: an earlier `rsbench data prepare {name}` stopped before "
+                              f"it finished ({UNFINISHED} is there), so its patches are partial; "
+                              f"fix what it reported and run it again")
 
 
 class SegmentationDataset(Dataset):

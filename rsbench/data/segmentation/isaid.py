@@ -27,7 +27,7 @@ from PIL import Image
 
 from rsbench.data.errors import DatasetNotFound
 from rsbench.data.segmentation.base import SegAdapter
-from rsbench.data.segmentation.common import IGNORE_INDEX, PairSample
+from rsbench.data.segmentation.common import IGNORE_INDEX, PairSample, refuse_unfinished
 
 MASK_SUFFIX = "_instance_color_RGB.png"
 #: PNG raw modes under 8 bits per pixel: such a label has lost its classes.
@@ -95,6 +95,7 @@ class ISAIDAdapter(SegAdapter):
     def official(self, root: Path, download: bool = False) -> dict[str, list[PairSample]]:
         """Patches listed in ``manifest.json`` (never a glob then), else an mmseg folder's."""
         root = Path(root)
+        refuse_unfinished(root, self.name)
         if (root / "manifest.json").is_file():
             images = self._from_manifest(root)
         else:

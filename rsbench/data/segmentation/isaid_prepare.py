@@ -39,7 +39,13 @@ from PIL import Image
 
 from rsbench.config import SpecError
 from rsbench.data.errors import DatasetNotFound
-from rsbench.data.segmentation.common import IGNORE_INDEX, colour_to_index, write_png
+from rsbench.data.segmentation.common import (
+    IGNORE_INDEX,
+    begin_preparation,
+    colour_to_index,
+    end_preparation,
+    write_png,
+)
 from rsbench.data.segmentation.isaid import ISAID_CLASSES, ISAID_PALETTE, MASK_SUFFIX
 from rsbench.data.segmentation.prepare import MANIFEST_FORMAT
 from rsbench.results.atomic import atomic_write_bytes
@@ -240,6 +246,7 @@ def prepare_isaid(src: Path, dst: Path, patch: int = 896, stride: int = 512,
     jobs = [(split, scene, image, mask, dst, patch, stride)
             for split, scene, image, mask in chosen]
     remove_listed(dst)
+    begin_preparation(dst)  # a failure below leaves the folder marked, never read
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(cut_scene, *zip(*jobs, strict=True)))
@@ -263,6 +270,7 @@ def prepare_isaid(src: Path, dst: Path, patch: int = 896, stride: int = 512,
     }
     data = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")
     atomic_write_bytes(dst / "manifest.json", data)
+    end_preparation(dst)
     counts = {s: sum(t["n_patches"] for t in scenes.values() if t["split"] == s) for s in SPLITS}
     return {"dataset": "isaid", "dst": str(dst), "manifest": str(dst / "manifest.json"),
             "manifest_sha256": hashlib.sha256(data).hexdigest(), "variant": variant,

@@ -24,9 +24,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from rsbench.data.errors import DatasetNotFound
+from rsbench.data.errors import DatasetNotFound, unreadable
 from rsbench.data.segmentation.base import SegAdapter
-from rsbench.data.segmentation.common import PairSample, read_array
+from rsbench.data.segmentation.common import PairSample, read_array, refuse_unfinished
 from rsbench.data.segmentation.isprs_grid import tile_of
 from rsbench.data.segmentation.isprs_raw import ISPRS_URL
 from rsbench.data.segmentation.isprs_variant import (
@@ -59,7 +59,12 @@ def read_tiff(path: Path) -> np.ndarray:
     """A TIFF as ``[H, W, C]`` uint8 (band-sequential files are transposed)."""
     import tifffile
 
-    arr = np.asarray(tifffile.imread(path))
+    try:
+        arr = np.asarray(tifffile.imread(path))
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # truncated, empty or not a TIFF: named, one line, no traceback
+        raise unreadable(path, err, "replace it (extract it again from the release)") from None
     if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
         arr = arr.transpose(1, 2, 0)
     if arr.dtype != np.uint8:
@@ -98,6 +103,7 @@ class ISPRSAdapter(SegAdapter):
     def official(self, root: Path, download: bool = False) -> dict[str, list[PairSample]]:
         """Patches listed in ``manifest.json`` (never a glob then), else an mmseg folder's."""
         root = Path(root)
+        refuse_unfinished(root, self.name)
         if (root / "manifest.json").is_file():
             return self._from_manifest(root)
         if (root / "img_dir" / "train").is_dir():

@@ -16,7 +16,7 @@ import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from rsbench.data.segmentation.common import write_png
+from rsbench.data.segmentation.common import begin_preparation, end_preparation, write_png
 from rsbench.data.segmentation.isprs import ISPRS_ADAPTERS, read_tiff
 from rsbench.data.segmentation.isprs_grid import (
     DEFAULT_STRIDE,
@@ -139,6 +139,7 @@ def prepare_isprs(name: str, src: Path, dst: Path, patch: int = 512, stride: int
     chosen, subset = select_tiles(name, tiles)
     image, label = raw_sources(name, src, prep, [t for _, t in chosen])
     (dst / "manifest.json").unlink(missing_ok=True)
+    begin_preparation(dst)  # a failure below leaves the folder marked, never read
     jobs = [(name, split, tile, (image.path(src, tile), image.channels), label.path(src, tile),
              dst, patch, stride, prep.grid) for split, tile in chosen]
     if workers > 1:
@@ -163,6 +164,7 @@ def prepare_isprs(name: str, src: Path, dst: Path, patch: int = 512, stride: int
     }
     data = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")
     atomic_write_bytes(dst / "manifest.json", data)
+    end_preparation(dst)
     counts = {s: sum(t["n_patches"] for t in facts.values() if t["split"] == s)
               for s in ("train", "test")}
     return {"dataset": name, "variant": prep.name, "subset": subset, "dst": str(dst),
