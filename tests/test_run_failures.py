@@ -139,3 +139,15 @@ def test_a_variant_on_a_dataset_without_variants_is_refused(tmp_path):
                        image_size=32, variant="rgb-eroded-6cls")
     with pytest.raises(SpecError, match="dataset 'ucmerced' has no variants"):
         build_classification_data(spec, tmp_path, tmp_path / "splits")
+
+
+def test_an_empty_split_is_an_undefined_metric_not_a_crash():
+    import torch
+
+    from rsbench.errors import MetricUndefined
+    from rsbench.protocols.knn import knn_predictions
+    from rsbench.tasks import plugin
+
+    preds = knn_predictions(torch.randn(5, 4), torch.arange(5), torch.empty(0, 4), 5, k=3)
+    with pytest.raises(MetricUndefined, match="the split scored is empty"):
+        plugin("classification").scores(preds, torch.empty(0, dtype=torch.long), 5)

@@ -33,7 +33,17 @@ def build_data(task, data_root: Path, cache_dir: Path, download: bool,
 
 
 def scores(preds: torch.Tensor, target: torch.Tensor, num_classes: int) -> dict[str, float]:
-    """Overall and average accuracy from predicted class indices (or logits)."""
+    """Overall and average accuracy from predicted class indices (or logits).
+
+    Raises:
+        MetricUndefined: no sample to score (an empty split, e.g. too few images per class
+            for the ratio split).
+    """
+    if len(target) == 0:
+        from rsbench.errors import MetricUndefined
+
+        raise MetricUndefined("the split scored is empty: no image to compute accuracy on "
+                              "(too few images per class for the split's ratios?)")
     if preds.ndim == 2:
         preds = preds.argmax(dim=1)
     kw = {"num_classes": num_classes, "validate_args": False}
