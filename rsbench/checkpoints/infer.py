@@ -25,6 +25,8 @@ from rsbench.checkpoints.vit_shapes import ASK, VitDims, vit_dims
 AUTO = "auto"
 TIMM_EPS = 1e-6  # timm's LayerNorm default, what a target without override uses
 HEAD_KEYS = ("num_heads", "num_attention_heads", "heads", "n_heads")
+# Fields that name the model (MAE's args.model...); paths such as args.resume are not read.
+NAME_KEYS = ("model", "arch", "backbone", "model_name", "encoder")
 _REMEMBERED: dict[str, Inference] = {}
 
 
@@ -97,7 +99,8 @@ def named_heads(source: Source, dims: VitDims) -> tuple[int | None, str | None]:
             key, heads = next(iter(counts.items()))
             return heads, f"heads {heads} from {where} {key}"
         for key, value in values.items():
-            arch = named_arch(value) if isinstance(value, str) else None
+            named_field = key.split(".")[-1] in NAME_KEYS and isinstance(value, str)
+            arch = named_arch(value) if named_field else None
             if arch is None:
                 continue
             named = VIT_ARCHS[arch]

@@ -114,7 +114,9 @@ def mae_file(path, vit, **args) -> None:
 
 
 def test_mae_args_name_the_arch(tmp_path, vit):
-    mae_file(tmp_path / "mae.pth", vit, model="mae_vit_tiny_patch8")
+    # A path naming another size comes first in args; only the model field names the arch.
+    mae_file(tmp_path / "mae.pth", vit, resume="/ckpt/mae_vit_base_patch16.pth",
+             model="mae_vit_tiny_patch8")
     inference = infer_arch(tmp_path / "mae.pth")
     assert (inference.arch, inference.overrides) == (ARCH, OVERRIDES)
     assert "heads 3 from MAE args model='mae_vit_tiny_patch8'" in inference.evidence
