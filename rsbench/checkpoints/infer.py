@@ -27,6 +27,8 @@ TIMM_EPS = 1e-6  # timm's LayerNorm default, what a target without override uses
 HEAD_KEYS = ("num_heads", "num_attention_heads", "heads", "n_heads")
 # Fields that name the model (MAE's args.model...); paths such as args.resume are not read.
 NAME_KEYS = ("model", "arch", "backbone", "model_name", "encoder")
+# A card resolves ``auto`` once; the runner then loads by the resolved name, and this lets that
+# load's report still say where the name came from (keyed by the checkpoint's resolved path).
 _REMEMBERED: dict[str, Inference] = {}
 
 
@@ -158,9 +160,12 @@ def infer_from_source(source: Source) -> Inference:
     agree = " (config.json agrees)" if "hf_config" in source.info else ""
     evidence = "; ".join([f"inferred from tensor shapes: {dims.summary()}{agree}", *notes])
     args = source.info.get("training_args", {})
-    pooled = args.get("global_pool") is True or dims.fc_norm or not dims.class_token
-    if args.get("global_pool") is True:
-        evidence += "; pool avg from MAE args global_pool=True"
+    why_avg = ("MAE args global_pool=True" if args.get("global_pool") is True
+               else "no class token" if not dims.class_token
+               else "fc_norm after pooling" if dims.fc_norm else None)
+    pooled = why_avg is not None
+    if pooled:
+        evidence += f"; pool avg ({why_avg})"
     return Inference(arch=arch, overrides=overrides, evidence=evidence,
                      pool="avg" if pooled else None, img_size=dims.img_size)
 
