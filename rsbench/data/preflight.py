@@ -59,7 +59,7 @@ def colour_bands(path: Path, reader) -> str | None:
     return None
 
 
-def scene_problem(dataset, sample, num_classes: int) -> tuple[str | None, bool]:
+def scene_problem(dataset, sample) -> tuple[str | None, bool]:
     """Classification: the image's bands, then a full decode through the dataset's reader."""
     path = dataset.root / sample[0]
     wrong = colour_bands(path, dataset.reader)
@@ -126,7 +126,7 @@ def problem_of(data, dataset, sample) -> tuple[str | None, bool]:
             return mask_problem(dataset, sample, k, getattr(data, "ignore_index", 255))
         if hasattr(dataset, "adapter"):
             return box_problem(dataset, sample, k)
-        return scene_problem(dataset, sample, k)
+        return scene_problem(dataset, sample)
     except Exception as err:  # any decoder's error: the file is named, the reason kept whole
         reason = " ".join(str(err).split())
         for rel, path in zip(sample, sample_paths(dataset, sample), strict=False):
@@ -179,6 +179,9 @@ def preflight(data, task: str = "", metric: str = "", workers: int | None = None
     start = time.perf_counter()
     parts = [(s, d) for s in SPLITS if (d := getattr(data, s, None)) is not None and len(d)]
     where = f"{task}: dataset {data.dataset!r} at {data.root}"
+    if not parts:  # nothing to read, nothing to check (the protocol says what it lacks)
+        return {"preflight_s": 0.0, "preflight_files": 0.0, "preflight_cached": 0.0,
+                "preflight_all_ignore": 0.0}
     counts = split_counts(data)
     short = [f"{s} has {len(d)} samples, its split file {counts[s]}" for s, d in parts
              if s in counts and counts[s] != len(d)]

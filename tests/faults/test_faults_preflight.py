@@ -1,0 +1,77 @@
+"""The pre-flight check on built data directly: band counts of multi-band rasters, split
+counts, a missing listed raster, and the verdict cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from fake_data import generator
+
+from rsbench import hashcache
+from rsbench.config import DatasetSpec
+from rsbench.data.build import build_classification_data
+from rsbench.data.errors import DataError
+from rsbench.data.preflight import preflight
+
+EUROSAT_DIR = "ds/images/remote_sensing/otherDatasets/sentinel_2/tif"
+
+
+@pytest.fixture
+def eurosat(tmp_path):
+    root = generator("eurosat").make(tmp_path / "eurosat", n_per_class=6)
+    spec = DatasetSpec(name="eurosat", split={"kind": "official", "name": "torchgeo"},
+                       image_size=8, bands=("R", "G", "B"))
+    return root, lambda: build_classification_data(spec, tmp_path, tmp_path / "splits")
+
+
+def test_a_raster_with_too_few_bands_is_named(eurosat):
+    root, build = eurosat
+    path = root / EUROSAT_DIR / "Forest" / "Forest_2.tif"
+    with rasterio.open(path, "w", driver="GTiff", dtype="uint16", count=3, height=8,
+                       width=8) as dst:
+        dst.write(np.zeros((3, 8, 8), np.uint16))
+    with pytest.raises(DataError) as err:
+        preflight(build(), "t")
+    assert str(err.value) == (
+        f"t: dataset 'eurosat' at {root}: 1 of 60 samples fail the pre-flight check: "
+        f"{EUROSAT_DIR}/Forest/Forest_2.tif (has 3 band(s), expected at least 4); replace or "
+        f"remove them (re-extract the archive or prepare the dataset again) and run again; "
+        f"nothing was trained")
+
+
+def test_a_listed_raster_torchgeo_would_skip_is_named(eurosat):
+    root, build = eurosat
+    (root / EUROSAT_DIR / "River" / "River_3.tif").unlink()
+    (split,) = [s for s in ("train", "val", "test")
+                if "River_3.jpg" in (root / f"eurosat-{s}.txt").read_text().split()]
+    with pytest.raises(DataError) as err:
+        build()
+    assert str(err.value) == (
+        f"dataset 'eurosat' at {root}: eurosat-{split}.txt lists 1 image(s) not found under its "
+        f"class folders: River_3.tif; restore them (re-extract the archive or pass --download) "
+        f"so the {split} split has all its samples")
+
+
+def test_a_split_holding_other_samples_than_its_file_is_refused(eurosat):
+    data = eurosat[1]()
+    data.test.samples.pop()
+    with pytest.raises(DataError, match=r"test has 9 samples, its split file 10 \("):
+        preflight(data, "t")
+
+
+def test_the_verdict_is_kept_per_file_set_version(eurosat, tmp_path):
+    root, build = eurosat
+    hashcache.remember_in(tmp_path / "cache")
+    try:
+        data = build()
+        assert preflight(data, "t")["preflight_cached"] == 0.0
+        hashcache.forget_in_memory()
+        assert preflight(data, "t")["preflight_cached"] == 1.0
+        (root / EUROSAT_DIR / "Forest" / "Forest_1.tif").write_bytes(b"II*\0")
+        with pytest.raises(DataError, match="Forest_1.tif"):
+            preflight(data, "t")
+        entries = list((tmp_path / "cache" / "hashes").glob("*.json"))
+        assert len(entries) == 2  # the fingerprint and one verdict: one entry per file set
+    finally:
+        hashcache.remember_in(None)
