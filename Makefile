@@ -73,6 +73,8 @@ bench: setup
 	$(BIN)/python benchmarks/sliding_window.py
 	$(BIN)/python benchmarks/detection_eval.py
 	$(BIN)/python benchmarks/fsdp_memory.py
+	$(BIN)/python benchmarks/load_memory.py
+	$(BIN)/python benchmarks/probe_heads.py --one-at-a-time-heads 1
 
 clean:
 	rm -rf demo_out .rsbench_cache .pytest_cache
