@@ -137,7 +137,7 @@ def test_a_variant_on_a_dataset_without_variants_is_refused(tmp_path):
 
     spec = DatasetSpec(name="ucmerced", split={"kind": "official", "name": "torchgeo"},
                        image_size=32, variant="rgb-eroded-6cls")
-    with pytest.raises(SpecError, match="dataset 'ucmerced' has no variants"):
+    with pytest.raises(SpecError, match="dataset 'ucmerced' has no variants; remove dataset.variant"):
         build_classification_data(spec, tmp_path, tmp_path / "splits")
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from rsbench.config import DatasetSpec, SpecError
+from rsbench.config import DatasetSpec
 from rsbench.data.bundle import SplitData
 from rsbench.data.catalog import dataset_adapter
 from rsbench.data.dataset import SceneDataset
 from rsbench.data.fractions import with_train_fraction
 from rsbench.data.split_files import pinned_split
 from rsbench.data.splits import parse_split, ratio_split
+from rsbench.data.variant import adapter_for
 
 
 class ClassificationData(SplitData):
@@ -49,10 +50,7 @@ def build_classification_data(spec: DatasetSpec, data_root: Path, split_dir: Pat
         DatasetNotFound: the data is absent or incomplete (says where and how to get it).
         SplitConflict: a split file of the same name exists with different content.
     """
-    adapter = dataset_adapter(spec.name)
-    if spec.variant is not None:  # an option that would silently do nothing is refused
-        raise SpecError(f"dataset {spec.name!r} has no variants (dataset.variant "
-                        f"{spec.variant!r}); remove the field")
+    adapter = adapter_for(dataset_adapter(spec.name), spec)  # no variant: refused, not ignored
     split = parse_split(spec.split, adapter.official_splits, with_fraction=True)
     reader = adapter.reader(tuple(spec.bands))
     root = dataset_root(spec, data_root)

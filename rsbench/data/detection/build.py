@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 
-from rsbench.config import DatasetSpec, SpecError
+from rsbench.config import DatasetSpec
 from rsbench.data.build import dataset_root
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import DetectionData, DetectionDataset, DetSample
@@ -22,6 +22,7 @@ from rsbench.data.errors import SplitSpecError
 from rsbench.data.segmentation.common import SegSplit, carve_val, parse_seg_split
 from rsbench.data.split_files import pinned_split
 from rsbench.data.splits import SplitSpec, parse_split, ratio_split
+from rsbench.data.variant import adapter_for
 from rsbench.registry import Registry
 
 DET_DATASETS = Registry("detection dataset")
@@ -64,13 +65,7 @@ def variant_adapter(spec: DatasetSpec) -> DetAdapter:
     Raises:
         SpecError: a variant the dataset has not (or any variant for a dataset without them).
     """
-    adapter = det_adapter(spec.name)
-    if hasattr(adapter, "with_variant"):
-        return adapter.with_variant(spec.variant)
-    if spec.variant is not None:
-        raise SpecError(f"dataset {spec.name!r} has no variants; remove dataset.variant "
-                        f"({spec.variant!r})")
-    return adapter
+    return adapter_for(det_adapter(spec.name), spec)
 
 
 def parse_det_split(raw: dict, adapter: DetAdapter) -> SegSplit | RatioDetSplit:

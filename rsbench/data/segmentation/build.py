@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from rsbench.config import DatasetSpec, SpecError
+from rsbench.config import DatasetSpec
 from rsbench.data.build import dataset_root
 from rsbench.data.fractions import group_subset
 from rsbench.data.segmentation.base import SegAdapter
@@ -22,6 +22,7 @@ from rsbench.data.segmentation.common import (
     parse_seg_split,
 )
 from rsbench.data.split_files import pinned_split
+from rsbench.data.variant import adapter_for
 from rsbench.registry import Registry
 
 SEG_DATASETS = Registry("segmentation dataset")
@@ -48,13 +49,7 @@ def variant_adapter(spec: DatasetSpec) -> SegAdapter:
     Raises:
         SpecError: a variant the dataset has not (or any variant for a dataset without them).
     """
-    adapter = seg_adapter(spec.name)
-    if hasattr(adapter, "with_variant"):
-        return adapter.with_variant(spec.variant)
-    if spec.variant is not None:
-        raise SpecError(f"dataset {spec.name!r} has no variants; remove dataset.variant "
-                        f"({spec.variant!r})")
-    return adapter
+    return adapter_for(seg_adapter(spec.name), spec)
 
 
 def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
