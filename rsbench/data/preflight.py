@@ -103,7 +103,7 @@ def box_problem(dataset, sample, num_classes: int) -> tuple[str | None, bool]:
     # not a number) belongs to another image or a corrupt file, and would vanish silently.
     outside = ~np.isfinite(boxes).all(1) | (boxes[:, 0] >= width) | (boxes[:, 1] >= height) \
         | (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0)
-    if outside.any():
+    if outside.any() and not getattr(adapter, "boxes_outside_dropped", False):
         box = [round(float(v), 1) for v in boxes[outside][0]]
         return (f"its annotation {sample[1]} has {int(outside.sum())} box(es) outside the "
                 f"{width} x {height} image, e.g. xyxy {box}"), False
@@ -118,7 +118,8 @@ def problem_of(data, dataset, sample) -> tuple[str | None, bool]:
         which = f"its {kind} {sample[n]} " if n else ""
         if not path.is_file():
             return f"{which}missing", False
-        if path.stat().st_size == 0:
+        # An empty annotation file is an image without objects (a DOTA or xView tile).
+        if path.stat().st_size == 0 and (n == 0 or kind == "mask"):
             return f"{which}empty (0 bytes)", False
     k = len(data.classes)
     try:
@@ -143,10 +144,15 @@ def split_counts(data) -> dict[str, int]:
         return {}
 
 
+def unique_paths(parts: list) -> list[Path]:
+    """Every file the splits read, once each (xView's one GeoJSON serves every image)."""
+    return list(dict.fromkeys(path for _, dataset in parts for sample in dataset.samples
+                              for path in sample_paths(dataset, sample)))
+
+
 def verdict_key(data, parts: list) -> str:
     """The cache key of one bundle's check: what it depends on and every file's version."""
-    versions = [hashcache.file_version(path) for _, dataset in parts
-                for sample in dataset.samples for path in sample_paths(dataset, sample)]
+    versions = [hashcache.file_version(path) for path in unique_paths(parts)]
     first = parts[0][1]
     depends = (VERSION, type(first).__name__, repr(getattr(first, "reader", None)),
                type(getattr(first, "adapter", None)).__name__, len(data.classes),
@@ -188,7 +194,7 @@ def preflight(data, task: str = "", metric: str = "", workers: int | None = None
     if short:
         raise DataError(f"{where}: {'; '.join(short)} ({data.split_file}); the dataset changed "
                         f"under the split: restore it or move the split file away")
-    n_files = sum(len(sample_paths(d, smp)) for _, d in parts for smp in d.samples)
+    n_files = len(unique_paths(parts))
     try:
         key = verdict_key(data, parts)
     except OSError:

@@ -75,3 +75,20 @@ def test_the_verdict_is_kept_per_file_set_version(eurosat, tmp_path):
         assert len(entries) == 2  # the fingerprint and one verdict: one entry per file set
     finally:
         hashcache.remember_in(None)
+
+
+def test_tiles_without_objects_pass(tmp_path):
+    """Empty label files are tiles with no object (DOTA, xView tiles), not damage."""
+    from fault_kit import prepare
+
+    from rsbench.data.detection import build_detection_data
+
+    generator("dota").make(tmp_path / "raw")
+    assert prepare("dota", tmp_path / "raw", tmp_path / "dota", "--patch", "64",
+                   "--overlap", "16") == 0
+    assert any(p.stat().st_size == 0 for p in (tmp_path / "dota").rglob("*.txt"))
+    spec = DatasetSpec(name="dota", split={"kind": "official"}, image_size=64)
+    data = build_detection_data(spec, tmp_path, tmp_path / "splits")
+    timings = preflight(data, "t")
+    n = len(data.train) + len(data.val) + len(data.test)
+    assert timings["preflight_files"] == 2 * n

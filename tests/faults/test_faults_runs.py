@@ -277,6 +277,12 @@ def test_isaid_zero_byte_mask(world, tmp_path):
 
 # -- detection: DIOR -------------------------------------------------------------------------
 
+def dior_image(world, stem: str) -> str:
+    """The image of annotation ``stem``, relative to the DIOR root."""
+    (path,) = (world["clean"] / "dior").glob(f"JPEGImages-*/{stem}.jpg")
+    return path.relative_to(world["clean"] / "dior").as_posix()
+
+
 def test_dior_truncated_test_image_is_found_before_training(world, tmp_path):
     name = first(world["clean"] / "dior", "JPEGImages-test/*.jpg").name
     err = failed(world, tmp_path, "dior", lambda r: truncate(r / "JPEGImages-test" / name))
@@ -307,11 +313,19 @@ def test_dior_box_outside_the_image(world, tmp_path):
 
     err = failed(world, tmp_path, "dior", move_box)
     stem = xml.stem
-    split = "test" if int(stem) > 11725 else "trainval"
     assert err["message"].startswith(preflight_line(
-        tmp_path, "dior", 1, 9, f"JPEGImages-{split}/{stem}.jpg (its annotation Annotations/"
+        tmp_path, "dior", 1, 9, f"{dior_image(world, stem)} (its annotation Annotations/"
         f"Horizontal Bounding Boxes/{stem}.xml has 1 box(es) outside the 64 x 64 image, "
         f"e.g. xyxy [899.0, ")[:-len(f"; {FIX}")])
+
+
+def test_dior_zero_byte_annotation(world, tmp_path):
+    xml = first(world["clean"] / "dior", "Annotations/Horizontal Bounding Boxes/*.xml", 2)
+    err = failed(world, tmp_path, "dior",
+                 lambda r: zero_bytes(r / "Annotations/Horizontal Bounding Boxes" / xml.name))
+    assert err["message"] == preflight_line(
+        tmp_path, "dior", 1, 9, f"{dior_image(world, xml.stem)} (read failed (ParseError: "
+        f"no element found: line 1, column 0))")
 
 
 def test_dior_greyscale_image(world, tmp_path):
