@@ -11,23 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from tiny_models import write_tiny_card
+from tiny_models import write_demo_task, write_tiny_card
 
 from rsbench.cli import main
 from rsbench.results.record import failure_info
-
-REPO = Path(__file__).resolve().parents[1]
-UCM_TASK = """include: [{root}/tasks/demo/_demo_dataset.yaml, {root}/tasks/classification/_protocols/{proto}.yaml]
-task: {name}
-version: 1
-dataset: {{image_size: 32}}
-protocol: {protocol}
-"""
-SEG_TASK = """include: [{root}/tasks/demo/demo_loveda_frozen.yaml]
-task: seg_unlabelled
-dataset: {{image_size: 32}}
-protocol: {{iterations: 2, batch_size: 4, slide_stride: 16}}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +27,11 @@ def world(tmp_path_factory):
     loveda = make_synthetic_loveda(tmp / "data" / "loveda", 4, 32, 0)
     for mask in (loveda / "Val").rglob("masks_png/*.png"):  # the split scored as test: all no-data
         Image.fromarray(np.zeros((32, 32), np.uint8)).save(mask)
-    tasks = {}
-    for proto, protocol in (("knn", "{k: 3}"), ("linear_probe", "{epochs: 2, blr_grid: [0.1]}")):
-        path = tmp / f"t_{proto}.yaml"
-        path.write_text(UCM_TASK.format(root=REPO, proto=proto, name=f"t_{proto}", protocol=protocol))
-        tasks[proto] = str(path)
-    (tmp / "seg_unlabelled.yaml").write_text(SEG_TASK.format(root=REPO))
-    tasks["seg"] = str(tmp / "seg_unlabelled.yaml")
+    tasks = {"knn": str(write_demo_task(tmp, "t_knn", "knn", "{k: 3}")),
+             "linear_probe": str(write_demo_task(tmp, "t_linear_probe", "linear_probe",
+                                                 "{epochs: 2, blr_grid: [0.1]}")),
+             "seg": str(write_demo_task(tmp, "seg_unlabelled", "seg",
+                                        "{iterations: 2, batch_size: 4, slide_stride: 16}"))}
     return {"tmp": tmp, "card": write_tiny_card(tmp, 32), "tasks": tasks}
 
 

@@ -5,25 +5,13 @@ Run as a real subprocess, because pytest's own warning filters would hide what a
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from tiny_models import write_tiny_card
+from tiny_models import write_demo_task, write_tiny_card
 
-REPO = Path(__file__).resolve().parents[1]
-TASK = """include: [{root}/tasks/demo/_demo_dataset.yaml, {root}/tasks/classification/_protocols/{proto}.yaml]
-task: o_{proto}
-version: 1
-dataset: {{image_size: 32}}
-protocol: {protocol}
-"""
-SEG = """include: [{root}/tasks/demo/demo_loveda_frozen.yaml]
-task: o_seg
-dataset: {{image_size: 32}}
-protocol: {{iterations: 3, batch_size: 4, slide_stride: 16}}
-"""
 PROTOCOLS = {"knn": "{k: 3}", "linear_probe": "{epochs: 2, blr_grid: [0.1, 1.0]}",
-             "finetune": "{epochs: 1, batch_size: 16, warmup_epochs: 0, mixup: 0.0, cutmix: 0.0}"}
+             "finetune": "{epochs: 1, batch_size: 16, warmup_epochs: 0, mixup: 0.0, cutmix: 0.0}",
+             "seg": "{iterations: 3, batch_size: 4, slide_stride: 16}"}
 NOISE = ("GPU available", "TPU available", "Tip:", "litlogger", "Trainer.fit` stopped",
          "module(s) in eval mode", "predict returned None", "LeafSpec", "weights_only", "/-2")
 
@@ -36,12 +24,8 @@ def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("output")
     make_synthetic_ucmerced(tmp / "data" / "ucmerced", n_per_class=6, size=32, seed=0)
     make_synthetic_loveda(tmp / "data" / "loveda", 4, 32, 0)
-    tasks = []
-    for proto, protocol in PROTOCOLS.items():
-        (tmp / f"o_{proto}.yaml").write_text(TASK.format(root=REPO, proto=proto, protocol=protocol))
-        tasks.append(str(tmp / f"o_{proto}.yaml"))
-    (tmp / "o_seg.yaml").write_text(SEG.format(root=REPO))
-    tasks.append(str(tmp / "o_seg.yaml"))
+    tasks = [str(write_demo_task(tmp, f"o_{proto}", proto, overrides))
+             for proto, overrides in PROTOCOLS.items()]
     return {"tmp": tmp, "card": write_tiny_card(tmp, 32), "tasks": ",".join(tasks)}
 
 

@@ -49,3 +49,19 @@ def write_tiny_card(folder: Path, img_size: int) -> Path:
                                     "arch_overrides": {"depth": 2, "patch_size": 8},
                                     "input_spec": {"img_size": img_size}}))
     return card
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_demo_task(folder: Path, name: str, protocol: str, overrides: str) -> Path:
+    """``folder/<name>.yaml``: a 32 px task on the demo dataset (synthetic UC Merced) with the
+    shipped ``protocol`` (``knn``, ``linear_probe``, ``finetune``, or ``seg`` for the demo's
+    LoveDA frozen task) and ``overrides`` as a YAML flow mapping of protocol options."""
+    base = ([f"{REPO}/tasks/demo/demo_loveda_frozen.yaml"] if protocol == "seg" else
+            [f"{REPO}/tasks/demo/_demo_dataset.yaml",
+             f"{REPO}/tasks/classification/_protocols/{protocol}.yaml"])
+    path = folder / f"{name}.yaml"
+    path.write_text(f"include: [{', '.join(base)}]\ntask: {name}\nversion: 1\n"
+                    f"dataset: {{image_size: 32}}\nprotocol: {overrides}\n")
+    return path
