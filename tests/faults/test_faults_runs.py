@@ -160,6 +160,13 @@ def test_loveda_missing_mask(world, tmp_path):
         f"Val/Rural/masks_png/3.png) at {tmp_path}/data/loveda: expected ")
 
 
+def test_loveda_renamed_folder_says_what_is_there(world, tmp_path):
+    err = failed(world, tmp_path, "loveda", lambda r: rename(r / "Train", "train"))
+    assert err["message"].startswith(
+        f"dataset 'loveda' (LoveDA) has no Train images (its folders: Test, Val, train) at "
+        f"{tmp_path}/data/loveda: expected ")
+
+
 def test_loveda_mask_value_out_of_range(world, tmp_path):
     err = failed(world, tmp_path, "loveda",
                  lambda r: write_mask(r / "Train/Rural/masks_png/1.png", 9))

@@ -43,7 +43,10 @@ class SegAdapter:
     def complete_pairs(self, root: Path, folder: str, pairs: list[PairSample]) -> list[PairSample]:
         """``pairs`` if there are any and every mask exists, else a one-line not-found error."""
         if not pairs:
-            raise self.not_found(root, f"has no {folder} images")
+            # What is there instead, e.g. a folder extracted or renamed as "train".
+            present = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+            held = f" (its folders: {', '.join(present)})" if present else ""
+            raise self.not_found(root, f"has no {folder} images{held}")
         missing = [m for _, m in pairs if not (root / m).is_file()]
         if missing:
             raise self.not_found(root, f"is incomplete ({len(missing)} masks missing, "
