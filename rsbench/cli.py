@@ -52,8 +52,14 @@ def cmd_run(args) -> int:
                       retry_failed=args.retry_failed, engine=engine_from_args(args),
                       overrides=overrides.common, task_overrides=overrides.per_task)
     records = run_suite(card, tasks, seeds, opts)
-    failed = [r for r in records if r["status"] != "ok"]
-    print(json.dumps({"records": len(records), "failed": len(failed), "out": str(opts.out)}))
+    from rsbench.run_summary import print_table, summary_rows
+
+    rows = summary_rows(records, opts.out)
+    if not args.quiet:
+        print_table(rows)
+    failed = [r for r in rows if r["status"] != "ok"]
+    print(json.dumps({"records": len(records), "failed": len(failed), "out": str(opts.out),
+                      "results": rows}))
     return 1 if failed else 0
 
 

@@ -55,11 +55,16 @@ def test_an_override_one_task_cannot_use_is_refused_before_anything_runs(world, 
     assert not (tmp_path / "r").exists()  # no record, not even a failed one
 
 
-def test_a_per_task_override_applies_to_that_task_only(world, tmp_path):
+def test_a_per_task_override_applies_to_that_task_only(world, tmp_path, capsys):
     t = world["tasks"]
     assert run(world, tmp_path / "r", [t["linear_probe"], t["knn"]],
                "--set", "t_linear_probe:protocol.epochs=3") == 0
     knn, probe = records(tmp_path / "r")
+    results = json.loads(capsys.readouterr().out)["results"]  # the summary, machine-readable
+    assert [(r["task"], r["status"], r["value"]) for r in results] == [
+        ("t_linear_probe", "ok", probe["metrics"]["overall_accuracy"]),
+        ("t_knn", "ok", knn["metrics"]["overall_accuracy"])]
+    assert all(Path(r["record"]).is_file() for r in results)
     assert probe["protocol"]["hparams"]["epochs"] == 3
     assert probe["inputs"]["protocol_overrides"] == {"protocol": {"epochs": 3}}
     assert knn["inputs"]["protocol_overrides"] == {} and "epochs" not in knn["protocol"]["hparams"]
