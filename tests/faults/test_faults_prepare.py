@@ -129,6 +129,8 @@ def test_renamed_image_folders_say_where_the_images_are(raw, tmp_path, capsys):
                      "the tiles' folder is one of these, or rename it)",
         "xview": "raw xView not found under {src} (no train_images/*.tif (found 10 .tif files "
                  "under {src}/imgs: move them there)): expected ",
+        "isaid": "raw iSAID not found (train/images/ has no scenes; train/ holds Semantic_masks, "
+                 "imgs) at {src}: expected ",
     }
     for name, start in expected.items():
         src, lines = prepared(raw, tmp_path / name, name,

@@ -76,7 +76,10 @@ def raw_scenes(src: Path) -> list[tuple[str, str, Path, Path]]:
         images = [p for p in sorted((src / split / "images").glob("*.png"))
                   if not p.name.endswith(("_RGB.png", "_mask.png"))]
         if not images:
-            raise raw_not_found(src, f"not found ({split}/images/ has no scenes)")
+            folder = src / split  # what is there instead, e.g. images extracted under another name
+            held = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+            inside = f"; {split}/ holds {', '.join(held)}" if held else ""
+            raise raw_not_found(src, f"not found ({split}/images/ has no scenes{inside})")
         for image in images:
             mask = src / split / "Semantic_masks" / "images" / f"{image.stem}{MASK_SUFFIX}"
             if mask.is_file():
