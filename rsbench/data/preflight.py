@@ -150,15 +150,36 @@ def unique_paths(parts: list) -> list[Path]:
                               for path in sample_paths(dataset, sample)))
 
 
+def check_identity(data, parts: list) -> tuple:
+    """What a sample's verdict depends on besides its files: the readers and the classes."""
+    first = parts[0][1]
+    return (VERSION, type(first).__name__, repr(getattr(first, "reader", None)),
+            type(getattr(first, "adapter", None)).__name__, len(data.classes),
+            getattr(data, "ignore_index", None))
+
+
 def verdict_key(data, parts: list) -> str:
     """The cache key of one bundle's check: what it depends on and every file's version."""
     versions = [hashcache.file_version(path) for path in unique_paths(parts)]
-    first = parts[0][1]
-    depends = (VERSION, type(first).__name__, repr(getattr(first, "reader", None)),
-               type(getattr(first, "adapter", None)).__name__, len(data.classes),
-               getattr(data, "ignore_index", None),
-               [(split, [list(map(str, s)) for s in d.samples]) for split, d in parts])
-    return hashcache.key_of("preflight", (depends, versions))
+    samples = [(split, [list(map(str, s)) for s in d.samples]) for split, d in parts]
+    return hashcache.key_of("preflight", (check_identity(data, parts), samples, versions))
+
+
+def sample_verdict(data, identity: tuple, dataset, sample) -> tuple[str | None, bool]:
+    """``problem_of`` one sample, remembered in this process by its files' versions, so tasks
+    over overlapping samples (label fractions, several protocols) decode each file once."""
+    try:
+        versions = [hashcache.file_version(p) for p in sample_paths(dataset, sample)]
+    except OSError:
+        return problem_of(data, dataset, sample)  # missing: named there
+    key = hashcache.key_of("preflight_sample", (identity, versions))
+    kept = hashcache.lookup(key)
+    if kept is not None:
+        return None, kept == "ignore"
+    why, ignored = problem_of(data, dataset, sample)
+    if why is None:  # the set's verdict goes to disk; a sample's stays in memory
+        hashcache.store(key, "ignore" if ignored else "ok", on_disk=False)
+    return why, ignored
 
 
 def preflight(data, task: str = "", metric: str = "", workers: int | None = None
@@ -224,7 +245,8 @@ def checked_files(data, parts: list, names: tuple[str, str, str], workers: int |
     jobs = [(split, d, smp) for split, d in parts for smp in d.samples]
     workers = workers or min(8, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        found = list(pool.map(lambda job: problem_of(data, job[1], job[2]), jobs))
+        identity = check_identity(data, parts)
+        found = list(pool.map(lambda job: sample_verdict(data, identity, job[1], job[2]), jobs))
     bad = [f"{job[2][0]} ({why})" for job, (why, _) in zip(jobs, found, strict=True) if why]
     if bad:
         raise DataError(f"{where}: {len(bad)} of {len(jobs)} samples fail the pre-flight check: "

@@ -3,6 +3,8 @@ counts, a missing listed raster, and the verdict cache."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import rasterio
@@ -92,3 +94,21 @@ def test_tiles_without_objects_pass(tmp_path):
     timings = preflight(data, "t")
     n = len(data.train) + len(data.val) + len(data.test)
     assert timings["preflight_files"] == 2 * n
+
+
+def test_samples_checked_once_are_not_decoded_again_in_the_process(eurosat, monkeypatch):
+    """A label-fraction task over a subset of checked files decodes none of them again."""
+    import rsbench.data.preflight as pf
+
+    data = eurosat[1]()
+    calls = []
+    real = pf.problem_of
+    monkeypatch.setattr(pf, "problem_of", lambda *a: calls.append(a[2]) or real(*a))
+    assert preflight(data, "t")["preflight_cached"] == 0.0
+    assert len(calls) == 60
+    data.train.samples.pop()  # another file set: its verdict is new, its samples are not
+    doc = json.loads(data.split_file.read_text())
+    doc["train"].pop()
+    data.split_file.write_text(json.dumps(doc))
+    assert preflight(data, "t")["preflight_cached"] == 0.0
+    assert len(calls) == 60
