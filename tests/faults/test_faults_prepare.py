@@ -138,8 +138,6 @@ def test_renamed_image_folders_say_where_the_images_are(raw, tmp_path, capsys):
         assert len(lines) == 1 and lines[0].startswith(f"rsbench: error: {start.format(src=src)}")
 
 
-@pytest.mark.xfail(strict=True, reason="a truncated DOTA labelTxt (last line cut) is read without "
-                   "a word: rsbench/data/detection/dota_raw.py skips the partial line")
 def test_truncated_dota_label_is_named(raw, tmp_path, capsys):
     src, lines = prepared(raw, tmp_path, "dota", lambda s: truncate(s / FILES["dota"][1]), capsys)
     assert len(lines) == 1 and "train/labelTxt/P0000.txt" in lines[0]

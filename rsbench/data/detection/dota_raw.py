@@ -12,9 +12,11 @@ Refused with a one-line error saying what differs: horizontal-box labels alone
 from them), DOTA v1.5 / v2.0 labels alone (other class lists), images one folder too deep
 (``images/images``, an archive extracted inside ``images``), an image without its label file.
 
-Label lines are read as both references read them: lines of fewer than 9 fields (the
-``imagesource:`` / ``gsd:`` header) are skipped; ``x1 y1 ... y4 class [difficult]``, a missing
-difficulty reading as ``0``. Pixels are decoded as ``cv2.imread(path)`` does for 8-bit images
+Label lines are read as both references read them: the ``imagesource:`` / ``gsd:`` header
+and blank lines are skipped; ``x1 y1 ... y4 class [difficult]``, a missing difficulty reading
+as ``0``. The references also skip any other line of fewer than 9 fields; here such a line
+(e.g. the last line of a truncated download) is an error naming the file and the line, since
+skipping it would drop an object without a word. Pixels are decoded as ``cv2.imread(path)`` does for 8-bit images
 (RGB kept, alpha dropped, grey replicated); a truncated or corrupt image is an error naming it.
 """
 
@@ -25,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from rsbench.data.errors import DatasetNotFound
+from rsbench.data.errors import DataError, DatasetNotFound
 from rsbench.errors import RsbenchError
 
 RAW_SPLITS = ("train", "val")
@@ -43,15 +45,26 @@ class UnreadableImage(RsbenchError, ValueError):
     """A raw image that cannot be decoded (truncated download, corrupt file, 16-bit PNG)."""
 
 
-def parse_raw_objects(text: str) -> list[RawObject]:
-    """The objects of a DOTA label file, in file order (see the module docstring)."""
+def parse_raw_objects(text: str, where: str = "label file") -> list[RawObject]:
+    """The objects of a DOTA label file, in file order (see the module docstring).
+
+    Raises:
+        DataError: a line that is neither a header nor a whole object line.
+    """
     out = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         parts = line.split()
-        if len(parts) < 9:
+        if not parts or parts[0].split(":")[0].lower() in ("imagesource", "gsd"):
             continue
-        out.append((tuple(float(v) for v in parts[:8]), parts[8],
-                    parts[9] if len(parts) > 9 else "0"))
+        try:
+            if len(parts) < 9:
+                raise ValueError(f"{len(parts)} fields, an object line has 9 or 10")
+            out.append((tuple(float(v) for v in parts[:8]), parts[8],
+                        parts[9] if len(parts) > 9 else "0"))
+        except ValueError as err:
+            raise DataError(f"{where}: line {number} is not a DOTA object line ({err}): "
+                            f"{line.strip()[:80]!r}; the file is truncated or damaged, "
+                            "download or extract it again") from None
     return out
 
 

@@ -63,7 +63,8 @@ def tiles_of(variant: str, image: np.ndarray, objects: list[RawObject], stem: st
 def cut_image(variant: str, split: str, image_path: Path, label_path: Path, dst: Path,
               tile: int, overlap: int, min_visible: float) -> tuple[dict[str, str], dict]:
     """Write one image's tiles and label files under ``dst``; returns ``({rel: sha256}, facts)``."""
-    objects = parse_raw_objects(label_path.read_text(encoding="utf-8", errors="replace"))
+    objects = parse_raw_objects(label_path.read_text(encoding="utf-8", errors="replace"),
+                                str(label_path))
     unknown = sorted({name for _, name, _ in objects} - set(DOTA_CLASSES))
     if unknown:
         raise ValueError(f"{label_path}: unknown DOTA v1.0 class(es) {unknown}")
