@@ -9,8 +9,9 @@ written as VOC 1-based inclusive indices (``xmin = x0 + 1``, ``xmax = x1`` for p
 
 ``classes_by="texture"`` instead draws 1-3 larger rectangles of the first eight classes, class
 ``k`` filled with the UC Merced-style scene texture ``k`` of :mod:`rsbench.data.synthetic` (stripe
-orientation and frequency, at that module's 64 px scale) in palette 0 or 1 drawn per object:
-neither shape nor colour tells the classes apart, only the texture an encoder has learnt.
+orientation and frequency, at that module's 64 px scale) in palette 0 or 1 drawn per object,
+on a stripeless ground: neither shape nor colour tells the classes apart, only the texture an
+encoder has learnt.
 
 Everything is drawn from ``numpy.random.default_rng((seed, split, index))``; JPEGs are written
 at a fixed quality without metadata and XML as fixed text, so the same seed gives the same bytes
@@ -83,13 +84,16 @@ def place_objects(size: int, rng: np.random.Generator, n_classes: int = len(DIOR
     return out
 
 
-def background(size: int, rng: np.random.Generator) -> np.ndarray:
-    """A float ``[size, size, 3]`` grey-brown ground with faint stripes and grain."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    angle = rng.uniform(0, np.pi)
-    stripes = 0.05 * np.sin(2 * np.pi * (xx * np.cos(angle) + yy * np.sin(angle)) / 16.0)
+def background(size: int, rng: np.random.Generator, stripes: bool = True) -> np.ndarray:
+    """A float ``[size, size, 3]`` grey-brown ground with grain and, if ``stripes``, faint
+    stripes."""
+    waves = np.zeros((size, size), np.float32)
+    if stripes:
+        yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+        angle = rng.uniform(0, np.pi)
+        waves = 0.05 * np.sin(2 * np.pi * (xx * np.cos(angle) + yy * np.sin(angle)) / 16.0)
     base = np.asarray([0.45, 0.42, 0.36]) + rng.uniform(-0.05, 0.05, size=3)
-    return base + stripes[..., None] + rng.normal(0, 0.03, size=(size, size, 3))
+    return base + waves[..., None] + rng.normal(0, 0.03, size=(size, size, 3))
 
 
 def synthetic_image(size: int, rng: np.random.Generator) -> tuple[np.ndarray, list, list]:
@@ -106,7 +110,7 @@ def synthetic_image(size: int, rng: np.random.Generator) -> tuple[np.ndarray, li
 
 def texture_image(size: int, rng: np.random.Generator) -> tuple[np.ndarray, list, list]:
     """Like :func:`synthetic_image`, with the texture-coded rectangles of ``classes_by="texture"``."""
-    img = background(size, rng)
+    img = background(size, rng, stripes=False)  # stripes on the ground would look like objects
     objects = place_objects(size, rng, n_classes=N_TEXTURES, count=(1, 4),
                             sides=(TEXTURE_SIZE // 2, TEXTURE_SIZE))
     for k, x0, y0, x1, y1 in objects:
