@@ -32,6 +32,7 @@ ROUTINE_WARNINGS = (
     r".*You are using a CUDA device .* that has Tensor Cores.*",
     r".*Checkpoint directory .* exists and is not empty.*",
     r".*custom batch sampler.*",
+    r".*The `srun` command is available on your system but is not used.*",  # a local run
 )
 
 
