@@ -32,6 +32,9 @@ ROUTINE_WARNINGS = (
     r".*You are using a CUDA device .* that has Tensor Cores.*",
     r".*Checkpoint directory .* exists and is not empty.*",
     r".*custom batch sampler.*",
+    # Lightning reading back the checkpoint it wrote itself in this process (the demo's
+    # pretraining); user checkpoints are only ever read with weights_only=True (checkpoints/).
+    r".*`weights_only` was not set, defaulting to `False`.*",
     r".*The `srun` command is available on your system but is not used.*",  # a local run
 )
 

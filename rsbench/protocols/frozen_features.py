@@ -48,8 +48,9 @@ def per_image_splits(ctx: ProtocolContext, data, datasets: list[SceneDataset],
         start = time.perf_counter()
         first = datasets[0]
         # Absolute sample paths: the images may come from any of the three splits.
-        todo = SceneDataset(first.root, [(str(by_id[i][0].root / by_id[i][1][0]), by_id[i][1][1])
-                                         for i in missing], first.reader, first.size)
+        todo = SceneDataset(first.root, [(str((by_id[i][0].root / by_id[i][1][0]).resolve()),
+                                          by_id[i][1][1]) for i in missing],
+                            first.reader, first.size)
         x, _ = extracted_features(ctx.make_backbone(), todo, ctx.opts, batch_size)
         seconds = time.perf_counter() - start
         timings.update({"features_s": seconds, "features_img_per_s": len(missing) / max(seconds, 1e-9)})

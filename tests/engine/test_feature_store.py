@@ -91,3 +91,13 @@ def test_cache_ls_and_prune(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["removed"] == [str(old.dir)]
     assert main(["cache", "prune", "--cache-dir", str(tmp_path)]) == 0
     assert not list((tmp_path / "features").iterdir())
+
+
+def test_a_relative_dataset_root_reads_the_right_files(tmp_path, monkeypatch):
+    root = make_synthetic_ucmerced(tmp_path / "ucm", n_per_class=1, size=32, seed=0)
+    monkeypatch.chdir(tmp_path)
+    rel_root = root.relative_to(tmp_path)  # as `--data-root data` gives it
+    samples = sorted((p.relative_to(root).as_posix(), i) for i, p in enumerate(sorted(root.rglob("*.tif"))))
+    data = Data(rel_root, samples[:15], [], samples[15:])
+    splits, _, timings = cached_splits(context(tmp_path, data, CountingBackbone()))
+    assert timings["features_extracted"] == 21 and len(splits["test"][1]) == 6
