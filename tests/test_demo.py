@@ -88,3 +88,10 @@ def test_texture_dior_boxes_carry_their_class_orientation(tmp_path):
 def test_unknown_classes_by_is_refused(tmp_path, make):
     with pytest.raises(ValueError, match="classes_by 'shape'"):
         make(Path(tmp_path), 1, 32, 0, classes_by="shape")
+
+
+def test_a_win_within_the_spread_is_not_an_inversion():
+    recs = [record("e", "dior", 0, 0.10), record("e", "dior", 1, 0.11),
+            record("f", "dior", 0, 0.20), record("f", "dior", 1, 0.09)]
+    assert misranked_tasks(recs, early="e", final="f") != []  # within the spread
+    assert misranked_tasks(recs, early="e", final="f", margin="none") == []  # but final ahead
