@@ -57,7 +57,7 @@ class BatchedProbe(L.LightningModule):
     def configure_optimizers(self):
         hp = self.hp
         if hp["optimizer"] == "sgd":
-            groups = [{"params": list(lin.parameters()), "lr": lr}
+            groups = [{"params": list(lin.parameters()), "lr": lr, "base_lr": lr}
                       for lin, lr in zip(self.linears, self.lrs, strict=True)]
             return torch.optim.SGD(groups, lr=self.lrs[0], momentum=hp["momentum"],
                                    weight_decay=hp["weight_decay"])
@@ -67,9 +67,10 @@ class BatchedProbe(L.LightningModule):
 
         groups = []
         for lin, lr in zip(self.linears, self.lrs, strict=True):
-            groups += [{"params": [lin.weight], "lr": lr, "always_adapt": True,
+            groups += [{"params": [lin.weight], "lr": lr, "base_lr": lr, "always_adapt": True,
                         "weight_decay": hp["weight_decay"]},
-                       {"params": [lin.bias], "lr": lr, "always_adapt": False, "weight_decay": 0.0}]
+                       {"params": [lin.bias], "lr": lr, "base_lr": lr, "always_adapt": False,
+                        "weight_decay": 0.0}]
         return Lars(groups, lr=self.lrs[0], momentum=hp["momentum"])
 
     def train_dataloader(self):
@@ -77,9 +78,6 @@ class BatchedProbe(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         opt = self.optimizers()
-        base = [g["initial_lr"] if "initial_lr" in g else g["lr"] for g in opt.param_groups]
-        for g, lr in zip(opt.param_groups, base, strict=True):
-            g.setdefault("initial_lr", lr)
         warmup = self.total * self.hp["warmup_epochs"] // max(1, self.hp["epochs"])
         order = self.epoch_order()
         for i in range(self.per_epoch):
@@ -98,7 +96,7 @@ class BatchedProbe(L.LightningModule):
     def one_step(self, opt, x: torch.Tensor, y: torch.Tensor, warmup: int) -> None:
         factor = warmup_cosine(self.step_no, warmup, self.total)
         for g in opt.param_groups:
-            g["lr"] = g["initial_lr"] * factor
+            g["lr"] = g["base_lr"] * factor  # warm-up + cosine, as LambdaLR does per step
         z = self.norm(x)
         losses = [nn.functional.cross_entropy(lin(z), y) if ok else None
                   for lin, ok in zip(self.linears, self.alive, strict=True)]
