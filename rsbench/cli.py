@@ -98,10 +98,9 @@ def task_rows() -> list[dict]:
 
 
 def cmd_ls(args) -> int:
-    as_json = getattr(args, "json", False)
     if args.what == "models":
         rows = model_rows()
-        if as_json:
+        if args.json:
             print(json.dumps(rows, indent=1))
             return 0
         print(f"{'name':<20} {'width':>6} {'depth':>6} {'mlp':>6} {'heads':>6} {'patch':>6} {'params':>16}  paper")
@@ -118,7 +117,7 @@ def cmd_ls(args) -> int:
                              batch_size=args.batch_size, img_size=args.img_size))
         return 0
     rows = task_rows()
-    if as_json:
+    if args.json:
         print(json.dumps(rows, indent=1))
         return 0
     for r in rows:

@@ -1,6 +1,5 @@
 """Memory estimates and the automatic FSDP policy, checked by hand with fake GPU sizes."""
 
-import argparse
 
 import pytest
 
@@ -13,7 +12,6 @@ from rsbench.backbones.memory import (
     plan_table,
     vit_workload,
 )
-from rsbench.cli import add_plan_args
 from rsbench.engine import EngineOptions
 from rsbench.engine.sharding import fsdp_strategy, plan_for
 
@@ -113,12 +111,9 @@ def test_cpu_fsdp_is_fsdp2_under_model_parallel_strategy():
 
 
 def test_ls_models_plan(capsys):
-    from rsbench.cli import cmd_ls
+    from rsbench.cli import main
 
-    p = argparse.ArgumentParser()
-    p.add_argument("what")
-    add_plan_args(p)
-    assert cmd_ls(p.parse_args(["models", "--plan", "--devices", "8", "--device-memory", "64"])) == 0
+    assert main(["ls", "models", "--plan", "--devices", "8", "--device-memory", "64"]) == 0
     out = capsys.readouterr().out
     assert "vit_15b_patch14" in out and "FULL_SHARD group 8 +act-ckpt" in out
     assert "memory plan: batch 32/device" in plan_table()
