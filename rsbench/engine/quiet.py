@@ -18,7 +18,11 @@ LIBRARY_LOGGERS = tuple(f"{package}.{module}"
                         for package in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning",
                                         "lightning_fabric")
                         for module in ("utilities.rank_zero", "accelerators.cuda",
-                                       "utilities.distributed", "trainer.connectors.signal_connector")
+                                       "utilities.distributed", "trainer.connectors.signal_connector",
+                                       # "`weights_only` was not set": Lightning reading back a
+                                       # checkpoint it wrote itself (the demo's pretraining);
+                                       # user checkpoints are only read with weights_only=True
+                                       "trainer.connectors.checkpoint_connector")
                         ) + ("torch.distributed", "timm")
 
 # Library warnings that fire on every correct run; matched by message, so nothing else is lost.
@@ -32,9 +36,6 @@ ROUTINE_WARNINGS = (
     r".*You are using a CUDA device .* that has Tensor Cores.*",
     r".*Checkpoint directory .* exists and is not empty.*",
     r".*custom batch sampler.*",
-    # Lightning reading back the checkpoint it wrote itself in this process (the demo's
-    # pretraining); user checkpoints are only ever read with weights_only=True (checkpoints/).
-    r".*`weights_only` was not set, defaulting to `False`.*",
     r".*The `srun` command is available on your system but is not used.*",  # a local run
 )
 
