@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 
 from rsbench import hashcache
+from rsbench.atomic_io import atomic_write_bytes
 from rsbench.data.base import Sample
 from rsbench.data.errors import DataError, SplitConflict, named
 from rsbench.data.splits import SplitSpec
-from rsbench.results.atomic import atomic_write_bytes
 
 FORMAT = "rsbench-split/1"
 SPLIT_NAMES = ("train", "val", "test")

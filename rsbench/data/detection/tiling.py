@@ -32,11 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
+from rsbench.atomic_io import atomic_write_bytes
 from rsbench.data.detection.polygons import Polygon, clip_polygon, polygon_to_hbb, visible_fraction
 from rsbench.data.segmentation.common import write_png
 from rsbench.data.segmentation.isprs import patch_positions
 from rsbench.data.segmentation.prepare import MANIFEST_FORMAT
-from rsbench.results.atomic import atomic_write_bytes
 
 TileBox = tuple[float, float, float, float, str, bool]
 """A box in tile pixels: ``(x1, y1, x2, y2, class token, difficult)``."""

@@ -37,6 +37,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
+from rsbench.atomic_io import atomic_write_bytes
 from rsbench.config import SpecError
 from rsbench.data.errors import DatasetNotFound
 from rsbench.data.segmentation.common import (
@@ -48,7 +49,6 @@ from rsbench.data.segmentation.common import (
 )
 from rsbench.data.segmentation.isaid import ISAID_CLASSES, ISAID_PALETTE, MASK_SUFFIX
 from rsbench.data.segmentation.prepare import MANIFEST_FORMAT
-from rsbench.results.atomic import atomic_write_bytes
 
 HOMEPAGE = "https://captain-whu.github.io/iSAID/"
 SPLITS = ("train", "val")

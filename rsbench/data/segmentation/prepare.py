@@ -16,6 +16,7 @@ import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from rsbench.atomic_io import atomic_write_bytes
 from rsbench.data.segmentation.common import begin_preparation, end_preparation, write_png
 from rsbench.data.segmentation.isprs import ISPRS_ADAPTERS, read_tiff
 from rsbench.data.segmentation.isprs_grid import (
@@ -33,7 +34,6 @@ from rsbench.data.segmentation.isprs_raw import (
     label_hint,
 )
 from rsbench.data.segmentation.isprs_variant import ISPRS_CLASSES_6, PrepVariant, prep_variant
-from rsbench.results.atomic import atomic_write_bytes
 
 MANIFEST_FORMAT = "rsbench-prepared/2"
 #: mmseg names its test split ``val``; the prepared folder keeps that name.
