@@ -34,11 +34,11 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from fractions import Fraction
 from typing import TypeVar
 
 from rsbench.data.base import Sample
-from rsbench.data.splits import SplitSpec, seeded_order
+from rsbench.data.seeded import exact, seeded_partition
+from rsbench.data.splits import SplitSpec
 
 T = TypeVar("T", bound=tuple)
 
@@ -47,7 +47,7 @@ def fraction_count(n: int, fraction: float) -> int:
     """How many of ``n`` items a fraction keeps: ``min(n, max(1, floor(n * fraction)))``."""
     if n == 0:
         return 0
-    return min(n, max(1, math.floor(n * Fraction(repr(fraction)))))
+    return min(n, max(1, math.floor(n * exact(fraction))))
 
 
 def _prefix_subset(items: list[T], key: Callable[[T], str], fraction: float | None,
@@ -55,9 +55,8 @@ def _prefix_subset(items: list[T], key: Callable[[T], str], fraction: float | No
     """The items whose ``key`` is in the seeded prefix of ``fraction_count`` keys, sorted."""
     if fraction is None:
         return list(items)
-    keys = sorted({key(item) for item in items})
-    kept = set(seeded_order(keys, seed)[:fraction_count(len(keys), fraction)])
-    return sorted(item for item in items if key(item) in kept)
+    kept, _ = seeded_partition(items, key, lambda n: fraction_count(n, fraction), seed)
+    return sorted(kept)
 
 
 def stratified_subset(samples: list[Sample], fraction: float | None, seed: int) -> list[Sample]:

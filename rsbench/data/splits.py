@@ -1,13 +1,13 @@
 """Split specs and stratified ratio splits, reproducible from a seed on any machine.
 
-A ratio split is made per class. Each class's files are ordered by
-``sha256(f"{seed}:{relative_path}")`` (no random number generator, so the order cannot change
-with a numpy or Python upgrade) and cut into counts computed with exact fractions:
+A ratio split is made per class. Each class's files are put in the seeded order
+``sha256(f"{seed}:{relative_path}")`` and cut into counts computed with exact fractions
+(:mod:`rsbench.data.seeded`, whose ``share(n, f)`` is ``n * f`` rounded half up):
 
-- ``trainval = round_half_up(n * train)``
-- ``test = n - trainval`` when ``train + test == 1``, else
-  ``min(round_half_up(n * test), n - trainval)``
-- ``val = round_half_up(trainval * val_fraction)``, taken from the head of the train part;
+- ``trainval = share(n, train)``, the head of the order
+- ``test = n - trainval`` when ``train + test == 1``, else ``min(share(n, test), n - trainval)``,
+  the files that follow
+- ``val = share(trainval, val_fraction)``, taken from the head of the trainval part;
   ``train = trainval - val``
 
 e.g. n = 100 at 0.8 / 0.2 / val 0.1 gives 72 / 8 / 20, and n = 7 at 0.5 / 0.5 gives 4 / 0 / 3
@@ -20,16 +20,15 @@ protocol then trains on that stratified, nested fraction of the train part
 
 from __future__ import annotations
 
-import hashlib
 import math
 import numbers
 from collections import defaultdict
 from dataclasses import dataclass
-from fractions import Fraction
 
 from rsbench.config import LABEL_FRACTIONS, is_label_fraction
 from rsbench.data.base import Sample
 from rsbench.data.errors import SplitSpecError
+from rsbench.data.seeded import exact, seeded_partition, share
 
 RATIO_KEYS = {"kind", "train", "test", "val_fraction", "seed"}
 OFFICIAL_KEYS = {"kind", "name"}
@@ -162,7 +161,7 @@ def parse_split(raw: dict, official_names: tuple[str, ...] = (),
     if train == 0.0 or test == 0.0:
         field = "train" if train == 0.0 else "test"
         raise SplitSpecError(f"dataset.split.{field} must be greater than 0")
-    if Fraction(repr(train)) + Fraction(repr(test)) > 1:
+    if exact(train) + exact(test) > 1:
         raise SplitSpecError(f"dataset.split.test: train + test = {train} + {test} exceeds 1")
     val_fraction = _fraction(raw, "val_fraction", 0.0, 1.0, default=0.0)
     if val_fraction == 1.0:
@@ -171,35 +170,36 @@ def parse_split(raw: dict, official_names: tuple[str, ...] = (),
                      seed=parse_seed(raw), train_fraction=parse_train_fraction(raw))
 
 
-def round_half_up(x: Fraction) -> int:
-    """Nearest integer, halves rounded up (Python's ``round`` rounds them to even)."""
-    return math.floor(x + Fraction(1, 2))
-
-
 def ratio_counts(n: int, spec: SplitSpec) -> tuple[int, int, int]:
     """``(train, val, test)`` counts for a class of ``n`` images (see the module docstring)."""
-    train, test = Fraction(repr(spec.train)), Fraction(repr(spec.test))
-    trainval = round_half_up(n * train)
-    n_test = n - trainval if train + test == 1 else min(round_half_up(n * test), n - trainval)
-    n_val = round_half_up(trainval * Fraction(repr(spec.val_fraction)))
+    trainval = share(n, spec.train)
+    whole = exact(spec.train) + exact(spec.test) == 1
+    n_test = n - trainval if whole else min(share(n, spec.test), n - trainval)
+    n_val = share(trainval, spec.val_fraction)
     return trainval - n_val, n_val, n_test
-
-
-def seeded_order(paths: list[str], seed: int) -> list[str]:
-    """``paths`` in the seed's order: sorted by ``sha256(f"{seed}:{path}")``."""
-    return sorted(paths, key=lambda p: hashlib.sha256(f"{seed}:{p}".encode()).hexdigest())
 
 
 def ratio_split(samples: list[Sample], spec: SplitSpec) -> dict[str, list[Sample]]:
     """Stratified ``train``/``val``/``test`` samples, each list sorted by path."""
-    by_class: dict[int, list[str]] = defaultdict(list)
-    for path, label in samples:
-        by_class[label].append(path)
+    by_class: dict[int, list[Sample]] = defaultdict(list)
+    for sample in samples:
+        by_class[sample[1]].append(sample)
     out: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
     for label in sorted(by_class):
-        order = seeded_order(by_class[label], spec.seed)
-        n_train, n_val, n_test = ratio_counts(len(order), spec)
-        out["val"] += [(p, label) for p in order[:n_val]]
-        out["train"] += [(p, label) for p in order[n_val:n_val + n_train]]
-        out["test"] += [(p, label) for p in order[n_val + n_train:n_val + n_train + n_test]]
+        for name, items in class_split(by_class[label], spec).items():
+            out[name] += items
     return {name: sorted(items) for name, items in out.items()}
+
+
+def class_split(samples: list[Sample], spec: SplitSpec) -> dict[str, list[Sample]]:
+    """One class's ``train``/``val``/``test``: in the seeded order of its paths, trainval is the
+    head, test what follows, and val the head of trainval (``seeded_partition`` each time)."""
+    n_train, n_val, n_test = ratio_counts(len(samples), spec)
+    trainval, rest = seeded_partition(samples, _path, lambda n: n_train + n_val, spec.seed)
+    test, _ = seeded_partition(rest, _path, lambda n: n_test, spec.seed)
+    val, train = seeded_partition(trainval, _path, lambda n: n_val, spec.seed)
+    return {"train": train, "val": val, "test": test}
+
+
+def _path(sample: Sample) -> str:
+    return sample[0]

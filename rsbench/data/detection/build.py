@@ -19,7 +19,8 @@ from rsbench.data.build import dataset_root
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import DetectionData, DetectionDataset, DetSample
 from rsbench.data.errors import SplitSpecError
-from rsbench.data.segmentation.common import SegSplit, carve_val, parse_seg_split
+from rsbench.data.seeded import carve_val
+from rsbench.data.segmentation.common import SegSplit, parse_seg_split
 from rsbench.data.split_files import pinned_split
 from rsbench.data.splits import SplitSpec, parse_split, ratio_split
 from rsbench.data.variant import adapter_for

@@ -13,12 +13,12 @@ from pathlib import Path
 from rsbench.config import DatasetSpec
 from rsbench.data.build import dataset_root
 from rsbench.data.fractions import group_subset
+from rsbench.data.seeded import carve_val
 from rsbench.data.segmentation.base import SegAdapter
 from rsbench.data.segmentation.common import (
     IGNORE_INDEX,
     SegmentationData,
     SegmentationDataset,
-    carve_val,
     parse_seg_split,
 )
 from rsbench.data.split_files import pinned_split

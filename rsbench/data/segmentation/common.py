@@ -110,19 +110,6 @@ def parse_seg_split(raw: dict, official_name: str, note: str = "",
     return SegSplit("official", name, float(vf), seed, note, parse_train_fraction(raw))
 
 
-def carve_val(train: list[PairSample], fraction: float, seed: int,
-              group: Callable[[str], str]) -> tuple[list[PairSample], list[PairSample]]:
-    """``(train, val)``: whole groups (see ``group``) moved to val in ``sha256(seed:group)`` order.
-
-    The val count is ``floor(n_groups * fraction + 1/2)`` groups; both lists stay sorted.
-    """
-    groups = sorted({group(img) for img, _ in train})
-    order = sorted(groups, key=lambda g: hashlib.sha256(f"{seed}:{g}".encode()).hexdigest())
-    held = set(order[:math.floor(len(groups) * fraction + 0.5)])
-    return ([s for s in train if group(s[0]) not in held],
-            [s for s in train if group(s[0]) in held])
-
-
 def read_image(path: Path) -> torch.Tensor:
     """An image file as float32 ``[C, H, W]`` in [0, 1] (8-bit PNG/TIFF, 1 or 3 channels)."""
     with Image.open(path) as img:
