@@ -75,27 +75,37 @@ def _cpu(x):
     return x.detach().cpu() if isinstance(x, torch.Tensor) else torch.as_tensor(x)
 
 
-def predict_in_order(trainer, module, dataset: Dataset, batch_size: int,
-                     num_workers: int = 0) -> tuple[torch.Tensor, ...]:
-    """Run ``trainer.predict`` over ``dataset``; the concatenated outputs in dataset order.
+def predict_in_order(trainer, module, dataset: Dataset, batch_size: int, num_workers: int = 0,
+                     collate_fn=None) -> tuple | list:
+    """Run ``trainer.predict`` over ``dataset``; the outputs in dataset order, on every rank.
 
-    ``module.predict_step`` must return a tensor or a tuple of tensors with the batch first.
-    Every rank gets the full result.
+    ``module.predict_step`` returns either a tensor or a tuple of tensors with the batch first
+    (returned concatenated, as a tuple), or a list with one entry per sample (returned as one
+    list over the dataset: detections, whose sizes differ per image).
     """
     sampler = ShardedBatches(len(dataset), batch_size, trainer.global_rank, trainer.world_size)
-    loader = DataLoader(_DecoyAware(dataset), batch_sampler=sampler, num_workers=num_workers)
+    loader = DataLoader(_DecoyAware(dataset), batch_sampler=sampler, num_workers=num_workers,
+                        collate_fn=collate_fn)
     with warnings.catch_warnings():  # Lightning keeps a custom batch sampler and says so
         warnings.filterwarnings("ignore", message=".*custom batch sampler.*")
         outputs = trainer.predict(module, loader) or []
     local = []
     for idx, out in zip(sampler.batches(), outputs, strict=True):
         if idx[0] >= 0:  # drop decoys
-            out = out if isinstance(out, tuple | list) else (out,)
-            local.append((torch.tensor(idx), tuple(_cpu(o) for o in out)))
+            if isinstance(out, list):
+                local.append((torch.tensor(idx), out))
+            else:
+                out = out if isinstance(out, tuple) else (out,)
+                local.append((torch.tensor(idx), tuple(_cpu(o) for o in out)))
     parts = [p for rank_parts in gathered(local, trainer.world_size) for p in rank_parts]
+    if not parts:
+        return []
     index = torch.cat([i for i, _ in parts])
     order = torch.argsort(index)
     if not torch.equal(index[order], torch.arange(len(dataset))):
         raise RuntimeError(f"distributed prediction lost or repeated samples: {len(index)} of {len(dataset)}")
+    if isinstance(parts[0][1], list):
+        flat = [item for _, out in parts for item in out]
+        return [flat[i] for i in order.tolist()]
     width = len(parts[0][1])
     return tuple(torch.cat([out[k] for _, out in parts])[order] for k in range(width))

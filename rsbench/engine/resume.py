@@ -121,6 +121,15 @@ def log(message: str) -> None:
     print(f"[rsbench] {message}", file=sys.stderr, flush=True)
 
 
+def finished(trainer) -> bool:
+    """Whether this epoch end is the end of training (by epochs, or by steps for recipes that
+    count iterations): nothing is left to resume, so no periodic checkpoint is written."""
+    if trainer.max_steps is not None and trainer.max_steps > 0 and trainer.global_step >= trainer.max_steps:
+        return True
+    return trainer.max_epochs is not None and trainer.max_epochs >= 0 and \
+        trainer.current_epoch + 1 >= trainer.max_epochs
+
+
 class Preemption(L.Callback):
     """Epoch-end checkpoints with all random states; save, requeue and stop on ``signum``.
 
@@ -150,7 +159,7 @@ class Preemption(L.Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         warned = trainer.strategy.reduce_boolean_decision(self.warned, all=False)
         every, epoch = every_epochs(), trainer.current_epoch + 1
-        periodic = every > 0 and epoch % every == 0 and epoch < (trainer.max_epochs or 0)
+        periodic = every > 0 and epoch % every == 0 and not finished(trainer)
         if warned or periodic:
             self.save(trainer)
         if warned:

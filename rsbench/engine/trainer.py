@@ -53,6 +53,16 @@ def accelerator_name(accelerator: str) -> str:
     return "gpu" if torch.cuda.is_available() else "cpu"
 
 
+def world_size(opts: EngineOptions) -> int:
+    """Processes the run is configured for (``devices: auto`` counts the visible GPUs)."""
+    devices = opts.devices
+    if devices == "auto":
+        import torch
+
+        devices = torch.cuda.device_count() if accelerator_name(opts.accelerator) == "gpu" else 1
+    return max(1, int(devices)) * int(opts.num_nodes)
+
+
 def resolved_precision(precision: str, accelerator: str) -> str:
     """``auto``: bf16 mixed precision where the GPU supports it, full fp32 elsewhere."""
     if precision != "auto":

@@ -23,18 +23,21 @@ them as well is an error. Both train and score through the same module, schedule
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import lightning as L
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
 from rsbench.config import SpecError
-from rsbench.engine.trainer import make_trainer
+from rsbench.engine.protocol import (
+    ProtocolContext,
+    Schedule,
+    ShardedModule,
+    TrainedProtocol,
+    finite_loss,
+)
 from rsbench.heads.detection import DetectionModel
-from rsbench.protocols.base import ProtocolContext, ProtocolResult, finite_loss, resolved_hparams
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
 from rsbench.tasks.detection import coco_scores
 
@@ -118,8 +121,10 @@ def step_lr_factor(step: int, hp: dict, total: int, steps_per_epoch: int) -> flo
     return factor
 
 
-class DetectionModule(L.LightningModule):
-    """Trains a ``DetectionModel``; ``predict_step`` collects detections on the CPU.
+class DetectionModule(ShardedModule, L.LightningModule):
+    """Trains a ``DetectionModel``; ``predict_step`` returns each image's detections on the CPU.
+
+    Training and prediction go through ``self(...)`` so that FSDP's root hooks see them.
 
     ``layer_decay`` None means a frozen encoder (only pyramid and detector heads are optimised).
     """
@@ -127,24 +132,23 @@ class DetectionModule(L.LightningModule):
     def __init__(self, model: DetectionModel, hp: dict, layer_decay: float | None = None) -> None:
         super().__init__()
         self.model, self.hp, self.layer_decay = model, hp, layer_decay
-        self.detections: list[dict] = []
         self.total_steps, self.steps_per_epoch = 1, 1
+
+    def forward(self, images, targets=None):
+        return self.model(images, targets)
 
     def training_step(self, batch, batch_idx):
         images, targets = batch
-        losses = self.model(images, training_targets(targets))
+        losses = self(images, training_targets(targets))
         loss = sum(losses.values())
         return finite_loss(loss, self.global_step)
 
-    def on_predict_start(self) -> None:
-        self.detections = []
-
-    def predict_step(self, batch, batch_idx):
+    def predict_step(self, batch, batch_idx) -> list[dict]:
         images, targets = batch
-        for out, t in zip(self.model(images), targets, strict=True):
-            self.detections.append({"image_id": int(t["image_id"]),
-                                    **{k: out[k].detach().float().cpu().numpy() if k != "labels"
-                                       else out[k].cpu().numpy() for k in ("boxes", "scores", "labels")}})
+        return [{"image_id": int(t["image_id"]),
+                 **{k: out[k].detach().float().cpu().numpy() if k != "labels" else out[k].cpu().numpy()
+                    for k in ("boxes", "scores", "labels")}}
+                for out, t in zip(self(images), targets, strict=True)]
 
     def param_groups(self) -> list[dict]:
         """Detector groups (lr scale 1), plus MAE layer-decayed encoder groups when fine-tuning."""
@@ -157,20 +161,6 @@ class DetectionModule(L.LightningModule):
         hp, total, per_epoch = self.hp, self.total_steps, self.steps_per_epoch
         return adamw_stepwise(self.param_groups(), hp["lr"],
                               lambda s: step_lr_factor(s, hp, total, per_epoch))
-
-
-def gathered(detections: list[dict], trainer) -> list[dict]:
-    """Every process's detections (each image once), on every process."""
-    if trainer.world_size == 1 or not torch.distributed.is_initialized():
-        return detections
-    parts: list = [None] * trainer.world_size
-    torch.distributed.all_gather_object(parts, detections)
-    seen, out = set(), []
-    for det in (d for part in parts for d in part):
-        if det["image_id"] not in seen:
-            seen.add(det["image_id"])
-            out.append(det)
-    return out
 
 
 def checked_backend(hp: dict, where: str) -> str:
@@ -216,48 +206,44 @@ def build_module(backbone: nn.Module, num_classes: int, hp: dict, image_size: in
     return DetectionModule(model, hp, None if frozen else layer_decay)
 
 
-def run_detection(ctx: ProtocolContext, defaults: dict, recipe: str, frozen: bool) -> ProtocolResult:
-    """Train by the 1x schedule (or ``iterations``), score the final model on test (COCO eval)."""
-    from rsbench.protocols.segmentation import per_rank_batch
+class DetectionProtocol(TrainedProtocol):
+    """Hooks for detection (frozen encoder or fine-tune); the run loop is the engine's.
 
-    hp = resolved_hparams(defaults, ctx.task.protocol, ctx.task.path)
-    backend = checked_backend(hp, ctx.task.path)
-    L.seed_everything(ctx.seed, workers=True, verbose=False)
-    size = ctx.task.dataset.image_size
-    data = ctx.make_data(train_transform=DetectionTrainTransform(size, hp["hflip"]))
-    backbone = ctx.make_backbone() if frozen else ctx.make_backbone(drop_path_rate=hp["drop_path"])
-    base_dir = Path(ctx.task.path).parent if ctx.task.path else None
-    module = build_module(backbone, len(data.classes), hp, size, frozen, hp.get("layer_decay"),
-                          base_dir)
-    # roi_align's CUDA backward has no deterministic kernel: warn rather than fail.
-    steps = {"max_steps": hp["iterations"], "max_epochs": None} if hp["iterations"] else \
-        {"max_epochs": hp["epochs"]}
-    # The mmdet backend's pyramid has BatchNorm (RVSA's): synchronise it across processes.
-    trainer = make_trainer(ctx.opts, deterministic="warn", sync_batchnorm=backend == "mmdet",
-                           **steps)
-    per_rank = per_rank_batch(hp["batch_size"], trainer.world_size, ctx.task.task)
-    generator = torch.Generator().manual_seed(ctx.seed)
-    train = DataLoader(data.train, batch_size=per_rank, shuffle=True, drop_last=True,
-                       generator=generator, num_workers=ctx.opts.num_workers, collate_fn=list_collate)
-    if len(train) == 0:
-        raise ValueError(f"{ctx.task.task}: batch_size {hp['batch_size']} exceeds the "
-                         f"{len(data.train)} training images")
-    module.steps_per_epoch = len(train) // trainer.world_size or 1
-    module.total_steps = hp["iterations"] or hp["epochs"] * module.steps_per_epoch
-    start = time.perf_counter()
-    trainer.fit(module, train)
-    train_s = time.perf_counter() - start
-    test = DataLoader(data.test, batch_size=hp["eval_batch_size"], shuffle=False,
-                      num_workers=ctx.opts.num_workers, collate_fn=list_collate)
-    start = time.perf_counter()
-    trainer.predict(module, test, return_predictions=False)
-    detections = gathered(module.detections, trainer)
-    test_s = time.perf_counter() - start
-    start = time.perf_counter()
-    metrics = coco_scores(data.coco_ground_truth("test"), detections, data.classes)
-    eval_s = time.perf_counter() - start
-    n_seen = trainer.global_step * per_rank * trainer.world_size
-    timings = {"train_s": train_s, "train_img_per_s": n_seen / max(train_s, 1e-9),
-               "test_s": test_s, "eval_s": eval_s}
-    resolved = {**module.hp, "image_size": size, "total_steps": module.total_steps, "recipe": recipe}
-    return ProtocolResult(metrics, resolved, timings, data.summary())
+    roi_align's CUDA backward has no deterministic kernel: warn rather than fail. The mmdet
+    backend's pyramid has BatchNorm (RVSA's): it is synchronised across processes.
+    """
+
+    deterministic = "warn"
+
+    def __init__(self, defaults: dict, recipe: str, frozen: bool) -> None:
+        self.defaults, self.recipe, self.frozen = defaults, recipe, frozen
+
+    def checked(self, hp: dict, ctx: ProtocolContext) -> dict:
+        checked_backend(hp, ctx.task.path)
+        return hp
+
+    def train_transform(self, ctx: ProtocolContext, hp: dict) -> DetectionTrainTransform:
+        return DetectionTrainTransform(ctx.task.dataset.image_size, hp["hflip"])
+
+    def collate(self):
+        return list_collate
+
+    def sync_batchnorm(self, hp: dict) -> bool:
+        return hp["backend"] == "mmdet"
+
+    def module(self, ctx, hp, data, backbone, schedule: Schedule) -> DetectionModule:
+        base_dir = Path(ctx.task.path).parent if ctx.task.path else None
+        module = build_module(backbone, len(data.classes), hp, ctx.task.dataset.image_size,
+                              self.frozen, hp.get("layer_decay"), base_dir)
+        module.steps_per_epoch, module.total_steps = schedule.steps_per_epoch, schedule.total_steps
+        return module
+
+    def scores(self, ctx, data, outputs) -> dict:
+        return coco_scores(data.coco_ground_truth("test"), outputs, data.classes)
+
+    def resolved(self, module, hp, ctx) -> dict:
+        used = module.hp
+        model = (f"MMDetection model ({used.get('model_config_source')})" if used["backend"] == "mmdet"
+                 else f"torchvision {used['detector']}")
+        return {**used, "image_size": ctx.task.dataset.image_size,
+                "total_steps": module.total_steps, "model": model}

@@ -11,15 +11,16 @@ scale 1 (the layer after the last block).
 from __future__ import annotations
 
 from rsbench.protocols.base import ProtocolContext, ProtocolResult
-from rsbench.protocols.detection import COMMON_DEFAULTS, run_detection
+from rsbench.protocols.detection import COMMON_DEFAULTS, DetectionProtocol
 
 RECIPE = ("ViTDet (Li et al. 2022) / RVSA (Wang et al. 2022) detection fine-tune: simple feature "
-          "pyramid + Faster R-CNN, AdamW lr 1e-4, wd 0.05, layer decay 0.75, drop path 0.15, "
-          "800 px, 1x schedule (12 epochs, lr x0.1 at 8 and 11, warm-up 500 iters), batch 16; "
-          "COCO eval with difficult ignored")
+          "pyramid + {model}, AdamW lr {lr}, wd {weight_decay}, layer decay "
+          "{layer_decay}, drop path {drop_path}, {image_size} px, {total_steps} steps ({epochs} "
+          "epochs at 1x, lr x{lr_gamma} at epochs {lr_steps}), warm-up {warmup_iters} iters, batch "
+          "{batch_size} (global); COCO eval with difficult ignored")
 DEFAULTS = {**COMMON_DEFAULTS, "layer_decay": 0.75, "drop_path": 0.15}
 
 
 def run(ctx: ProtocolContext) -> ProtocolResult:
     """Fine-tune encoder + pyramid + detector end to end, score COCO AP on test."""
-    return run_detection(ctx, DEFAULTS, RECIPE, frozen=False)
+    return DetectionProtocol(DEFAULTS, RECIPE, frozen=False).run(ctx)

@@ -9,15 +9,16 @@ batch 16, 800 px) so that the two protocols differ only in what is trained.
 from __future__ import annotations
 
 from rsbench.protocols.base import ProtocolContext, ProtocolResult
-from rsbench.protocols.detection import COMMON_DEFAULTS, run_detection
+from rsbench.protocols.detection import COMMON_DEFAULTS, DetectionProtocol
 
 RECIPE = ("frozen encoder, detector-only training; ViTDet simple feature pyramid from the last ViT "
-          "map (Li et al., ECCV 2022) + torchvision Faster R-CNN; schedule of the ViTDet/RVSA "
-          "detection fine-tune (Wang et al. 2022): AdamW lr 1e-4, wd 0.05, 12 epochs ('1x') with "
-          "lr x0.1 at epochs 8 and 11, batch 16, 800 px; COCO eval with difficult ignored")
+          "map (Li et al., ECCV 2022) + {model}; schedule of the ViTDet/RVSA detection "
+          "fine-tune (Wang et al. 2022): AdamW lr {lr}, wd {weight_decay}, {total_steps} steps "
+          "({epochs} epochs at 1x, lr x{lr_gamma} at epochs {lr_steps}), warm-up {warmup_iters} "
+          "iters, batch {batch_size} (global), {image_size} px; COCO eval with difficult ignored")
 DEFAULTS = dict(COMMON_DEFAULTS)
 
 
 def run(ctx: ProtocolContext) -> ProtocolResult:
     """Train pyramid + detector on a frozen encoder, score COCO AP on test."""
-    return run_detection(ctx, DEFAULTS, RECIPE, frozen=True)
+    return DetectionProtocol(DEFAULTS, RECIPE, frozen=True).run(ctx)

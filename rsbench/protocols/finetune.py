@@ -11,30 +11,26 @@ MAE; validation is not used for early stopping.
 
 from __future__ import annotations
 
-import time
-
 import lightning as L
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
-from rsbench.backbones.memory import module_workload
-from rsbench.engine.predict import predict_in_order
-from rsbench.engine.resume import checkpoint_path, discard, resume_dir, run_key, under_slurm
-from rsbench.engine.sharding import shard_module
-from rsbench.engine.trainer import make_trainer, resolved_precision
-from rsbench.heads import finetune_head
-from rsbench.protocols.base import (
+from rsbench.engine.protocol import (
     ProtocolContext,
     ProtocolResult,
+    Schedule,
+    ShardedModule,
+    TrainedProtocol,
     finite_loss,
-    resolved_hparams,
-    warmup_cosine,
 )
+from rsbench.heads import finetune_head
+from rsbench.protocols.base import warmup_cosine
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
 
-RECIPE = ("MAE main_finetune.py as used by RVSA/SatMAE: AdamW blr 1e-3, layer decay 0.75, "
-          "drop path 0.1, RandAugment m9, smoothing 0.1, mixup 0.8, cutmix 1.0, reprob 0.25")
+RECIPE = ("MAE main_finetune.py as used by RVSA/SatMAE: AdamW blr {blr} (lr = blr x batch / 256), "
+          "layer decay {layer_decay}, drop path {drop_path}, {epochs} epochs ({warmup_epochs} "
+          "warm-up) then cosine, batch {batch_size} (global), RandAugment m{randaug_magnitude}, "
+          "smoothing {label_smoothing}, mixup {mixup}, cutmix {cutmix}, reprob {reprob}")
 DEFAULTS = {
     "epochs": 200,
     "batch_size": 64,
@@ -71,7 +67,7 @@ def train_transform(image_size: int, hp: dict):
     return v2.Compose(steps)
 
 
-class Finetuner(L.LightningModule):
+class Finetuner(ShardedModule, L.LightningModule):
     """Backbone + linear classifier trained end to end."""
 
     def __init__(self, backbone: nn.Module, num_classes: int, hp: dict, total_steps: int,
@@ -89,9 +85,6 @@ class Finetuner(L.LightningModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone.pooled(x))
-
-    def configure_model(self) -> None:
-        shard_module(self)  # FSDP2 under --strategy fsdp on CPU; a no-op otherwise
 
     def training_step(self, batch, batch_idx):
         x, y = batch
@@ -113,37 +106,37 @@ class Finetuner(L.LightningModule):
         return adamw_stepwise(groups, self.lr, lambda s: warmup_cosine(s, warmup, self.total_steps))
 
 
+def learning_rate(hp: dict) -> float:
+    """MAE's linear scaling rule on the global batch: ``lr = blr x batch_size / 256``."""
+    return hp["blr"] * hp["batch_size"] / 256
+
+
+class ClassificationFinetune(TrainedProtocol):
+    """Hooks for classification fine-tuning; the run loop is the engine's."""
+
+    defaults, recipe = DEFAULTS, RECIPE
+
+    def checked(self, hp: dict, ctx: ProtocolContext) -> dict:
+        if hp["search"] is None:
+            return hp
+        from rsbench.protocols.search import searched_finetune  # trials on train/val
+
+        return searched_finetune(ctx, hp)[0]
+
+    def train_transform(self, ctx: ProtocolContext, hp: dict):
+        return train_transform(ctx.task.dataset.image_size, hp)
+
+    def module(self, ctx, hp, data, backbone, schedule: Schedule) -> Finetuner:
+        return Finetuner(backbone, len(data.classes), hp, schedule.total_steps, learning_rate(hp))
+
+    def scores(self, ctx, data, outputs) -> dict:
+        preds, target = outputs
+        return ctx.plugin.scores(preds, target, len(data.classes))
+
+    def resolved(self, module, hp, ctx) -> dict:
+        return {**hp, "lr": module.lr}
+
+
 def run(ctx: ProtocolContext) -> ProtocolResult:
     """Fine-tune on train, score the final model on test."""
-    hp = resolved_hparams(DEFAULTS, ctx.task.protocol, ctx.task.path)
-    if hp["search"] is not None:  # trials on train/val; then the run below with the best values
-        from rsbench.protocols.search import searched_finetune
-
-        hp, _ = searched_finetune(ctx, hp)
-    L.seed_everything(ctx.seed, workers=True, verbose=False)
-    data = ctx.make_data(train_transform=train_transform(ctx.task.dataset.image_size, hp))
-    backbone = ctx.make_backbone(drop_path_rate=hp["drop_path"])
-    batch = hp["batch_size"]
-    generator = torch.Generator().manual_seed(ctx.seed)
-    train = DataLoader(data.train, batch_size=batch, shuffle=True, drop_last=True,
-                       generator=generator, num_workers=ctx.opts.num_workers)
-    if len(train) == 0:
-        raise ValueError(f"{ctx.task.task}: batch_size {batch} exceeds the {len(data.train)} training images")
-    workload = module_workload(backbone, batch, ctx.task.dataset.image_size,
-                               resolved_precision(ctx.opts.precision, ctx.opts.accelerator))
-    # Under SLURM: epoch-end checkpoints in the run's own folder, requeue on preemption.
-    saved = resume_dir(ctx.opts.root_dir, run_key(ctx))
-    trainer = make_trainer(ctx.opts, max_epochs=hp["epochs"], workload=workload,
-                           resume_dir=saved, resume_generator=generator)
-    lr = hp["blr"] * batch * trainer.world_size / 256
-    module = Finetuner(backbone, len(data.classes), hp, len(train) * hp["epochs"], lr)
-    start = time.perf_counter()
-    trainer.fit(module, train, ckpt_path=checkpoint_path(saved) if under_slurm() else None)
-    train_s = time.perf_counter() - start
-    # Every test image once, in order, on every rank (DDP/FSDP included).
-    preds, target = predict_in_order(trainer, module, data.test, batch, ctx.opts.num_workers)
-    metrics = ctx.plugin.scores(preds, target, len(data.classes))
-    discard(saved)  # the record follows at once; a kill in between only re-runs the seed
-    n_seen = len(train) * batch * hp["epochs"]
-    timings = {"train_s": train_s, "train_img_per_s": n_seen / max(train_s, 1e-9)}
-    return ProtocolResult(metrics, {**hp, "lr": lr, "recipe": RECIPE}, timings, data.summary())
+    return ClassificationFinetune().run(ctx)

@@ -250,7 +250,7 @@ def finetune_trials(ctx, hp: dict, spec: dict, train, val, num_classes: int) -> 
 
     from rsbench.backbones.memory import module_workload
     from rsbench.engine.trainer import make_trainer, resolved_precision
-    from rsbench.protocols.finetune import Finetuner
+    from rsbench.protocols.finetune import Finetuner, learning_rate
 
     if len(val) == 0:
         raise ValueError(f"{ctx.task.task}: protocol.search needs a validation split; "
@@ -274,8 +274,8 @@ def finetune_trials(ctx, hp: dict, spec: dict, train, val, num_classes: int) -> 
         if trainer.world_size > 1:
             raise ValueError(f"{ctx.task.task}: protocol.search runs its trials in one process; "
                              "run the search with --devices 1")
-        lr = trial_hp["blr"] * batch * trainer.world_size / 256
-        module = Finetuner(backbone, num_classes, trial_hp, len(loader) * hp["epochs"], lr)
+        module = Finetuner(backbone, num_classes, trial_hp, len(loader) * hp["epochs"],
+                           learning_rate(trial_hp))
         trainer.fit(module, loader)
         pruning.raise_if_pruned()
         return pruning.values[-1]

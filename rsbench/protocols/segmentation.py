@@ -19,20 +19,23 @@ pixel-wise NLL loss have no deterministic kernels, so the trainer runs with
 
 from __future__ import annotations
 
-import time
-
 import lightning as L
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import DataLoader
 
+from rsbench.engine.protocol import (
+    ProtocolContext,
+    Schedule,
+    ShardedModule,
+    TrainedProtocol,
+    finite_loss,
+)
 from rsbench.engine.sliding import sliding_logits
-from rsbench.engine.trainer import make_trainer
 from rsbench.heads.upernet import SegmentationModel, segmentation_head
-from rsbench.protocols.base import ProtocolContext, ProtocolResult, finite_loss, resolved_hparams
+from rsbench.protocols.base import warmup_poly
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
-from rsbench.tasks.segmentation import confusion_metric, scores_from_confusion
+from rsbench.tasks.segmentation import image_confusions, scores_from_confusion
 
 COMMON_DEFAULTS = {
     "decoder": "upernet",
@@ -83,15 +86,9 @@ class JointTrainTransform:
         return image.contiguous(), mask.contiguous()
 
 
-def warmup_poly(step: int, warmup: int, total: int, power: float = 1.0) -> float:
-    """lr factor: linear warm-up over ``warmup`` steps, then ``(1 - t/total) ** power`` to zero."""
-    if step < warmup:
-        return (step + 1) / warmup
-    return max(0.0, 1.0 - step / max(1, total)) ** power
-
-
-class SegmentationModule(L.LightningModule):
-    """Trains a ``SegmentationModel`` by iterations; ``predict_step`` feeds a confusion matrix.
+class SegmentationModule(ShardedModule, L.LightningModule):
+    """Trains a ``SegmentationModel`` by iterations; ``predict_step`` returns each test image's
+    confusion matrix (sliding-window logits through ``self``, so FSDP sees every forward).
 
     ``layer_decay`` None means a frozen encoder (only decoder parameters are optimised).
     """
@@ -101,7 +98,6 @@ class SegmentationModule(L.LightningModule):
         super().__init__()
         self.model, self.hp, self.num_classes = model, hp, num_classes
         self.crop, self.stride, self.ignore_index, self.layer_decay = crop, stride, ignore_index, layer_decay
-        self.metric = confusion_metric(num_classes, ignore_index)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -117,8 +113,8 @@ class SegmentationModule(L.LightningModule):
 
     def predict_step(self, batch, batch_idx):
         x, y = batch
-        logits = sliding_logits(self.model, x, self.crop, self.stride, self.num_classes)
-        self.metric.update(logits.argmax(dim=1), y)
+        logits = sliding_logits(self, x, self.crop, self.stride, self.num_classes)
+        return image_confusions(logits.argmax(dim=1), y, self.num_classes, self.ignore_index)
 
     def param_groups(self) -> list[dict]:
         """Decoder groups (lr scale 1), plus MAE layer-decayed encoder groups when fine-tuning."""
@@ -136,14 +132,6 @@ def slide_stride(hp: dict, crop: int) -> int:
     return int(hp["slide_stride"]) if hp["slide_stride"] else max(1, (2 * crop) // 3)
 
 
-def per_rank_batch(batch_size: int, world_size: int, where: str) -> int:
-    """``batch_size`` is the global batch (the recipe's 8), split evenly over the processes."""
-    if batch_size % world_size:
-        raise ValueError(f"{where}: batch_size {batch_size} (global) is not divisible by the "
-                         f"{world_size} processes; choose a multiple of {world_size}")
-    return batch_size // world_size
-
-
 def build_module(backbone: nn.Module, num_classes: int, hp: dict, crop: int, ignore_index: int,
                  frozen: bool, layer_decay: float | None) -> SegmentationModule:
     """Backbone + decoder wrapped for training."""
@@ -153,39 +141,45 @@ def build_module(backbone: nn.Module, num_classes: int, hp: dict, crop: int, ign
                               None if frozen else layer_decay)
 
 
-def run_segmentation(ctx: ProtocolContext, defaults: dict, recipe: str, frozen: bool) -> ProtocolResult:
-    """Train for ``iterations`` on crops, score the final model on test with sliding windows."""
-    hp = resolved_hparams(defaults, ctx.task.protocol, ctx.task.path)
-    L.seed_everything(ctx.seed, workers=True, verbose=False)
-    crop = ctx.task.dataset.image_size
-    transform = JointTrainTransform(crop, (hp["scale_min"], hp["scale_max"]), hp["hflip"])
-    data = ctx.make_data(train_transform=transform)
-    ignore = int(getattr(data, "ignore_index", 255))
-    transform.ignore_index = ignore  # pads the mask with the dataset's own ignore value
-    backbone = ctx.make_backbone() if frozen else ctx.make_backbone(drop_path_rate=hp["drop_path"])
-    module = build_module(backbone, len(data.classes), hp, crop, ignore, frozen, hp.get("layer_decay"))
-    # mmseg trains UperNet with SyncBN; Lightning converts BatchNorm under DDP (no-op on 1 device).
-    # CUDA has no deterministic backward for bilinear upsampling, adaptive average pooling or
-    # NLL loss, which strict determinism would turn into an error: warn instead (see docstring).
-    trainer = make_trainer(ctx.opts, max_steps=hp["iterations"], sync_batchnorm=True,
-                           deterministic="warn")
-    per_rank = per_rank_batch(hp["batch_size"], trainer.world_size, ctx.task.task)
-    generator = torch.Generator().manual_seed(ctx.seed)
-    train = DataLoader(data.train, batch_size=per_rank, shuffle=True, drop_last=True,
-                       generator=generator, num_workers=ctx.opts.num_workers)
-    if len(train) == 0:
-        raise ValueError(f"{ctx.task.task}: batch_size {hp['batch_size']} exceeds the "
-                         f"{len(data.train)} training images")
-    start = time.perf_counter()
-    trainer.fit(module, train)
-    train_s = time.perf_counter() - start
-    test = DataLoader(data.test, batch_size=hp["eval_batch_size"], shuffle=False,
-                      num_workers=ctx.opts.num_workers)
-    start = time.perf_counter()
-    trainer.predict(module, test, return_predictions=False)
-    metrics = scores_from_confusion(module.metric.compute().cpu(), data.classes)
-    test_s = time.perf_counter() - start
-    n_seen = hp["iterations"] * per_rank * trainer.world_size
-    timings = {"train_s": train_s, "train_img_per_s": n_seen / max(train_s, 1e-9), "test_s": test_s}
-    resolved = {**hp, "slide_stride": module.stride, "crop_size": crop, "recipe": recipe}
-    return ProtocolResult(metrics, resolved, timings, data.summary())
+class SegmentationProtocol(TrainedProtocol):
+    """Hooks for segmentation (frozen encoder or fine-tune); the run loop is the engine's.
+
+    mmseg trains UperNet with SyncBN: Lightning converts BatchNorm across processes (a no-op on
+    one). CUDA has no deterministic backward for bilinear upsampling, adaptive average pooling
+    or NLL loss, which strict determinism would turn into an error: warn instead (module
+    docstring).
+    """
+
+    deterministic = "warn"
+
+    def __init__(self, defaults: dict, recipe: str, frozen: bool) -> None:
+        self.defaults, self.recipe, self.frozen = defaults, recipe, frozen
+        self.transform: JointTrainTransform | None = None
+
+    def train_transform(self, ctx: ProtocolContext, hp: dict) -> JointTrainTransform:
+        self.transform = JointTrainTransform(ctx.task.dataset.image_size,
+                                             (hp["scale_min"], hp["scale_max"]), hp["hflip"])
+        return self.transform
+
+    def sync_batchnorm(self, hp: dict) -> bool:
+        return True
+
+    def trainer_length(self, hp: dict, schedule: Schedule) -> dict:
+        return {"max_steps": hp["iterations"], "max_epochs": None}
+
+    def total_steps(self, hp: dict, per_epoch: int) -> int:
+        return int(hp["iterations"])
+
+    def module(self, ctx, hp, data, backbone, schedule: Schedule) -> SegmentationModule:
+        ignore = int(getattr(data, "ignore_index", 255))
+        if self.transform is not None:
+            self.transform.ignore_index = ignore  # pads the mask with the dataset's own value
+        return build_module(backbone, len(data.classes), hp, ctx.task.dataset.image_size, ignore,
+                            self.frozen, hp.get("layer_decay"))
+
+    def scores(self, ctx, data, outputs) -> dict:
+        (confusions,) = outputs
+        return scores_from_confusion(confusions.sum(dim=0), data.classes)
+
+    def resolved(self, module, hp, ctx) -> dict:
+        return {**hp, "slide_stride": module.stride, "crop_size": ctx.task.dataset.image_size}

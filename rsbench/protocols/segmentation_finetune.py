@@ -10,14 +10,14 @@ iSAID), sliding-window test. The decoder has lr scale 1 (the layer after the las
 from __future__ import annotations
 
 from rsbench.protocols.base import ProtocolContext, ProtocolResult
-from rsbench.protocols.segmentation import COMMON_DEFAULTS, run_segmentation
+from rsbench.protocols.segmentation import COMMON_DEFAULTS, SegmentationProtocol
 
-RECIPE = ("RVSA (Wang et al. 2022) mmseg UperNet fine-tune: AdamW lr 6e-5, wd 0.05, layer decay 0.9, "
-          "drop path 0.1, warm-up 1500 iters then poly, 160k iters, batch 8, 512 crops "
-          "(iSAID 896), sliding-window test")
+RECIPE = ("RVSA (Wang et al. 2022) mmseg UperNet fine-tune: AdamW lr {lr}, wd {weight_decay}, layer "
+          "decay {layer_decay}, drop path {drop_path}, warm-up {warmup_iters} iters then poly, "
+          "{iterations} iters, batch {batch_size} (global), {crop_size} crops, sliding-window test")
 DEFAULTS = {**COMMON_DEFAULTS, "layer_decay": 0.9, "drop_path": 0.1}
 
 
 def run(ctx: ProtocolContext) -> ProtocolResult:
     """Fine-tune encoder + decoder end to end, score on test with sliding windows."""
-    return run_segmentation(ctx, DEFAULTS, RECIPE, frozen=False)
+    return SegmentationProtocol(DEFAULTS, RECIPE, frozen=False).run(ctx)

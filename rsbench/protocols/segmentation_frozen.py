@@ -10,15 +10,16 @@ RVSA's; PANGAEA's own optimiser numbers are not copied here.
 from __future__ import annotations
 
 from rsbench.protocols.base import ProtocolContext, ProtocolResult
-from rsbench.protocols.segmentation import COMMON_DEFAULTS, run_segmentation
+from rsbench.protocols.segmentation import COMMON_DEFAULTS, SegmentationProtocol
 
 RECIPE = ("frozen encoder, decoder-only training as PANGAEA's default; UperNet (mmseg UPerHead) on "
           "ViT blocks at 1/4..4/4 depth resampled to strides 4/8/16/32 (ViTDet/RVSA); schedule of "
-          "RVSA (Wang et al. 2022): AdamW lr 6e-5, wd 0.05, warm-up 1500, poly, 160k iters, "
-          "batch 8, sliding-window test")
+          "RVSA (Wang et al. 2022): AdamW lr {lr}, wd {weight_decay}, warm-up {warmup_iters} iters "
+          "then poly, {iterations} iters, batch {batch_size} (global), {crop_size} crops, "
+          "sliding-window test")
 DEFAULTS = dict(COMMON_DEFAULTS)
 
 
 def run(ctx: ProtocolContext) -> ProtocolResult:
     """Train the decoder on a frozen encoder, score on test with sliding windows."""
-    return run_segmentation(ctx, DEFAULTS, RECIPE, frozen=True)
+    return SegmentationProtocol(DEFAULTS, RECIPE, frozen=True).run(ctx)

@@ -83,6 +83,28 @@ def confusion_metric(num_classes: int, ignore_index: int = IGNORE_INDEX) -> Mult
     return LabelCheckedConfusion(num_classes, ignore_index=ignore_index, validate_args=False)
 
 
+def image_confusions(preds: torch.Tensor, target: torch.Tensor, num_classes: int,
+                     ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
+    """One ``[K, K]`` (target x pred) matrix per image of ``preds``/``target`` ``[B, H, W]``.
+
+    Per image, so that a distributed evaluation returns each test image's counts once and in
+    order (:func:`rsbench.engine.predict.predict_in_order`); their sum is the set's matrix.
+    Label values neither a class nor ``ignore_index`` are refused, as in the streaming metric.
+    """
+    k = num_classes
+    out = torch.zeros(len(target), k, k, dtype=torch.int64)
+    for i, (p, t) in enumerate(zip(preds, target, strict=True)):
+        t, p = t.reshape(-1).long().cpu(), p.reshape(-1).long().cpu()
+        keep = t != ignore_index
+        bad = keep & ((t < 0) | (t >= k))
+        if bool(bad.any()):
+            raise ValueError(f"segmentation label value {int(t[bad][0])} is neither a class "
+                             f"(0..{k - 1}) nor ignore ({ignore_index}); the dataset's read_mask "
+                             "must map it")
+        out[i] = torch.bincount(t[keep] * k + p[keep], minlength=k * k).reshape(k, k)
+    return out
+
+
 def _nanmean(values: torch.Tensor) -> float:
     valid = values[~torch.isnan(values)]
     return float(valid.mean()) if valid.numel() else math.nan

@@ -108,8 +108,8 @@ def test_module_predict_collects_zero_based_detections():
     images, targets = zip(*[data.test[i] for i in range(2)], strict=True)
     module.eval()
     with torch.no_grad():
-        module.predict_step((list(images), list(targets)), 0)
-    assert [d["image_id"] for d in module.detections] == [1, 2]
+        out = module.predict_step((list(images), list(targets)), 0)
+    assert [d["image_id"] for d in out] == [1, 2]
 
 
 def test_shipped_task_files_validate():

@@ -13,6 +13,7 @@ from torch.utils.data import TensorDataset
 
 from rsbench.backbones import InputSpec, build_backbone
 from rsbench.engine import EngineOptions, make_trainer
+from rsbench.engine.predict import predict_in_order
 from rsbench.protocols.segmentation import build_module
 from rsbench.protocols.segmentation_frozen import DEFAULTS
 
@@ -35,9 +36,8 @@ def scored_confusion(out: Path, devices: int) -> torch.Tensor:
     opts = EngineOptions(accelerator="cpu", devices=devices, strategy="ddp" if devices > 1 else "auto",
                          progress=False, root_dir=str(out))
     trainer = make_trainer(opts)
-    loader = torch.utils.data.DataLoader(labelled_images(), batch_size=1, shuffle=False)
-    trainer.predict(module, loader, return_predictions=False)
-    return module.metric.compute().cpu()
+    (confusions,) = predict_in_order(trainer, module, labelled_images(), 1)
+    return confusions.sum(dim=0)
 
 
 if __name__ == "__main__":

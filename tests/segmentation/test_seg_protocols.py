@@ -122,9 +122,14 @@ def test_warmup_poly_schedule():
 
 
 def test_batch_size_is_global_and_split_over_processes():
-    from rsbench.protocols.segmentation import per_rank_batch
+    from rsbench.config import SpecError
+    from rsbench.engine.protocol import per_rank_batch, steps_per_epoch
 
     assert per_rank_batch(8, 1, "t") == 8
     assert per_rank_batch(8, 4, "t") == 2
-    with pytest.raises(ValueError, match="divisible"):
+    with pytest.raises(SpecError, match="divisible"):
         per_rank_batch(8, 3, "t")
+    # Lightning's DistributedSampler pads each rank to ceil(n / world), then drop_last per rank.
+    assert steps_per_epoch(10, 4, 1) == 2
+    assert steps_per_epoch(10, 2, 2) == 2  # ceil(10 / 2) = 5 samples per rank -> 2 batches
+    assert steps_per_epoch(11, 2, 2) == 3  # 6 per rank (one padded) -> 3 batches
