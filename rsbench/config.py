@@ -18,12 +18,15 @@ from typing import Any
 import yaml
 
 from rsbench.backbones.input_spec import InputSpec
+from rsbench.bands import NORMALISATIONS
+from rsbench.bands.matching import BAND_FILLS
 from rsbench.errors import RsbenchError
 
 TASK_TYPES = ("classification", "segmentation", "detection")
 PROTOCOLS = ("linear_probe", "knn", "frozen", "finetune")
 TASK_KEYS = {"task", "version", "type", "description", "dataset", "protocol", "metrics", "include", "tags"}
-DATASET_KEYS = {"name", "split", "image_size", "bands", "root", "variant"}
+DATASET_KEYS = {"name", "split", "image_size", "bands", "root", "variant", "band_fill",
+                "normalisation"}
 METRIC_KEYS = {"primary", "higher_is_better", "report"}
 #: The label-efficiency protocol's training-set fractions (``dataset.split.train_fraction``, see
 #: rsbench.data.fractions): GEO-Bench's train-size sweep.
@@ -101,6 +104,11 @@ class DatasetSpec:
     #: A named preparation / class protocol of the dataset (e.g. ISPRS ``rgb-eroded-6cls``);
     #: the dataset's adapter validates it. Part of the spec hash like every field.
     variant: str | None = None
+    #: How to run a model whose bands the data lacks (``rsbench.bands.matching.BAND_FILLS``);
+    #: None refuses such a run.
+    band_fill: str | None = None
+    #: ``model`` (the card's statistics), ``dataset`` (the training split's) or ``none``.
+    normalisation: str = "model"
 
 
 @dataclass(frozen=True)
@@ -153,6 +161,11 @@ def _check_keys(data: dict, allowed: set[str], where: str) -> None:
         raise SpecError(f"{where}: unknown field(s) {unknown}; allowed: {sorted(allowed)}")
 
 
+def _check_choice(data: dict, key: str, allowed: tuple[str, ...], where: str) -> None:
+    if key in data and data[key] is not None and data[key] not in allowed:
+        raise SpecError(f"{where}: field '{key}' is {data[key]!r}; allowed: {', '.join(allowed)}")
+
+
 def task_from_dict(data: dict, where: str) -> TaskSpec:
     """Validate a resolved task mapping; errors name ``where`` and the field."""
     _check_keys(data, TASK_KEYS, where)
@@ -171,6 +184,8 @@ def task_from_dict(data: dict, where: str) -> TaskSpec:
                         f"{list(LABEL_FRACTIONS)}, got {split['train_fraction']!r}")
     if not isinstance(ds.get("variant", ""), str):
         raise SpecError(f"{where}: dataset.variant must be a string, got {ds['variant']!r}")
+    _check_choice(ds, "band_fill", tuple(BAND_FILLS), f"{where}: dataset")
+    _check_choice(ds, "normalisation", NORMALISATIONS, f"{where}: dataset")
     dataset = DatasetSpec(
         name=_require(ds, "name", f"{where}: dataset", str),
         split=split,
@@ -178,6 +193,8 @@ def task_from_dict(data: dict, where: str) -> TaskSpec:
         bands=tuple(ds.get("bands", ("R", "G", "B"))),
         root=ds.get("root"),
         variant=ds.get("variant"),
+        band_fill=ds.get("band_fill"),
+        normalisation=ds.get("normalisation", "model"),
     )
     protocol = _require(data, "protocol", where, dict)
     pname = _require(protocol, "name", f"{where}: protocol", str)
