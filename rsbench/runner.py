@@ -12,9 +12,13 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from rsbench.config import ModelCard, TaskSpec
-from rsbench.engine.trainer import EngineOptions, resolved_precision
+from rsbench.engine.trainer import EngineOptions
+
+if TYPE_CHECKING:
+    from rsbench.backbones.base import Backbone, Pool
 
 
 @dataclass
@@ -53,20 +57,23 @@ class LoadedModel:
 
     def __init__(self, card: ModelCard, opts: RunOptions) -> None:
         self.card, self.opts = card, opts
-        self._unclaimed: dict[int, object] = {}  # checked and not yet handed to a run
+        self._unclaimed: dict[int, Backbone] = {}  # checked and not yet handed to a run
         self._reports: dict[int, dict | None] = {}
-        self._random: dict[int, object] = {}  # random_init: one draw, copied for every run
+        self._random: dict[int, Backbone] = {}  # random_init: one draw, copied for every run
+        self.pool = cast("Pool", card.pool)  # the card allows only cls and avg
         self.sha256 = self._checkpoint_sha256()
 
     def _checkpoint_sha256(self) -> str | None:
-        if self.card.random_init:
+        if self.card.random_init or self.card.checkpoint is None:  # a card has one or the other
             return None
         from rsbench import hashcache
-        from rsbench.checkpoints import CheckpointError, file_sha256
+        from rsbench.recorded import checkpoint_sha256
 
         hashcache.remember_in(self.opts.cache_dir)  # a nightly array hashes a 58 GB file once
-        sha = file_sha256(self.card.checkpoint)
+        sha = checkpoint_sha256(self.card.checkpoint)  # no torch once this version is known
         if self.card.sha256 and self.card.sha256 != sha:
+            from rsbench.checkpoints import CheckpointError
+
             raise CheckpointError(
                 f"{self.card.checkpoint}: sha256 {sha[:12]}… does not match the model card's "
                 f"{self.card.sha256[:12]}…; the file changed or the card is wrong")
@@ -79,8 +86,9 @@ class LoadedModel:
         from rsbench.checkpoints import load_backbone
 
         card = self.card
+        assert card.checkpoint is not None  # a card without one is random_init, never read
         return load_backbone(card.checkpoint, card.arch, input_spec=self.spec_for(image_size),
-                             pool=card.pool, allow_partial=self.opts.allow_partial,
+                             pool=self.pool, allow_partial=self.opts.allow_partial,
                              **{**card.arch_overrides, **extra})
 
     def check(self, image_size: int) -> None:
@@ -92,7 +100,7 @@ class LoadedModel:
 
             card = self.card
             self._random[image_size] = build_backbone(card.arch, self.spec_for(image_size),
-                                                      card.pool, **card.arch_overrides)
+                                                      self.pool, **card.arch_overrides)
             self._reports[image_size] = None
             return
         backbone = self._read(image_size)
@@ -117,7 +125,7 @@ class LoadedModel:
         from rsbench.backbones import build_backbone
 
         card = self.card
-        fresh = build_backbone(card.arch, self.spec_for(image_size), card.pool,
+        fresh = build_backbone(card.arch, self.spec_for(image_size), self.pool,
                                **{**card.arch_overrides, **extra})
         fresh.model.load_state_dict(drawn.model.state_dict())
         return fresh
@@ -141,8 +149,15 @@ def run_inputs(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions) 
         "task": {"name": task.task, "version": task.version, "spec_hash": task.hash},
         "seed": seed,
         "protocol_overrides": opts.overrides_for(task.task),
-        "precision": resolved_precision(opts.engine.precision, opts.engine.accelerator),
+        "precision": run_precision(opts.engine),
     }
+
+
+def run_precision(eng: EngineOptions) -> str:
+    """The precision a run records (``auto`` resolved; without torch where it is sure)."""
+    from rsbench.recorded import run_precision as resolved
+
+    return resolved(eng.precision, eng.accelerator)
 
 
 def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
@@ -170,7 +185,7 @@ def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
         make_backbone=lambda **extra: model.backbone(size, **extra),
         make_data=make_data, cache=FeatureCache(opts.cache_dir),
         identity={"model": model.identity(), "dataset": task.dataset.name,
-                  "precision": resolved_precision(opts.engine.precision, opts.engine.accelerator)},
+                  "precision": run_precision(opts.engine)},
         plugin=plugin,
     )
     result = protocol_module(task.type, task.protocol_name).run(ctx)
@@ -266,7 +281,7 @@ def run_suite(card: ModelCard, tasks: list[TaskSpec], seeds: list[int], opts: Ru
         for seed in seeds:
             inputs = run_inputs(model, task, seed, opts)
             existing = store.get(inputs)
-            if store.done(inputs, retry_failed=opts.retry_failed):
+            if existing is not None and store.done(inputs, retry_failed=opts.retry_failed):
                 log(f"{card.name} / {task.task} / seed {seed}: record exists, skipped")
                 records.append(existing)
                 continue

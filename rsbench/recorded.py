@@ -1,0 +1,176 @@
+"""A re-run that the records already answer, decided without importing torch.
+
+A nightly array re-runs whole suites; most of its (task, seed) cells are recorded already. What
+names a record (``rsbench.runner.run_inputs``) is plain data: the model card, the checkpoint's
+sha256, the task spec's hash, the seed, the overrides and the resolved precision. Each of them
+is read here without torch:
+
+- task specs and model cards are YAML (``rsbench.config``);
+- the checkpoint's sha256 and an ``arch: auto`` card's inferred architecture are kept by
+  ``rsbench.hashcache`` per file version, so only the first job that reads a checkpoint pays;
+- ``--precision auto`` is ``32-true`` on a machine without GPU device files, and otherwise the
+  value the first full run on this host and device set resolved (kept the same way).
+
+When every (task, seed) has a record, ``rsbench run`` prints them and exits; anything missing,
+a first-seen checkpoint or a problem with the command sends it down the full path, which checks
+and reports everything as before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rsbench import hashcache
+from rsbench.config import ModelCard, card_from_dict, read_yaml
+from rsbench.errors import UserError
+
+GPU_DEVICE_FILES = ("nvidia", "kfd", "dxg")  # CUDA, ROCm, WSL: no such file, no GPU for torch
+VISIBILITY = ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES")
+# An ``arch: auto`` resolution is as good as the code that made it: any edit to these modules
+# (their file versions are part of the key) makes it a miss.
+INFERENCE_CODE = ("checkpoints/infer.py", "checkpoints/vit_shapes.py", "checkpoints/arch_names.py",
+                  "checkpoints/hf.py", "checkpoints/sources.py", "backbones/vit.py")
+
+
+def path_versions(path: Path) -> list[tuple[str, int, int, int]]:
+    """File versions of ``path``, or of every file under it when it is a folder."""
+    if path.is_file():
+        return [hashcache.file_version(path)]
+    found = [Path(here) / name for here, _, names in os.walk(path) for name in names]
+    return [hashcache.file_version(p) for p in sorted(found) if p.is_file()]
+
+
+def checkpoint_sha256(path: str | Path) -> str:
+    """What ``rsbench.checkpoints.file_sha256`` gives, without torch when it is known.
+
+    A file is hashed by ``rsbench.hashcache`` itself (what the checkpoint digest calls); a
+    folder's manifest digest is kept under the versions of all its files.
+    """
+    path = Path(path)
+    if path.is_file():
+        return hashcache.file_sha256(path)
+    key = hashcache.key_of("checkpoint_sha256", path_versions(path)) if path.is_dir() else None
+    found = hashcache.lookup(key) if key else None
+    if found is not None:
+        return found
+    from rsbench.checkpoints import file_sha256
+
+    digest = file_sha256(path)  # raises CheckpointError for a missing path or an empty folder
+    return hashcache.store(key, digest) if key else digest
+
+
+def card_request(args: Any) -> tuple[dict, str, Path | None]:
+    """``(card mapping, where, base folder)`` from ``--model CARD.yaml`` or ``--model CKPT``."""
+    path = Path(args.model)
+    if path.suffix in (".yaml", ".yml"):
+        return read_yaml(path), str(path), path.resolve().parent
+    if not path.exists():
+        raise UserError(f"--model {path}: no such file or directory")
+    data = {"name": args.name or path.stem, "arch": args.arch or "auto",
+            "checkpoint": str(path.resolve())}
+    if args.pool:
+        data["pool"] = args.pool
+    return data, str(path), None
+
+
+def arch_key(data: dict, base_dir: Path | None) -> str | None:
+    """The ``rsbench.hashcache`` key of an ``arch: auto`` card's resolution (None: not auto)."""
+    ckpt = data.get("checkpoint")
+    if data.get("arch") != "auto" or not isinstance(ckpt, str):
+        return None
+    path = Path(ckpt) if base_dir is None or Path(ckpt).is_absolute() else base_dir / ckpt
+    if not path.exists():
+        return None  # the full path says what is wrong
+    code = Path(__file__).resolve().parent
+    return hashcache.key_of("card_arch", (path_versions(path), data.get("arch_overrides"),
+                                          data.get("pool"), [hashcache.file_version(code / c)
+                                                             for c in INFERENCE_CODE]))
+
+
+def model_card(args: Any) -> ModelCard:
+    """The run's model card; an ``arch: auto`` card reads its checkpoint once per version."""
+    data, where, base_dir = card_request(args)
+    key = arch_key(data, base_dir)
+    kept = hashcache.lookup(key) if key else None
+    if kept is not None:
+        data = {**data, **json.loads(kept)}  # the resolved arch, overrides and pool
+    card = card_from_dict(data, where, base_dir)
+    if key and kept is None:
+        hashcache.store(key, json.dumps({"arch": card.arch, "arch_overrides": card.arch_overrides,
+                                         "pool": card.pool}))
+    return card
+
+
+def gpu_device_files() -> list[str]:
+    """The GPU device files of this machine (empty: torch can see no GPU here)."""
+    try:
+        return sorted(n for n in os.listdir("/dev") if n.startswith(GPU_DEVICE_FILES))
+    except OSError:
+        return ["unknown"]  # cannot tell: never conclude there is no GPU
+
+
+def run_precision(precision: str, accelerator: str) -> str:
+    """``rsbench.engine.trainer.resolved_precision``, without torch where the answer is sure."""
+    if precision != "auto" or accelerator == "cpu":
+        return "32-true" if precision == "auto" else precision
+    devices = gpu_device_files()
+    if not devices and accelerator == "auto":
+        return "32-true"  # no GPU: what resolved_precision answers on a CPU machine
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        torch_version = version("torch")
+    except PackageNotFoundError:
+        torch_version = None
+    key = hashcache.key_of("precision", (precision, accelerator, socket.gethostname(), devices,
+                                         [os.environ.get(v) for v in VISIBILITY], torch_version))
+    kept = hashcache.lookup(key)
+    if kept is not None:
+        return kept
+    from rsbench.engine.trainer import resolved_precision
+
+    return hashcache.store(key, resolved_precision(precision, accelerator))
+
+
+def recorded_suite(card: ModelCard, names: list[str], items: list[str], seeds: list[int],
+                   options: Callable[[dict, dict], Any]) -> list[dict] | None:
+    """Every (task, seed) record of the run, when all of them exist (failed ones count unless
+    ``--retry-failed``); None when anything is left to run or the command has a problem.
+
+    ``options(common, per_task)`` builds the run's ``RunOptions`` from its ``--set`` values.
+    """
+    from dataclasses import replace
+
+    from rsbench.results import ResultStore
+    from rsbench.runner import LoadedModel, log, run_inputs
+    from rsbench.usage import grouped_overrides, specs_with_overrides
+
+    try:
+        overrides = grouped_overrides(items)
+        specs, per_task, problems = specs_with_overrides(names, overrides)
+    except UserError:
+        return None  # the full path reports it with every other problem
+    if problems or not names:
+        return None
+    if overrides.arch:
+        card = replace(card, arch_overrides={**card.arch_overrides, **overrides.arch})
+    opts = options(overrides.common, per_task)
+    hashcache.remember_in(opts.cache_dir)
+    if card.checkpoint is not None and not Path(card.checkpoint).exists():
+        return None
+    model = LoadedModel(card, opts)  # the sha256 only: nothing is built
+    store, records = ResultStore(opts.out), []
+    for spec in specs:
+        for seed in seeds:
+            inputs = run_inputs(model, spec, seed, opts)
+            record = store.get(inputs)
+            if record is None or not store.done(inputs, retry_failed=opts.retry_failed):
+                return None
+            records.append(record)
+    log(f"{card.name}: all {len(records)} run(s) already recorded under {opts.out}; nothing to run")
+    return records
