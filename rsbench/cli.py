@@ -8,27 +8,22 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rsbench import __version__
 from rsbench.errors import RsbenchError, UserError
 from rsbench.usage import parse_overrides
 
+if TYPE_CHECKING:
+    from rsbench.config import ModelCard
 
-def card_from_args(args) -> object:
+
+def card_from_args(args) -> ModelCard:
     """A model card from ``--model CARD.yaml``, or from ``--model CKPT [--arch A]`` (``auto``,
     the default: the architecture the checkpoint carries, resolved into the card)."""
-    from rsbench.config import card_from_dict, load_card
+    from rsbench.recorded import model_card
 
-    path = Path(args.model)
-    if path.suffix in (".yaml", ".yml"):
-        return load_card(path)
-    if not path.exists():
-        raise UserError(f"--model {path}: no such file or directory")
-    data = {"name": args.name or path.stem, "arch": args.arch or "auto",
-            "checkpoint": str(path.resolve())}
-    if args.pool:
-        data["pool"] = args.pool
-    return card_from_dict(data, str(path))
+    return model_card(args)
 
 
 def engine_from_args(args):
@@ -41,24 +36,34 @@ def engine_from_args(args):
 
 
 def cmd_run(args) -> int:
+    from rsbench import hashcache
+    from rsbench.recorded import recorded_suite
     from rsbench.runner import RunOptions, run_suite
     from rsbench.usage import checked_run
 
     seeds = seeds_from_args(args.seeds)
     names = [n for n in args.tasks.split(",") if n]
-    card, tasks, overrides = checked_run(card_from_args(args), names, args.set or [])
-    opts = RunOptions(out=Path(args.out), data_root=Path(args.data_root), cache_dir=Path(args.cache_dir),
-                      download=args.download, allow_partial=args.allow_partial,
-                      retry_failed=args.retry_failed, engine=engine_from_args(args),
-                      overrides=overrides.common, task_overrides=overrides.per_task)
-    records = run_suite(card, tasks, seeds, opts)
+    hashcache.remember_in(args.cache_dir)  # checkpoint sha256 and arch auto: once per version
+
+    def options(common: dict, per_task: dict) -> RunOptions:
+        return RunOptions(out=Path(args.out), data_root=Path(args.data_root),
+                          cache_dir=Path(args.cache_dir), download=args.download,
+                          allow_partial=args.allow_partial, retry_failed=args.retry_failed,
+                          engine=engine_from_args(args), overrides=common, task_overrides=per_task)
+
+    card = card_from_args(args)
+    # All recorded: answered from the records, without torch (rsbench/recorded.py).
+    records = recorded_suite(card, names, args.set or [], seeds, options)
+    if records is None:
+        card, tasks, overrides = checked_run(card, names, args.set or [])
+        records = run_suite(card, tasks, seeds, options(overrides.common, overrides.per_task))
     from rsbench.run_summary import print_table, summary_rows
 
-    rows = summary_rows(records, opts.out)
+    rows = summary_rows(records, Path(args.out))
     if not args.quiet:
         print_table(rows)
     failed = [r for r in rows if r["status"] != "ok"]
-    print(json.dumps({"records": len(records), "failed": len(failed), "out": str(opts.out),
+    print(json.dumps({"records": len(records), "failed": len(failed), "out": str(Path(args.out)),
                       "results": rows}))
     return 1 if failed else 0
 
