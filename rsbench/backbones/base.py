@@ -1,7 +1,8 @@
 """The Backbone contract: pooled features, tokens and multi-level feature maps of any encoder.
 
 A ``Backbone`` wraps a timm model built without a classifier. It owns its ``InputSpec`` and
-normalises [0, 1] inputs itself, so no task can feed it the wrong statistics.
+normalises [0, 1] inputs itself (through its ``input_map``), so no task can feed it the wrong
+statistics.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import torch
 from torch import nn
 
 from rsbench.backbones.input_spec import InputSpec
+from rsbench.bands.normalise import spec_input_map
 
 Pool = Literal["cls", "avg"]
 
@@ -35,9 +37,8 @@ class Backbone(nn.Module):
         self.pool = pool
         self.arch = arch
         self.load_report = None  # set by rsbench.checkpoints.load_backbone
-        c = input_spec.in_chans
-        self.register_buffer("mean", torch.tensor(input_spec.mean).view(1, c, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(input_spec.std).view(1, c, 1, 1), persistent=False)
+        # Band selection, fill and the one normalisation; a run's InputPlan replaces it.
+        self.input_map = spec_input_map(input_spec.bands, input_spec.mean, input_spec.std, arch)
 
     @property
     def embed_dim(self) -> int:
@@ -51,13 +52,8 @@ class Backbone(nn.Module):
         return len(blocks) if blocks is not None else 1
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Map [0, 1] images to the statistics the encoder was trained on."""
-        if x.shape[1] != self.mean.shape[1]:
-            raise ValueError(
-                f"{self.arch}: got {x.shape[1]} input channels, the input spec has "
-                f"{self.mean.shape[1]} bands {list(self.input_spec.bands)}"
-            )
-        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        """Map [0, 1] data channels to the encoder's input (``rsbench.bands.normalise``)."""
+        return self.input_map(x)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Tokens after the final norm, ``[B, N, D]`` (prefix tokens first) for ViTs."""

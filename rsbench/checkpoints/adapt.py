@@ -114,3 +114,48 @@ def fit_to_target(
         else:
             mismatched[key] = shape_text(tuple(value.shape), want)
     return out, resampled, mismatched
+
+
+def band_subset_weight(weight: torch.Tensor, keep: tuple[int, ...], method: str) -> torch.Tensor:
+    """A ``[D, N, p, p]`` patch kernel reduced to the ``len(keep)`` bands a dataset has.
+
+    Args:
+        weight: the pretrained kernel over the model's N bands.
+        keep: positions (in the model's band order) of the bands present, in that order.
+        method: ``"slice"`` keeps the kernels of exactly those bands; ``"adapt"`` is timm's
+            ``adapt_input_conv`` from N to ``len(keep)`` channels, which does not look at band
+            identity: it repeats or truncates the pretrained channels from the first one on and
+            rescales by ``N / len(keep)``.
+    """
+    if method == "slice":
+        return weight[:, list(keep)].clone()
+    if method == "adapt":
+        return adapt_input_conv(len(keep), weight, base_chans=weight.shape[1])
+    raise ValueError(f"band subset method must be 'slice' or 'adapt', got {method!r}")
+
+
+def with_band_subset(model: torch.nn.Module, keep: tuple[int, ...], method: str) -> str:
+    """Replace ``model.patch_embed.proj`` by a convolution over the bands in ``keep``.
+
+    Returns:
+        The change for the record, e.g. ``"slice: [192, 13, 16, 16] -> [192, 3, 16, 16]"``.
+
+    Raises:
+        CheckpointError: the model has no convolutional patch embedding to reduce.
+    """
+    from rsbench.checkpoints.safe_load import CheckpointError
+
+    proj = getattr(getattr(model, "patch_embed", None), "proj", None)
+    if not isinstance(proj, torch.nn.Conv2d):
+        raise CheckpointError(f"band_fill {method!r} needs a convolutional patch embedding "
+                              f"(patch_embed.proj); {type(model).__name__} has none")
+    new_weight = band_subset_weight(proj.weight.detach(), keep, method)
+    conv = torch.nn.Conv2d(len(keep), proj.out_channels, proj.kernel_size, proj.stride,
+                           proj.padding, bias=proj.bias is not None, device=proj.weight.device,
+                           dtype=proj.weight.dtype)
+    with torch.no_grad():
+        conv.weight.copy_(new_weight)
+        if proj.bias is not None and conv.bias is not None:
+            conv.bias.copy_(proj.bias)
+    model.patch_embed.proj = conv
+    return f"{method}: {shape_text(tuple(proj.weight.shape), tuple(conv.weight.shape))}"
