@@ -169,6 +169,11 @@ def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
     plugin = task_plugin(task.type)  # tasks were checked against the card by rsbench.usage
     size = task.dataset.image_size
     model.check(size)  # load and check the checkpoint before any data is touched
+    from rsbench.bands.plan import cache_identity, run_plan
+
+    # Band match, fill and the one normalisation (rsbench.bands); usage checked it can run.
+    bands = run_plan(model.card, task, lambda: plugin.build_data(
+        task, opts.data_root, opts.cache_dir, opts.download), opts.cache_dir)
 
     checks: dict[str, float] = {}  # the first pre-flight's timings, merged into the record's
 
@@ -182,14 +187,15 @@ def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
 
     ctx = ProtocolContext(
         task=task, seed=seed, opts=opts.engine,
-        make_backbone=lambda **extra: model.backbone(size, **extra),
+        make_backbone=lambda **extra: bands.fitted(model.backbone(size, **extra)),
         make_data=make_data, cache=FeatureCache(opts.cache_dir),
         identity={"model": model.identity(), "dataset": task.dataset.name,
-                  "precision": run_precision(opts.engine)},
+                  "precision": run_precision(opts.engine), **cache_identity(bands)},
         plugin=plugin,
     )
     result = protocol_module(task.type, task.protocol_name).run(ctx)
     result.timings.update(checks)
+    result.data["input"] = bands.to_dict()  # the record says which bands fed which, and how
     return result
 
 
