@@ -1,5 +1,8 @@
 """A whole ``rsbench run`` checked before anything runs: overrides, tasks, protocols, bands.
 
+Bands are checked by matching the card's bands against the task's (``rsbench.bands``): a band
+the model needs that the data lacks is refused here unless the task declares a ``band_fill``.
+
 Usage errors are the user's to fix and say nothing about the model, so they must never become
 ``failed`` records on a leaderboard. Every problem of the command is collected and reported at
 once, one line each, before a checkpoint is read or a dataset opened.
@@ -131,10 +134,24 @@ def task_problems(card, spec, overrides: Overrides) -> list[str]:
     if spec.primary_metric not in plug.METRICS:
         problems.append(f"{spec.task}: metrics.primary {spec.primary_metric!r} is not one of "
                         f"{', '.join(plug.METRICS)}")
-    if tuple(spec.dataset.bands) != tuple(card.input_spec.bands):
-        problems.append(f"{spec.task}: task bands {list(spec.dataset.bands)} differ from model "
-                        f"{card.name}'s input bands {list(card.input_spec.bands)}")
-    return problems
+    return problems + band_problems(card, spec)
+
+
+def band_problems(card, spec) -> list[str]:
+    """Why the card's bands cannot be fed from the task's data (``rsbench.bands``), if they cannot."""
+    from rsbench.bands.plan import input_plan
+    from rsbench.bands.sensors import BandError
+    from rsbench.config import SpecError
+
+    try:
+        plan = input_plan(card.input_spec, card.name, spec.dataset)
+    except (BandError, SpecError) as err:
+        return [f"{spec.task}: {err}"]
+    if spec.type != "classification" and not plan.plain:
+        return [f"{spec.task}: {spec.type} tasks take the model's own bands in its order with "
+                f"normalisation: model (band matching, band_fill and other normalisations are "
+                f"for classification tasks)"]
+    return []
 
 
 def checked_run(card, names: list[str], items: list[str]):

@@ -24,7 +24,7 @@ BAND_FILLS = {
     "slice": "the patch embedding keeps only the pretrained kernels of the bands present",
     "adapt": "timm's adapt_input_conv fits the pretrained kernels to the bands present",
 }
-#: Nearest-centre distance accepted by the wavelength pass (S2 B04 vs Landsat B4 is 9.4 nm).
+#: Nearest-centre distance accepted by the wavelength pass (S2 B04 vs Landsat B4: 9.6 nm).
 WAVELENGTH_TOLERANCE_NM = 20.0
 #: Sensors whose band names denote the same bands.
 FAMILIES = {"s2_l1c": "sentinel2", "s2_l2a": "sentinel2", "landsat8": "landsat", "landsat9": "landsat"}
@@ -153,13 +153,15 @@ def checked_fill(match: BandMatch, fill: str | None, model_name: str, dataset: s
     if not match.missing:
         return fill
     names = ", ".join(b.name for b in match.missing)
-    have = ", ".join(b.name for b in match.data_bands)
     if not match.present:
+        have = ", ".join(b.name for b in match.data_bands)
         raise BandError(f"model {model_name} shares no band with dataset {dataset} ({have}); "
                         "no band_fill can run it")
     if fill is None:
+        wanted = [e.model.name for e in match.entries]
         raise BandError(
-            f"model {model_name} needs band(s) {names} that dataset {dataset} ({have}) lacks "
-            f"(matched by name, common name, wavelength within {match.tolerance_nm:g} nm); set "
-            f"dataset.band_fill to one of {', '.join(BAND_FILLS)} to run it anyway")
+            f"task bands {[b.name for b in match.data_bands]} differ from model {model_name}'s "
+            f"input bands {wanted}: dataset {dataset} lacks {names} (matched by name, common "
+            f"name, wavelength within {match.tolerance_nm:g} nm); set dataset.band_fill to one "
+            f"of {', '.join(BAND_FILLS)} to run it anyway")
     return fill

@@ -14,14 +14,16 @@ from rsbench.bands.matching import BandMatch, Matched, checked_fill, match_bands
 from rsbench.bands.sensors import BandError, bands
 
 
-def data_sensor(dataset: str) -> tuple[str, float]:
-    """``(sensor, value_scale)`` a dataset's adapter declares (``rgb``, 255 when none does)."""
-    from rsbench.data.catalog import DATASETS
+def data_sensor(dataset: Any) -> tuple[str, float]:
+    """``(sensor, value_scale)`` the adapter of a dataset spec (its variant included) declares;
+    ``("rgb", 255)`` for datasets whose adapters declare none (8-bit RGB scaled to [0, 1])."""
+    from rsbench.data.catalog import DATASETS, dataset_adapter
+    from rsbench.data.variant import adapter_for
 
-    if dataset not in DATASETS.names():
+    if dataset.name not in DATASETS:
         return "rgb", 255.0
-    cls = DATASETS.get(dataset)
-    return getattr(cls, "sensor", "rgb"), float(getattr(cls, "value_scale", 255.0))
+    adapter = adapter_for(dataset_adapter(dataset.name), dataset)
+    return getattr(adapter, "sensor", "rgb"), float(getattr(adapter, "value_scale", 255.0))
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,11 @@ class InputPlan:
         if self.encoder_entries == self.match.entries:
             return None
         return tuple(k for k, e in enumerate(self.match.entries) if e.data is not None)
+
+    @property
+    def plain(self) -> bool:
+        """Whether the data is the model's bands in its order, normalised with its statistics."""
+        return self.match.identity and self.normalisation == "model" and self.scale == 1.0
 
     def _model_index(self, entry: Matched) -> int:
         return self.match.entries.index(entry)
@@ -156,7 +163,7 @@ def input_plan(spec: Any, model: str, dataset: Any) -> InputPlan:
         BandError: unknown band names, a missing band without ``band_fill``, or a fill that
             cannot run with the declared normalisation.
     """
-    sensor, data_scale = data_sensor(dataset.name)
+    sensor, data_scale = data_sensor(dataset)
     model_bands = bands(tuple(spec.bands), spec.sensor, f"model {model}: input_spec.bands")
     data_bands = bands(tuple(dataset.bands), sensor, f"dataset {dataset.name}: dataset.bands")
     match = match_bands(model_bands, data_bands)
@@ -169,3 +176,27 @@ def input_plan(spec: Any, model: str, dataset: Any) -> InputPlan:
     return InputPlan(model=model, match=match, fill=fill if match.missing else None,
                      normalisation=norm, scale=float(spec.value_scale), mean=tuple(spec.mean),
                      std=tuple(spec.std), data_scale=data_scale)
+
+
+def run_plan(card: Any, task: Any, build_data: Any, cache_dir: Any) -> InputPlan:
+    """The plan of one run, with the training split's statistics when it normalises by them.
+
+    Args:
+        card: the model card.
+        task: the task spec.
+        build_data: returns the task's data (train/val/test, ``split_hash``) without transforms;
+            called only for ``normalisation: dataset``.
+        cache_dir: the run's cache folder (statistics are computed once per split and reader).
+    """
+    plan = input_plan(card.input_spec, card.name, task.dataset)
+    if plan.normalisation != "dataset":
+        return plan
+    from rsbench.bands.normalise import dataset_statistics
+
+    data = build_data()
+    return plan.with_statistics(dataset_statistics(data.train, data.split_hash, cache_dir))
+
+
+def cache_identity(plan: InputPlan) -> dict:
+    """What a plan adds to feature-cache keys: nothing for a plain one, so caches stay valid."""
+    return {} if plan.plain else {"input": plan.identity()}
