@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -74,10 +75,36 @@ def params_by_group(keys: list[str], shapes: dict[str, tuple[int, ...]]) -> dict
     return out
 
 
+def float_dtype(model: torch.nn.Module) -> torch.dtype:
+    """The dtype of ``model``'s floating-point parameters (fp32 unless it was cast)."""
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+
+
+def casting(source: Source, dtype: torch.dtype) -> Source:
+    """``source`` whose floating tensors arrive in ``dtype``, read and cast one at a time.
+
+    A tensor already in ``dtype`` is handed on as read (no copy); any other is cast as soon
+    as it is read and the original dropped before the next is read, so a bf16 load of an
+    fp32 file holds the bf16 weights plus one fp32 tensor, never a full fp32 copy.
+    """
+    def read(keys: list[str]) -> dict[str, torch.Tensor]:
+        out = {}
+        for key in keys:
+            tensor = source.read([key])[key]
+            out[key] = tensor.to(dtype) if tensor.is_floating_point() else tensor
+            del tensor  # released now, not when the next read returns
+        return out
+
+    return replace(source, read=read)
+
+
 def convert_into(source: Source, model: torch.nn.Module, arch: str) -> tuple[dict, LoadReport]:
-    """The checkpoint's encoder fitted to ``model``'s shapes, and the report of how it fitted."""
+    """The checkpoint's encoder fitted to ``model``'s shapes, and the report of how it fitted.
+
+    Tensors are read in ``model``'s floating dtype (``casting``); resampling, where a new image
+    or patch size needs it, is computed in fp32 from those values."""
     shapes = encoder_shapes(model)
-    converted = to_timm(source, set(shapes))
+    converted = to_timm(casting(source, float_dtype(model)), set(shapes))
     state_dict, resampled, mismatched = fit_to_target(
         converted.state_dict, shapes, prefix_tokens(model), patch_grid(model))
     not_loaded = [k for k in shapes if k not in state_dict]
@@ -171,6 +198,7 @@ def load_backbone(
     input_spec: InputSpec | None = None,
     pool: Pool = "cls",
     allow_partial: bool = False,
+    dtype: torch.dtype | None = None,
     **overrides: Any,
 ) -> Backbone:
     """A ``Backbone`` filled from a checkpoint, with ``backbone.load_report`` set.
@@ -188,6 +216,8 @@ def load_backbone(
         input_spec: bands, statistics and size; ImageNet RGB at 224 px when omitted.
         pool: ``"cls"`` or ``"avg"``.
         allow_partial: accept a load that fills under 99% of encoder parameters.
+        dtype: the parameters' dtype (``torch.bfloat16`` for frozen protocols under bf16);
+            each tensor is cast as it is read (``casting``). fp32 when None.
         **overrides: timm keyword overrides of the architecture.
 
     Raises:
@@ -199,6 +229,8 @@ def load_backbone(
         arch, overrides = inference.arch, {**inference.overrides, **overrides}
     built = checkpoint_arch(path_or_dir, arch)
     backbone = build_backbone(built, input_spec, pool, device="meta", **overrides)
+    if dtype is not None:
+        backbone.model.to(dtype)  # on the meta device: nothing is allocated
     state_dict, report = load_checkpoint(path_or_dir, arch, model=backbone.model, **overrides)
     report.allow_partial = allow_partial
     if not report.complete:
@@ -210,10 +242,13 @@ def load_backbone(
         backbone.model.load_state_dict(in_dtypes_of(backbone.model, state_dict), assign=True)
     else:
         backbone = build_backbone(built, input_spec, pool, **overrides)
+        if dtype is not None:
+            backbone.model.to(dtype)
         result = backbone.model.load_state_dict(state_dict, strict=False)
         if result.unexpected_keys:  # to_timm only keeps target keys; this would be a bug here
             raise RuntimeError(f"unexpected keys after conversion: {result.unexpected_keys[:5]}")
-    backbone.load_report = report
+    # Backbone declares the attribute as None until a load sets it (rsbench/backbones/base.py)
+    backbone.load_report = report  # type: ignore[assignment]
     return backbone
 
 
@@ -244,11 +279,12 @@ def inspect_command(
     embedding was trained at, pooled as the checkpoint's model was.
     """
     overrides = dict(arch_overrides or {})
-    size, pool = overrides.pop("img_size", None), "cls"
+    size, pool = overrides.pop("img_size", None), cast(Pool, "cls")
     if arch == infer.AUTO:
         inference = infer.infer_arch(path)
         arch, overrides = inference.arch, {**inference.overrides, **overrides}
-        size, pool = size or inference.img_size, inference.pool or pool
+        size = size or inference.img_size
+        pool = "avg" if inference.pool == "avg" else "cls"  # the only two the inference names
     spec = InputSpec(img_size=int(size)) if size is not None else None
     _, report = load_checkpoint(path, arch, spec, pool, **overrides)
     print(report.to_json() if as_json else report.to_text())
