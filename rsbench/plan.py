@@ -1,0 +1,207 @@
+"""The plan before the run: host memory, device memory and load time per rank, from shapes alone.
+
+Nothing here reads a tensor. The model's size comes from the registry's closed form (equal to
+the meta-device count) or a meta-device build; the device side is ``rsbench.backbones.memory``'s
+estimate; the host side is what rsbench's loader holds while it fills an encoder:
+
+- the encoder's weights in the dtype they are loaded in (fp32, or bf16 for frozen protocols
+  under ``bf16-true``), plus one tensor in the file's dtype while it is cast;
+- ``LOAD_RUNTIME_BYTES`` above the imports (BENCHMARKS.md, ``load_memory.py``: ViT-L/16 1.47 GB
+  for a 1.21 GB file, ViT-H/14 2.79 GB for 2.52 GB: 0.26-0.27 GB above the file both times) and
+  ``IMPORTS_BYTES`` per process (peak RSS after importing torch, Lightning, timm and rsbench);
+- under ``--strategy fsdp`` every rank still reads the whole encoder before sharding it, so a
+  node holds ``ranks per node`` copies of it during the load;
+- on the CPU the device is host memory: the larger of the load and the run's estimate counts.
+
+Load time is the bytes one rank reads over a stated per-rank read bandwidth (``--read-gbps``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
+from typing import Any
+
+from rsbench.backbones.memory import GIB, MemoryEstimate, Workload, auto_sharding, estimate
+
+GB = 1e9
+IMPORTS_BYTES = 0.85 * GB  # ru_maxrss after `import torch, lightning, timm, rsbench.runner`
+LOAD_RUNTIME_BYTES = 0.27 * GB  # the loader's own peak above the weights (BENCHMARKS.md)
+READ_BYTES_PER_S = 1.0 * GB  # default per-rank read bandwidth (a parallel-filesystem client)
+DTYPE_BYTES = {"float32": 4, "bfloat16": 2}
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """What the plan needs of an encoder: its size and shape, and its checkpoint's bytes."""
+
+    arch: str
+    params: int
+    largest: int  # elements of the largest tensor (held twice while it is cast)
+    embed_dim: int
+    depth: int
+    patch: int
+    prefix_tokens: int = 1
+    file_bytes: int | None = None  # the checkpoint on disk; None: an fp32 file of the encoder
+
+    def tokens(self, img_size: int) -> int:
+        return (img_size // self.patch) ** 2 + self.prefix_tokens
+
+    def read_bytes(self) -> int:
+        """Bytes the loader reads: the encoder's, at most the file (a training checkpoint
+        also carries optimizer states and a decoder, which are never read)."""
+        fp32 = 4 * self.params
+        return fp32 if self.file_bytes is None else min(fp32, self.file_bytes)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How the run is configured: the flags that change the plan."""
+
+    strategy: str = "auto"  # auto | ddp | fsdp
+    devices: int = 1  # ranks per node
+    num_nodes: int = 1
+    precision: str = "32-true"  # auto: bf16 on a GPU (see ``setting``), fp32 on the CPU
+    accelerator: str = "cpu"  # cpu | gpu
+    sharding: str = "auto"  # with fsdp: auto | FULL_SHARD | SHARD_GRAD_OP | HYBRID_SHARD
+
+    @property
+    def fp32_compute(self) -> bool:
+        return self.precision.startswith("32") or (self.precision == "auto" and self.accelerator != "gpu")
+
+    @property
+    def world_size(self) -> int:
+        return max(1, self.devices) * max(1, self.num_nodes)
+
+    def flags(self) -> str:
+        """The command-line flags that give this setting."""
+        return (f"--strategy {self.strategy} --devices {self.devices} --num-nodes {self.num_nodes} "
+                f"--precision {self.precision}")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Per-rank memory and load time of one protocol under one setting (bytes, seconds)."""
+
+    arch: str
+    params: int
+    protocol: str  # frozen | finetune
+    weights_dtype: str
+    setting: Setting
+    sharding: str  # what the device estimate assumes: NO_SHARD | FULL_SHARD | ...
+    host_bytes: float  # per rank, peak
+    device_bytes: float | None  # per rank; None on the CPU (the device is host memory)
+    read_bytes: float  # per rank
+    load_s: float
+    device: MemoryEstimate
+
+    @property
+    def node_host_bytes(self) -> float:
+        return self.host_bytes * max(1, self.setting.devices)
+
+    def line(self) -> str:
+        """One line: ``plan: vit_large_patch16 303.3M params, frozen, ...``."""
+        s = self.setting
+        dev = "on the host" if self.device_bytes is None else f"{self.device_bytes / GIB:.2f} GiB"
+        return (f"plan: {self.arch} {self.params / 1e6:,.1f}M params, {self.protocol}, weights "
+                f"{self.weights_dtype}, {s.strategy} x{s.world_size} ({s.devices}/node, "
+                f"{self.sharding}): host {self.host_bytes / GB:.2f} GB/rank "
+                f"({self.node_host_bytes / GB:.2f} GB/node), device {dev}/rank, "
+                f"load {self.read_bytes / GB:.2f} GB in ~{self.load_s:.0f} s")
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out.update(node_host_bytes=self.node_host_bytes, device=self.device.to_dict())
+        return out
+
+
+@lru_cache(maxsize=64)
+def model_size(arch: str, img_size: int = 224, overrides: tuple = (), file_bytes: int | None = None
+               ) -> ModelSize:
+    """``ModelSize`` of ``arch`` with timm ``overrides`` (sorted ``(key, value)`` pairs)."""
+    from rsbench.backbones.vit import VIT_ARCHS
+
+    extra = dict(overrides)
+    if arch in VIT_ARCHS and set(extra) <= {"depth", "embed_dim", "mlp_dim", "patch_size"}:
+        a = replace(VIT_ARCHS[arch], **extra)  # closed form, equal to the meta-device count
+        largest = max(a.embed_dim * a.mlp_dim, 3 * a.embed_dim**2)  # fc1 (SwiGLU: each half), qkv
+        return ModelSize(arch, a.param_count(img_size), largest, a.embed_dim, a.depth,
+                         a.patch_size, 1, file_bytes)
+    from rsbench.backbones.factory import build_timm_model
+    from rsbench.backbones.input_spec import InputSpec
+
+    model = build_timm_model(arch, InputSpec(img_size=img_size), "cls", device="meta", **extra)
+    patch: Any = getattr(getattr(model, "patch_embed", None), "patch_size", (16,))
+    width: Any = getattr(model, "embed_dim", 0) or getattr(model, "num_features", 0)
+    return ModelSize(arch, sum(p.numel() for p in model.parameters()),
+                     max(t.numel() for t in model.state_dict().values()), int(width),
+                     len(getattr(model, "blocks", [])) or 1, int(patch[0]),
+                     int(getattr(model, "num_prefix_tokens", 1)), file_bytes)
+
+
+def weights_dtype(protocol: str, s: Setting) -> str:
+    """The dtype an encoder is loaded in: bf16 for frozen protocols under ``bf16-true``, or
+    under ``auto`` on a GPU (``s.precision`` is ``auto`` there only where the GPU supports
+    bf16: ``setting``); fp32 otherwise. A fine-tune keeps fp32 masters (``bf16-true`` training
+    is cast by Lightning itself)."""
+    bf16 = s.precision == "bf16-true" or (s.precision == "auto" and s.accelerator == "gpu")
+    return "bfloat16" if protocol == "frozen" and bf16 else "float32"
+
+
+def device_estimate(size: ModelSize, protocol: str, s: Setting, batch_size: int, img_size: int,
+                    device_bytes: float | None = None) -> tuple[MemoryEstimate, str]:
+    """The per-rank device estimate and the sharding it assumes."""
+    training = protocol == "finetune"
+    w = Workload(params=size.params, embed_dim=size.embed_dim, depth=size.depth,
+                 tokens=size.tokens(img_size), batch_size=batch_size, training=training,
+                 bytes_per_act=4 if s.fp32_compute else 2,
+                 param_bytes=DTYPE_BYTES[weights_dtype(protocol, s)])
+    if s.strategy != "fsdp" or not training:  # frozen passes run data parallel, weights whole
+        return estimate(w), "NO_SHARD"
+    if s.sharding == "auto" and device_bytes:
+        chosen = auto_sharding(w, device_bytes, s.devices, s.num_nodes)
+        ckpt = " +act-ckpt" if chosen.activation_checkpointing else ""
+        return chosen.memory, f"{chosen.sharding} group {chosen.shard_group}{ckpt}"
+    sharding = "FULL_SHARD" if s.sharding == "auto" else s.sharding
+    group = s.devices if sharding == "HYBRID_SHARD" else s.world_size
+    mem = estimate(w, group, "FULL_SHARD" if sharding == "HYBRID_SHARD" else sharding)
+    return mem, f"{sharding} group {group}"
+
+
+def plan(size: ModelSize, protocol: str, s: Setting, batch_size: int = 32, img_size: int = 224,
+         device_bytes: float | None = None, read_bytes_per_s: float = READ_BYTES_PER_S) -> Plan:
+    """The ``Plan`` of ``protocol`` (``frozen`` or ``finetune``) for ``size`` under ``s``.
+
+    ``batch_size`` is per rank; ``device_bytes`` (one device's memory) lets ``--sharding auto``
+    choose as the run would.
+    """
+    dtype = weights_dtype(protocol, s)
+    cast = 4 * size.largest if dtype != "float32" else 0  # one fp32 tensor while it is cast
+    load = size.params * DTYPE_BYTES[dtype] + cast + LOAD_RUNTIME_BYTES + IMPORTS_BYTES
+    mem, sharding = device_estimate(size, protocol, s, batch_size, img_size, device_bytes)
+    on_gpu = s.accelerator == "gpu"
+    host = load if on_gpu else max(load, mem.total - mem.overhead + IMPORTS_BYTES)
+    read = float(size.read_bytes())
+    return Plan(arch=size.arch, params=size.params, protocol=protocol, weights_dtype=dtype,
+                setting=s, sharding=sharding, host_bytes=host,
+                device_bytes=mem.total if on_gpu else None, read_bytes=read,
+                load_s=read / read_bytes_per_s, device=mem)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One protocol a run executes: what sizes its plan."""
+
+    name: str
+    protocol: str  # frozen | finetune
+    batch_size: int  # fine-tune: global (split over ranks); frozen: per rank
+    img_size: int
+
+
+def job_plan(size: ModelSize, job: Job, s: Setting, device_bytes: float | None = None,
+             read_bytes_per_s: float = READ_BYTES_PER_S) -> Plan:
+    """``plan`` of ``job`` under ``s``, with a fine-tune's batch split over the ranks."""
+    batch = job.batch_size
+    if job.protocol == "finetune":
+        batch = -(-batch // s.world_size)
+    return plan(size, job.protocol, s, batch, job.img_size, device_bytes, read_bytes_per_s)
