@@ -187,7 +187,7 @@ def card_sizer(card) -> Callable[[int], ModelSize]:
     return lambda img_size: model_size(arch, img_size, extra, file_bytes)
 
 
-def run_plan(card, tasks: list, engine, host_gib: float | None = None,
+def run_memory_plan(card, tasks: list, engine, host_gib: float | None = None,
              device_gib: float | None = None) -> Plan:
     """The checked plan of ``rsbench run`` for ``card`` over ``tasks`` (``TaskSpec``) under
     ``engine`` (``EngineOptions``); raises ``PlanError`` when it exceeds the node."""

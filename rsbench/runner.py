@@ -34,6 +34,10 @@ class RunOptions:
     engine: EngineOptions = field(default_factory=EngineOptions)
     overrides: dict = field(default_factory=dict)  # ``--set`` for every task
     task_overrides: dict[str, dict] = field(default_factory=dict)  # ``--set TASK:...``
+    feature_workers: int | None = None  # frozen-feature loader workers; None: from the job's CPUs
+    # Plan another machine's memory (GiB): host per node, one device (rsbench.plan_check)
+    node_memory_gib: float | None = None
+    device_memory_gib: float | None = None
 
     def overrides_for(self, task: str) -> dict:
         """The ``--set`` values applied to ``task`` (recorded in its inputs)."""
@@ -82,16 +86,16 @@ class LoadedModel:
     def spec_for(self, image_size: int):
         return replace(self.card.input_spec, img_size=image_size)
 
-    def _read(self, image_size: int, **extra):
+    def _read(self, image_size: int, dtype=None, **extra):
         from rsbench.checkpoints import load_backbone
 
         card = self.card
         assert card.checkpoint is not None  # a card without one is random_init, never read
         return load_backbone(card.checkpoint, card.arch, input_spec=self.spec_for(image_size),
-                             pool=self.pool, allow_partial=self.opts.allow_partial,
+                             pool=self.pool, allow_partial=self.opts.allow_partial, dtype=dtype,
                              **{**card.arch_overrides, **extra})
 
-    def check(self, image_size: int) -> None:
+    def check(self, image_size: int, dtype=None) -> None:
         """Load at ``image_size`` once, so a bad checkpoint is refused before any data is read."""
         if image_size in self._reports:
             return
@@ -103,20 +107,25 @@ class LoadedModel:
                                                       self.pool, **card.arch_overrides)
             self._reports[image_size] = None
             return
-        backbone = self._read(image_size)
+        backbone = self._read(image_size, dtype)
         rep = backbone.load_report
         self._reports[image_size] = rep.to_dict() if rep is not None else None
         self._unclaimed[image_size] = backbone
 
-    def backbone(self, image_size: int, **extra):
-        """A fresh encoder for one run; ``extra`` timm options (e.g. drop path) rebuild it."""
-        self.check(image_size)
+    def backbone(self, image_size: int, dtype=None, **extra):
+        """A fresh encoder for one run, its weights in ``dtype`` (fp32 when None; bf16 is read
+        as bf16, rsbench.checkpoints.load); ``extra`` timm options (e.g. drop path) rebuild it."""
+        self.check(image_size, dtype)
         if self.card.random_init:
-            return self._random_copy(image_size, **extra)
-        if not extra and image_size in self._unclaimed:
-            return self._unclaimed.pop(image_size)
-        self._unclaimed.pop(image_size, None)  # never two copies alive at once
-        return self._read(image_size, **extra)
+            drawn = self._random_copy(image_size, **extra)
+            if dtype is not None:
+                drawn.model.to(dtype)  # the encoder only: input statistics stay fp32
+            return drawn
+        unclaimed = self._unclaimed.pop(image_size, None)  # never two copies alive at once
+        if not extra and unclaimed is not None and weights_dtype(unclaimed) == (dtype or "float32"):
+            return unclaimed
+        del unclaimed
+        return self._read(image_size, dtype, **extra)
 
     def _random_copy(self, image_size: int, **extra):
         drawn = self._random[image_size]
@@ -153,6 +162,22 @@ def run_inputs(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions) 
     }
 
 
+def weights_dtype(backbone) -> str:
+    """``float32`` / ``bfloat16``: the dtype of an encoder's weights (recorded)."""
+    return str(next(backbone.model.parameters()).dtype).removeprefix("torch.")
+
+
+def encoder_dtype(task: TaskSpec, eng: EngineOptions):
+    """``torch.bfloat16`` for a frozen protocol under bf16 (rsbench.plan.weights_dtype), else None."""
+    from rsbench.plan_check import run_weights_dtype
+
+    if run_weights_dtype(task, eng) == "float32":
+        return None
+    import torch
+
+    return torch.bfloat16
+
+
 def run_precision(eng: EngineOptions) -> str:
     """The precision a run records (``auto`` resolved; without torch where it is sure)."""
     from rsbench.recorded import run_precision as resolved
@@ -162,13 +187,26 @@ def run_precision(eng: EngineOptions) -> str:
 
 def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
     """Run one (task, seed) and return the protocol's result (exceptions propagate)."""
+    from rsbench.protocols import protocol_module
+
+    ctx, checks, bands = run_context(model, task, seed, opts)
+    result = protocol_module(task.type, task.protocol_name).run(ctx)
+    result.timings.update(checks)
+    result.data["input"] = bands.to_dict()  # the record says which bands fed which, and how
+    return result
+
+
+def run_context(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
+    """``(protocol context, pre-flight timings, band plan)`` of one (task, seed); the timings
+    fill in when the context first builds its data."""
     from rsbench.engine.features import FeatureCache
-    from rsbench.protocols import ProtocolContext, protocol_module
+    from rsbench.protocols import ProtocolContext
     from rsbench.tasks import plugin as task_plugin
 
     plugin = task_plugin(task.type)  # tasks were checked against the card by rsbench.usage
     size = task.dataset.image_size
-    model.check(size)  # load and check the checkpoint before any data is touched
+    dtype = encoder_dtype(task, opts.engine)
+    model.check(size, dtype)  # load and check the checkpoint before any data is touched
     from rsbench.bands.plan import cache_identity, run_plan
 
     # Band match, fill and the one normalisation (rsbench.bands); usage checked it can run.
@@ -187,16 +225,41 @@ def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
 
     ctx = ProtocolContext(
         task=task, seed=seed, opts=opts.engine,
-        make_backbone=lambda **extra: bands.fitted(model.backbone(size, **extra)),
-        make_data=make_data, cache=FeatureCache(opts.cache_dir),
+        make_backbone=lambda **extra: bands.fitted(model.backbone(size, dtype, **extra)),
+        make_data=make_data, cache=FeatureCache(opts.cache_dir, opts.feature_workers),
         identity={"model": model.identity(), "dataset": task.dataset.name,
-                  "precision": run_precision(opts.engine), **cache_identity(bands)},
+                  "precision": run_precision(opts.engine), **cache_identity(bands),
+                  # fp32 weights, what every earlier cache entry was extracted with, add no key
+                  **({"weights_dtype": "bfloat16"} if dtype is not None else {})},
         plugin=plugin,
     )
-    result = protocol_module(task.type, task.protocol_name).run(ctx)
-    result.timings.update(checks)
-    result.data["input"] = bands.to_dict()  # the record says which bands fed which, and how
-    return result
+    return ctx, checks, bands
+
+
+def planned_features(model: LoadedModel, runs: list[tuple[TaskSpec, int]], opts: RunOptions) -> None:
+    """Before any head trains, extract every distinct image of the pending frozen runs once
+    (all their splits, one pass per feature space); each run then only gathers its rows."""
+    from rsbench.checkpoints import CheckpointError
+    from rsbench.protocols.frozen_features import FROZEN_PROTOCOLS, prefetched
+
+    frozen = {task.hash: (task, seed) for task, seed in runs
+              if (task.type, task.protocol_name) in FROZEN_PROTOCOLS}  # features ignore the seed
+    contexts = []
+    for task, seed in frozen.values() if len(frozen) > 1 else ():  # one run fills its own
+        try:
+            contexts.append(run_context(model, task, seed, opts)[0])
+        except CheckpointError:
+            raise  # refused before anything runs, as run_record does
+        except Exception as exc:  # noqa: BLE001 - its own run records the failure
+            log(f"suite plan: {task.task} left to its run ({exc})")
+
+    def skipped(ctx, exc: Exception) -> None:
+        log(f"suite plan: {ctx.task.task} left to its run ({exc})")
+
+    if contexts:
+        counts = prefetched(contexts, on_error=skipped)
+        log(f"suite plan: {len(contexts)} frozen task(s), {counts['distinct_images']} distinct "
+            f"image(s), {counts['extracted']} extracted in {counts['spaces']} feature space(s)")
 
 
 def planned_world_size(eng: EngineOptions) -> int:
@@ -261,7 +324,9 @@ def assembled(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions, i
         task={"name": task.task, "version": task.version, "type": task.type,
               "spec_hash": task.hash, "path": task.path, "spec": task.raw},
         model={**model.identity(), "checkpoint": model.card.checkpoint,
-               "load_report": model.report(task.dataset.image_size), **model.card.meta},
+               "load_report": model.report(task.dataset.image_size),
+               "weights_dtype": "bfloat16" if encoder_dtype(task, eng) else "float32",
+               **model.card.meta},
         protocol={"name": task.protocol_name, "hparams": result.hparams if result else {}},
         seed=seed,
         data=result.data if result else {},
@@ -278,11 +343,18 @@ def assembled(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions, i
 
 def run_suite(card: ModelCard, tasks: list[TaskSpec], seeds: list[int], opts: RunOptions) -> list[dict]:
     """Records for every (task, seed), skipping those already done; returns all of them."""
+    from rsbench.plan_check import run_memory_plan
     from rsbench.results import ResultStore
 
     store = ResultStore(opts.out)
+    # Refused here, before the checkpoint is hashed or read, when it cannot fit the node.
+    log(run_memory_plan(card, tasks, opts.engine, opts.node_memory_gib,
+                        opts.device_memory_gib).line())
     model = LoadedModel(card, opts)
     records = []
+    planned_features(model, [(t, s) for t in tasks for s in seeds
+                             if not store.done(run_inputs(model, t, s, opts), opts.retry_failed)],
+                     opts)
     for task in tasks:
         for seed in seeds:
             inputs = run_inputs(model, task, seed, opts)
