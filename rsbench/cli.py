@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,7 +57,9 @@ def cmd_run(args) -> int:
     records = recorded_suite(card, names, args.set or [], seeds, options)
     if records is None:
         card, tasks, overrides = checked_run(card, names, args.set or [])
-        records = run_suite(card, tasks, seeds, options(overrides.common, overrides.per_task))
+        opts = replace(options(overrides.common, overrides.per_task), node_memory_gib=args.node_memory,
+                       device_memory_gib=args.device_memory)  # plan another node's memory
+        records = run_suite(card, tasks, seeds, opts)
     from rsbench.run_summary import print_table, summary_rows
 
     rows = summary_rows(records, Path(args.out))
@@ -103,6 +106,10 @@ def task_rows() -> list[dict]:
 
 
 def cmd_ls(args) -> int:
+    if args.what == "models" and args.plan:
+        from rsbench.plan_check import ls_plan
+
+        return ls_plan(args)
     if args.what == "models":
         rows = model_rows()
         if args.json:
@@ -114,12 +121,6 @@ def cmd_ls(args) -> int:
             print(f"{r['name']:<20} {r['width']:>6} {r['depth']:>6} {r['mlp']:>6} {r['heads']:>6} "
                   f"{r['patch']:>6} {r['params']:>16,}  {paper}")
         print("plus any timm model as timm:<name>; counts at 224 px, 3 bands, no head")
-        if args.plan:
-            from rsbench.backbones.memory import plan_table
-
-            print()
-            print(plan_table(devices=args.devices, num_nodes=args.num_nodes, device_gib=args.device_memory,
-                             batch_size=args.batch_size, img_size=args.img_size))
         return 0
     rows = task_rows()
     if args.json:
@@ -290,10 +291,20 @@ def cmd_drift(args) -> int:
 def add_plan_args(p) -> None:
     """Flags of ``rsbench ls models --plan`` (an ``argparse`` parser)."""
     g = p.add_argument_group("memory plan (ls models --plan)")
-    g.add_argument("--plan", action="store_true", help="per-device memory and FSDP plan of each model")
-    g.add_argument("--devices", type=int, default=8, help="devices per node")
+    g.add_argument("--plan", action="store_true",
+                   help="host memory, device memory and load time per rank of each model")
+    g.add_argument("--arch", action="append", help="plan only this model (repeatable)")
+    g.add_argument("--tasks", help="comma-separated tasks to plan (default: generic frozen and fine-tune)")
+    g.add_argument("--strategy", default="fsdp", help="ddp | fsdp")
+    g.add_argument("--sharding", default="auto", help="auto | FULL_SHARD | SHARD_GRAD_OP | HYBRID_SHARD")
+    g.add_argument("--precision", default="auto",
+                   help="auto (bf16 frozen weights on the GPU) | 32-true | bf16-mixed | bf16-true")
+    g.add_argument("--accelerator", default="gpu", help="gpu | cpu")
+    g.add_argument("--devices", type=int, default=8, help="ranks per node")
     g.add_argument("--num-nodes", type=int, default=1)
     g.add_argument("--device-memory", type=float, default=64.0, help="GiB per device (MI250X GCD: 64)")
+    g.add_argument("--node-memory", type=float, default=512.0, help="host GiB per node (Frontier: 512)")
+    g.add_argument("--read-gbps", type=float, default=1.0, help="read bandwidth per rank, GB/s")
     g.add_argument("--batch-size", type=int, default=32, help="per device (the Frontier study's 32)")
     g.add_argument("--img-size", type=int, default=224)
 
@@ -342,6 +353,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", metavar="[TASK:]KEY=VALUE",
                    help="override a task field for every task (protocol.epochs=5), for one task "
                    "(ucmerced_8_2_finetune:protocol.epochs=5), or the architecture (arch.depth=2)")
+    r.add_argument("--node-memory", type=float, metavar="GIB",
+                   help="plan for a node of this much host memory instead of this one's")
+    r.add_argument("--device-memory", type=float, metavar="GIB",
+                   help="plan for devices of this much memory instead of GPU 0's free memory")
     add_engine_args(r)
     r.set_defaults(func=cmd_run)
 
