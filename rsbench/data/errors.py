@@ -30,6 +30,11 @@ class SplitSpecError(RsbenchError, ValueError):
     """A ``dataset.split`` mapping that cannot be used; the message names the field."""
 
 
+class PrepareError(RsbenchError, ValueError):
+    """``rsbench data prepare`` options that cannot be used (a bad patch, stride, overlap,
+    variant option or ``--tiles`` name); the message names the option. Nothing is written."""
+
+
 class DataError(RsbenchError, ValueError):
     """Files a run would read are missing, unreadable or wrong (bands, size, label values), or
     fewer than its split lists; the one-line message names them and says what to do."""

@@ -29,7 +29,9 @@ from rsbench.data.detection.common import (
     detection_labels_getter,
 )
 from rsbench.data.detection.dior import DIOR_CLASSES, parse_voc_xml
-from rsbench.data.detection.dota import DOTA_CLASSES, clip_polygon, parse_dota_txt, polygon_to_hbb
+from rsbench.data.detection.dota import DOTA_CLASSES
+from rsbench.data.detection.dota_raw import parse_raw_objects
+from rsbench.data.detection.polygons import clip_polygon, polygon_to_hbb
 from rsbench.data.detection.prepare import prepare_dota
 from rsbench.data.detection.synthetic import make_synthetic_dior
 from rsbench.data.detection.tiling import tile_objects
@@ -55,7 +57,7 @@ __all__ = [
     "detection_labels_getter",
     "make_synthetic_dior",
     "parse_det_split",
-    "parse_dota_txt",
+    "parse_raw_objects",
     "parse_voc_xml",
     "parse_xview_geojson",
     "polygon_to_hbb",

@@ -36,13 +36,7 @@ from typing import ClassVar
 from rsbench.config import SpecError
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import Annotation, DetSample
-from rsbench.data.detection.polygons import (  # noqa: F401 (re-exported, historic home)
-    Polygon,
-    clip_polygon,
-    polygon_area,
-    polygon_to_hbb,
-    visible_fraction,
-)
+from rsbench.data.detection.dota_raw import parse_raw_objects
 
 DOTA_URL = "https://captain-whu.github.io/DOTA/dataset.html"
 #: DOTA v1.0 classes in torchgeo 0.8.1's ``DOTA.classes`` order (its first 15).
@@ -53,19 +47,6 @@ DOTA_CLASSES = (
 )
 #: Preparation variants: the reference splitter each reproduces (``prepare``).
 DOTA_VARIANTS = ("devkit", "mmrotate")
-
-
-def parse_dota_txt(text: str) -> list[tuple[Polygon, str, bool]]:
-    """``(polygon, class name, difficult)`` per object line of a DOTA label file."""
-    out = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) < 9 or line.startswith(("imagesource", "gsd")):
-            continue
-        xy = [float(v) for v in parts[:8]]
-        difficult = len(parts) > 9 and parts[9] != "0"
-        out.append((list(zip(xy[0::2], xy[1::2], strict=True)), parts[8], difficult))
-    return out
 
 
 class DOTAAdapter(DetAdapter):
@@ -147,16 +128,16 @@ class DOTAAdapter(DetAdapter):
         return int(token) != 0
 
     def load_annotation(self, root: Path, image_rel: str, ann_rel: str) -> Annotation:
+        """A tile's label file (the DOTA format, read as the raw release is: ``dota_raw``) as
+        horizontal boxes: each polygon's enclosing box."""
         index = {c: i for i, c in enumerate(self.classes)}
+        path = Path(root) / ann_rel
         boxes, labels, difficult = [], [], []
-        for line in (Path(root) / ann_rel).read_text(encoding="utf-8").splitlines():
-            parts = line.split()
-            if len(parts) < 10:
-                continue
-            xs, ys = [float(v) for v in parts[0:8:2]], [float(v) for v in parts[1:8:2]]
+        for coords, name, token in parse_raw_objects(path.read_text(encoding="utf-8"), str(path)):
+            xs, ys = coords[0::2], coords[1::2]
             boxes.append([min(xs), min(ys), max(xs), max(ys)])
-            labels.append(index[parts[8]])
-            difficult.append(self.is_difficult(parts[9]))
+            labels.append(index[name])
+            difficult.append(self.is_difficult(token))
         return Annotation.from_lists(boxes, labels, difficult)
 
     def group(self, image_rel: str) -> str:

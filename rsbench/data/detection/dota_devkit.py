@@ -34,6 +34,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from rsbench.data.detection.dota_raw import RawObject
+from rsbench.data.errors import DataError
 
 REFERENCE = {"repository": "https://github.com/CAPTAIN-WHU/DOTA_devkit", "commit": "9938855",
              "file": "ImgSplit_multi_process.py", "class": "splitbase",
@@ -117,8 +118,8 @@ def devkit_tile_lines(objects: list[RawObject], left: int, up: int, right: int, 
         try:
             inter = gt.intersection(window)
         except GEOSException as err:
-            raise ValueError(f"{where} object {index + 1} ({name}): self-intersecting polygon "
-                             f"crosses a tile edge; DOTA_devkit cannot clip it either ({err})") from None
+            raise DataError(f"{where} object {index + 1} ({name}): self-intersecting polygon "
+                            f"crosses a tile edge; DOTA_devkit cannot clip it either ({err})") from None
         visible = inter.area / gt.area
         if visible == 1:
             out.append(_line([v - (left if i % 2 == 0 else up) for i, v in enumerate(poly)],
@@ -127,8 +128,8 @@ def devkit_tile_lines(objects: list[RawObject], left: int, up: int, right: int, 
         if visible <= 0:
             continue
         if inter.geom_type != "Polygon":
-            raise ValueError(f"{where} object {index + 1} ({name}): a tile edge cuts this "
-                             f"concave polygon into pieces; DOTA_devkit fails on it too")
+            raise DataError(f"{where} object {index + 1} ({name}): a tile edge cuts this "
+                            f"concave polygon into pieces; DOTA_devkit fails on it too")
         corners = list(orient(inter, sign=1).exterior.coords)[:-1]
         if len(corners) < 4 or len(corners) > 5:
             continue

@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from rsbench.data.detection.dota_raw import RawObject
+from rsbench.data.errors import DataError
 
 REFERENCE = {"repository": "https://github.com/open-mmlab/mmrotate", "commit": "b030f38",
              "file": "tools/data/dota/split/img_split.py",
@@ -95,8 +96,8 @@ def mmrotate_tile_lines(objects: list[RawObject], x: int, y: int, size: int,
         try:
             overlap = shape.intersection(window).area
         except GEOSException as err:
-            raise ValueError(f"{where} object {index + 1} ({name}): self-intersecting polygon; "
-                             f"mmrotate's splitter cannot intersect it either ({err})") from None
+            raise DataError(f"{where} object {index + 1} ({name}): self-intersecting polygon; "
+                            f"mmrotate's splitter cannot intersect it either ({err})") from None
         # float64 intersection over the float32 area, as mmrotate's array division gives
         iof = float(overlap) / float(max(np.float32(shape.area), np.float32(1e-6)))
         if iof < iof_thr:

@@ -14,14 +14,14 @@ rules, read from their code):
 Prepared layout under ``dst``: ``images/{train,val}/<tile>.png`` (the tile's pixels, the same
 as the reference's PNG decodes to), ``labels/{train,val}/<tile>.txt`` (byte for byte the
 label file the reference writes) and ``manifest.json`` (variant, reference, parameters,
-per-image facts, sha256 per file; written atomically last). ``tile``, ``overlap`` and
-``min_visible`` can be changed for smoke tests; the manifest then says the parameters are not
-the reference's.
+per-image facts, sha256 per file), all written by the preparation driver
+(``rsbench.data.preparation``). ``tile``, ``overlap`` and ``min_visible`` can be changed for
+smoke tests, the manifest then saying the parameters are not the reference's; ``tiles`` names
+the images to cut (``P0000``), the manifest then saying ``subset: true``.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,8 +36,15 @@ from rsbench.data.detection.dota_raw import (
     raw_dota_files,
     read_rgb,
 )
-from rsbench.data.detection.tiling import run_jobs, write_manifest
-from rsbench.data.segmentation.common import write_png
+from rsbench.data.errors import DataError, PrepareError
+from rsbench.data.preparation import (
+    MANIFEST,
+    choose_units,
+    cut_units,
+    finish_preparation,
+    write_bytes,
+    write_png,
+)
 
 REFERENCES = {"devkit": dota_devkit, "mmrotate": dota_mmrotate}
 
@@ -67,7 +74,8 @@ def cut_image(variant: str, split: str, image_path: Path, label_path: Path, dst:
                                 str(label_path))
     unknown = sorted({name for _, name, _ in objects} - set(DOTA_CLASSES))
     if unknown:
-        raise ValueError(f"{label_path}: unknown DOTA v1.0 class(es) {unknown}")
+        raise DataError(f"{label_path}: unknown DOTA v1.0 class(es) {unknown}; DOTA v1.0 has "
+                        f"{len(DOTA_CLASSES)} classes (labels of another version?)")
     image = read_rgb(image_path)
     files: dict[str, str] = {}
     n_lines = n_truncated = 0
@@ -75,10 +83,8 @@ def cut_image(variant: str, split: str, image_path: Path, label_path: Path, dst:
                                         min_visible, str(label_path)):
         rel_img, rel_txt = f"images/{split}/{name}.png", f"labels/{split}/{name}.txt"
         files[rel_img] = write_png(dst / rel_img, pixels)
-        data = "".join(line + "\n" for line in lines).encode("utf-8")
-        (dst / rel_txt).parent.mkdir(parents=True, exist_ok=True)
-        (dst / rel_txt).write_bytes(data)
-        files[rel_txt] = hashlib.sha256(data).hexdigest()
+        files[rel_txt] = write_bytes(dst / rel_txt,
+                                     "".join(line + "\n" for line in lines).encode("utf-8"))
         n_lines += len(lines)
         n_truncated += sum(line.endswith(" 2") for line in lines)
     height, width = image.shape[:2]
@@ -88,18 +94,19 @@ def cut_image(variant: str, split: str, image_path: Path, label_path: Path, dst:
 
 
 def check_parameters(variant: str, tile: int, overlap: int, min_visible: float) -> None:
-    """Raise ``ValueError`` naming the bad parameter before any file is touched."""
+    """Raise ``PrepareError`` naming the bad parameter before any file is touched."""
     if variant not in DOTA_VARIANTS:
-        raise ValueError(f"--variant {variant!r}: DOTA has {', '.join(DOTA_VARIANTS)} "
-                         f"(default devkit)")
+        raise PrepareError(f"--variant {variant!r}: DOTA has {', '.join(DOTA_VARIANTS)} "
+                           f"(default devkit)")
     if tile <= 0 or not 0 <= overlap < tile:
-        raise ValueError(f"need tile > 0 and 0 <= overlap < tile, got {tile} and {overlap}")
+        raise PrepareError(f"need tile > 0 and 0 <= overlap < tile, got {tile} and {overlap}")
     if not 0.0 <= min_visible <= 1.0:
-        raise ValueError(f"min_visible must be in [0, 1], got {min_visible!r}")
+        raise PrepareError(f"min_visible must be in [0, 1], got {min_visible!r}")
 
 
 def prepare_dota(src: Path, dst: Path, tile: int = 1024, overlap: int = 200,
-                 min_visible: float = 0.7, variant: str = "devkit", workers: int = 1) -> dict:
+                 min_visible: float = 0.7, variant: str = "devkit", workers: int = 1,
+                 tiles: list[str] | None = None) -> dict:
     """Cut the DOTA v1.0 train and val images under ``src`` into labelled tiles under ``dst``.
 
     Args:
@@ -113,36 +120,38 @@ def prepare_dota(src: Path, dst: Path, tile: int = 1024, overlap: int = 200,
             0.7).
         variant: ``devkit`` (default) or ``mmrotate``: the splitter reproduced.
         workers: processes cutting images in parallel (output is the same for any number).
+        tiles: image names to cut (``P0000``), for smoke tests (the manifest says ``subset``).
 
     Returns:
         A summary: dataset, variant, dst, manifest path and sha256, parameters, counts.
 
     Raises:
-        ValueError: bad parameters, an unknown class or an object the reference cannot cut.
+        PrepareError: bad parameters, or a name in ``tiles`` that is not a raw image.
+        DataError: an unknown class, a damaged label line, or an object the reference cannot
+            cut either.
         DatasetNotFound: raw images or labels are missing (says what and where).
         UnreadableImage: a truncated or corrupt image (names it).
     """
     check_parameters(variant, tile, overlap, min_visible)
     src, dst = Path(src), Path(dst)
-    raw = raw_dota_files(src)
-    (dst / "manifest.json").unlink(missing_ok=True)
-    jobs = [(variant, split, image, label, dst, tile, overlap, min_visible)
-            for split, image, label in raw]
-    files: dict[str, str] = {}
-    images: dict[str, dict] = {}
-    for (_, split, image, label, *_), (image_files, info) in zip(
-            jobs, run_jobs(cut_image, jobs, workers), strict=True):
-        files.update(image_files)
-        images[f"{split}/{image.stem}"] = {**info, "label_file": label.relative_to(src).as_posix()}
+    raw, subset = choose_units(raw_dota_files(src), tiles, lambda job: job[1].stem,
+                               f"raw DOTA v1.0 image(s) under {src}")
+    jobs = {f"{split}/{image.stem}": (variant, split, image, label, dst, tile, overlap, min_visible)
+            for split, image, label in raw}
+    files, images = cut_units(dst, cut_image, jobs, workers, outputs=("images", "labels"))
+    for (_, _, label), info in zip(raw, images.values(), strict=True):
+        info["label_file"] = label.relative_to(src).as_posix()
     module = REFERENCES[variant]
     parameters = {"tile": tile, "overlap": overlap, "min_visible": min_visible}
-    digest = write_manifest(dst, {
+    digest = finish_preparation(dst, {
         "dataset": "dota", "variant": variant, "reference": module.REFERENCE,
         "parameters": parameters, "reference_parameters": parameters == module.DEFAULTS,
         "classes": list(DOTA_CLASSES), "images": images, "files": files,
+        **({"subset": True} if subset else {}),
     })
     counts = {s: sum(i["n_tiles"] for i in images.values() if i["split"] == s) for s in RAW_SPLITS}
     return {"dataset": "dota", "variant": variant, "dst": str(dst),
-            "manifest": str(dst / "manifest.json"), "manifest_sha256": digest, **parameters,
+            "manifest": str(dst / MANIFEST), "manifest_sha256": digest, **parameters,
             "reference_parameters": parameters == module.DEFAULTS, "n_images": len(images),
-            "n_train": counts["train"], "n_val": counts["val"], "n_files": len(files)}
+            "n_train": counts["train"], "n_val": counts["val"], "n_files": len(files),
+            "subset": subset}

@@ -14,41 +14,32 @@ polygon. If the visible part has less than ``min_visible`` of the object's area,
 kept and marked difficult (``truncated="drop"`` removes it instead), so slivers of an object
 are never scored as positives. Objects with nothing visible are not in the tile.
 
-Every tile is written (also those without objects) as a PNG without metadata; the manifest holds
-parameters, per-image facts and the sha256 of every file, no times and no absolute paths, and is
-written atomically last (after the old one is removed), so the same raw data gives the same
-bytes anywhere and an interrupted preparation reads as unprepared. Images are cut independently
-(each writes only its own tiles), which is what makes ``workers`` > 1 safe and its output the
-same as one process's.
+Every tile is written (also those without objects) as a PNG without metadata; each image is
+cut on its own by the preparation driver (``rsbench.data.preparation``: workers, manifest).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from rsbench.atomic_io import atomic_write_bytes
 from rsbench.data.detection.polygons import Polygon, clip_polygon, polygon_to_hbb, visible_fraction
-from rsbench.data.segmentation.common import write_png
+from rsbench.data.errors import PrepareError
+from rsbench.data.preparation import write_bytes, write_png
 from rsbench.data.segmentation.isprs import patch_positions
-from rsbench.data.segmentation.prepare import MANIFEST_FORMAT
 
 TileBox = tuple[float, float, float, float, str, bool]
 """A box in tile pixels: ``(x1, y1, x2, y2, class token, difficult)``."""
 
 
 def check_tiling(tile: int, overlap: int, min_visible: float, truncated: str) -> None:
-    """Raise ``ValueError`` naming the bad parameter before any file is touched."""
+    """Raise ``PrepareError`` naming the bad parameter before any file is touched."""
     if tile <= 0 or not 0 <= overlap < tile:
-        raise ValueError(f"need tile > 0 and 0 <= overlap < tile, got {tile} and {overlap}")
+        raise PrepareError(f"need tile > 0 and 0 <= overlap < tile, got {tile} and {overlap}")
     if truncated not in ("difficult", "drop") or not 0.0 <= min_visible <= 1.0:
-        raise ValueError(f"truncated must be 'difficult' or 'drop' and min_visible in [0, 1], "
-                         f"got {truncated!r} and {min_visible!r}")
+        raise PrepareError(f"truncated must be 'difficult' or 'drop' and min_visible in [0, 1], "
+                           f"got {truncated!r} and {min_visible!r}")
 
 
 def tile_name(stem: str, x: int, y: int) -> str:
@@ -119,35 +110,8 @@ def cut_tiles(image: np.ndarray, objects: list[tuple[Polygon, str, bool]], stem:
             name = tile_name(stem, x, y)
             rel_img, rel_txt = f"{image_dir}/{name}.png", f"{label_dir}/{name}.txt"
             files[rel_img] = write_png(dst / rel_img, image[y:y + h, x:x + w])
-            data = label_text(boxes).encode("utf-8")
-            (dst / rel_txt).parent.mkdir(parents=True, exist_ok=True)
-            (dst / rel_txt).write_bytes(data)
-            files[rel_txt] = hashlib.sha256(data).hexdigest()
+            files[rel_txt] = write_bytes(dst / rel_txt, label_text(boxes).encode("utf-8"))
     facts = {"height": int(height), "width": int(width), "n_tiles": len(files) // 2,
              "n_objects": len(objects), "n_tile_boxes": n_boxes, "n_truncated": n_truncated,
              "n_dropped": n_dropped}
     return files, facts
-
-
-def run_jobs(cut: Callable, jobs: list[tuple], workers: int) -> list:
-    """``cut(*job)`` for every job, in job order, in ``workers`` processes when > 1."""
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(cut, *zip(*jobs, strict=True)))
-    return [cut(*job) for job in jobs]
-
-
-def write_manifest(dst: Path, manifest: dict) -> str:
-    """Write ``dst/manifest.json`` atomically (canonical JSON); returns its sha256."""
-    data = (json.dumps({"format": MANIFEST_FORMAT, **manifest}, indent=1, sort_keys=True)
-            + "\n").encode("utf-8")
-    atomic_write_bytes(dst / "manifest.json", data)
-    return hashlib.sha256(data).hexdigest()
-
-
-def read_manifest_files(root: Path) -> dict[str, str] | None:
-    """The ``files`` of ``root/manifest.json``, or None when the root is not prepared."""
-    manifest = Path(root) / "manifest.json"
-    if not manifest.is_file():
-        return None
-    return json.loads(manifest.read_text(encoding="utf-8")).get("files", {})

@@ -20,8 +20,9 @@ Boxes are first clipped to the scene (some xView bounds run past the image edge)
 visible fraction is measured against that in-scene part: a box drawn past the border is not
 made difficult in every tile it touches. Features with a ``type_id`` outside the 60 classes are
 skipped, as by the ``xview`` reader; features naming an image that is not in ``train_images``
-are listed in the manifest (``unmatched_image_ids``). The grid, clipping and manifest are
-``tiling``'s, shared with DOTA.
+are listed in the manifest (``unmatched_image_ids``). The grid and clipping are ``tiling``'s;
+workers and manifest the preparation driver's (``rsbench.data.preparation``); ``tiles`` names
+the scenes to cut (``104``), the manifest then saying ``subset: true``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from rsbench.data.detection.common import Annotation
-from rsbench.data.detection.tiling import check_tiling, cut_tiles, run_jobs, write_manifest
+from rsbench.data.detection.tiling import check_tiling, cut_tiles
 from rsbench.data.detection.xview import (
     GEOJSON,
     IMAGE_DIR,
@@ -43,6 +44,7 @@ from rsbench.data.detection.xview import (
 )
 from rsbench.data.detection.xview_tiles import TILE_IMAGES, TILE_LABELS
 from rsbench.data.errors import DatasetNotFound, found_elsewhere
+from rsbench.data.preparation import MANIFEST, choose_units, cut_units, finish_preparation
 from rsbench.data.segmentation.isprs import read_tiff
 
 
@@ -100,7 +102,7 @@ def file_sha256(path: Path) -> str:
 
 def prepare_xview(src: Path, dst: Path, tile: int = 800, overlap: int = 200,
                   min_visible: float = 0.7, truncated: str = "difficult",
-                  workers: int = 1) -> dict:
+                  workers: int = 1, tiles: list[str] | None = None) -> dict:
     """Cut the xView train scenes under ``src`` into labelled tiles under ``dst``.
 
     Args:
@@ -111,40 +113,39 @@ def prepare_xview(src: Path, dst: Path, tile: int = 800, overlap: int = 200,
         min_visible: visible area fraction below which a cut object is truncated (0.7).
         truncated: ``"difficult"`` (keep, marked difficult) or ``"drop"``.
         workers: processes cutting scenes in parallel (output is the same for any number).
+        tiles: scene names to cut (``104``), for smoke tests (the manifest says ``subset``).
 
     Returns:
         A summary: dataset, dst, manifest path and sha256, parameters, scene and tile counts.
 
     Raises:
-        ValueError: bad parameters.
+        PrepareError: bad parameters, or a name in ``tiles`` that is not a raw scene.
         DatasetNotFound: raw scenes or labels are missing (says where and what to run).
     """
     check_tiling(tile, overlap, min_visible, truncated)
     src, dst = Path(src), Path(dst)
-    scenes = raw_xview_files(src)
+    every = raw_xview_files(src)
+    scenes, subset = choose_units(every, tiles, lambda path: path.stem,
+                                  f"raw xView scene(s) under {src}")
     index = parse_xview_geojson(src / GEOJSON)
-    (dst / "manifest.json").unlink(missing_ok=True)
     empty = Annotation.from_lists([], [], [])
-    jobs = [(path, index.get(path.name, empty), dst, tile, overlap, min_visible, truncated)
-            for path in scenes]
-    files: dict[str, str] = {}
-    images: dict[str, dict] = {}
-    for path, (scene_files, facts) in zip(scenes, run_jobs(cut_scene, jobs, workers),
-                                          strict=True):
-        files.update(scene_files)
-        images[path.stem] = facts
-    digest = write_manifest(dst, {
+    jobs = {path.stem: (path, index.get(path.name, empty), dst, tile, overlap, min_visible,
+                        truncated) for path in scenes}
+    files, images = cut_units(dst, cut_scene, jobs, workers, outputs=(TILE_IMAGES, TILE_LABELS))
+    digest = finish_preparation(dst, {
         "dataset": "xview_tiles", "source": "xview", "tile": tile, "overlap": overlap,
         "min_visible": min_visible, "truncated": truncated, "classes": list(XVIEW_CLASSES),
         "type_ids": list(XVIEW_TYPE_IDS), "label_file": GEOJSON,
         "label_sha256": file_sha256(src / GEOJSON),
-        "unmatched_image_ids": sorted(set(index) - {p.name for p in scenes}),
+        "unmatched_image_ids": sorted(set(index) - {p.name for p in every}),
         "note": "boxes clipped to the scene, then to the tile; objects with < "
                 f"{min_visible} of their in-scene area visible are {truncated!r} (DOTA devkit "
                 "rule); labels give the xView type_id",
         "images": images, "files": files,
+        **({"subset": True} if subset else {}),
     })
-    return {"dataset": "xview_tiles", "dst": str(dst), "manifest": str(dst / "manifest.json"),
+    return {"dataset": "xview_tiles", "dst": str(dst), "manifest": str(dst / MANIFEST),
             "manifest_sha256": digest, "tile": tile, "overlap": overlap,
             "min_visible": min_visible, "truncated": truncated, "n_images": len(images),
-            "n_tiles": sum(i["n_tiles"] for i in images.values()), "n_files": len(files)}
+            "n_tiles": sum(i["n_tiles"] for i in images.values()), "n_files": len(files),
+            "subset": subset}

@@ -28,8 +28,9 @@ from pathlib import Path
 
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import Annotation, DetSample
-from rsbench.data.detection.tiling import read_manifest_files, source_stem
+from rsbench.data.detection.tiling import source_stem
 from rsbench.data.detection.xview import IMAGE_DIR, XVIEW_CLASSES, XVIEW_TYPE_IDS, XVIEW_URL
+from rsbench.data.preparation import read_manifest_files
 
 TILE_IMAGES, TILE_LABELS = "images", "labels"
 

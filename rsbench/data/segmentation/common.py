@@ -8,8 +8,6 @@ to int64 ``[H, W]`` class indices ``0..K-1`` with ``IGNORE_INDEX`` for ignored p
 
 from __future__ import annotations
 
-import hashlib
-import io
 import math
 import numbers
 from collections.abc import Callable
@@ -23,12 +21,10 @@ from torch.utils.data import Dataset
 
 from rsbench.data.bundle import SplitData
 from rsbench.data.errors import SplitSpecError
+from rsbench.data.preparation import write_png  # noqa: F401 (re-exported for the demo data)
 from rsbench.data.splits import parse_train_fraction
 
 IGNORE_INDEX = 255
-#: Written first and removed last by ``rsbench data prepare``: a folder holding it was left
-#: half-written by a preparation that failed, and is never read as a dataset.
-UNFINISHED = "PREPARATION_UNFINISHED"
 PairSample = tuple[str, str]
 """A segmentation sample: image and mask paths relative to the dataset root (POSIX form)."""
 
@@ -133,52 +129,6 @@ def colour_to_index(rgb: np.ndarray, palette: dict[tuple[int, int, int], int],
     for (r, g, b), index in palette.items():
         out[code == ((r << 16) | (g << 8) | b)] = index
     return out
-
-
-def png_bytes(arr: np.ndarray) -> bytes:
-    """PNG bytes of a uint8 ``[H, W]`` or ``[H, W, 3]`` array: no metadata, fixed compression,
-    so the same pixels give the same bytes."""
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(arr)).save(buf, format="PNG", compress_level=6)
-    return buf.getvalue()
-
-
-def write_png(path: Path, arr: np.ndarray) -> str:
-    """Write ``arr`` as a deterministic PNG; returns the file's sha256.
-
-    A plain write (no fsync, for speed over thousands of patches): preparation writes its
-    manifest atomically last, and a folder without a manifest counts as not prepared.
-    """
-    data = png_bytes(arr)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
-
-
-def begin_preparation(dst: Path) -> None:
-    """Mark ``dst`` as being prepared (see ``UNFINISHED``); ``end_preparation`` clears it."""
-    Path(dst).mkdir(parents=True, exist_ok=True)
-    (Path(dst) / UNFINISHED).write_text("rsbench data prepare did not finish here; run it again\n")
-
-
-def end_preparation(dst: Path) -> None:
-    """Clear the mark once the manifest is written."""
-    (Path(dst) / UNFINISHED).unlink(missing_ok=True)
-
-
-def refuse_unfinished(root: Path, name: str) -> None:
-    """Refuse a folder a failed preparation left half-written (its patches are partial).
-
-    Raises:
-        DatasetNotFound: one line naming the folder and the command to run again.
-    """
-    if (Path(root) / UNFINISHED).exists():
-        from rsbench.data.errors import DatasetNotFound
-
-        raise DatasetNotFound(f"{root}: an earlier `rsbench data prepare {name}` stopped before "
-                              f"it finished ({UNFINISHED} is there), so its patches are partial; "
-                              f"fix what it reported and run it again")
 
 
 class SegmentationDataset(Dataset):

@@ -26,8 +26,9 @@ import numpy as np
 from PIL import Image
 
 from rsbench.data.errors import DatasetNotFound
+from rsbench.data.preparation import MANIFEST_FORMAT, refuse_unfinished
 from rsbench.data.segmentation.base import SegAdapter
-from rsbench.data.segmentation.common import IGNORE_INDEX, PairSample, refuse_unfinished
+from rsbench.data.segmentation.common import IGNORE_INDEX, PairSample
 
 MASK_SUFFIX = "_instance_color_RGB.png"
 #: PNG raw modes under 8 bits per pixel: such a label has lost its classes.
@@ -115,8 +116,6 @@ class ISAIDAdapter(SegAdapter):
 
     def _from_manifest(self, root: Path) -> dict[str, list[str]]:
         """The image patches a ``rsbench data prepare isaid`` manifest lists, by split."""
-        from rsbench.data.segmentation.prepare import MANIFEST_FORMAT
-
         path = root / "manifest.json"
         raw = path.read_bytes()
         try:

@@ -22,33 +22,29 @@ Output (the layout ``isaid.ISAIDAdapter`` reads; mmseg writes the same names)::
     img_dir/{train,val}/P0000_<y0>_<y1>_<x0>_<x1>.png                      RGB patch
     ann_dir/{train,val}/P0000_<y0>_<y1>_<x0>_<x1>_instance_color_RGB.png   uint8 indices
 
-PNGs carry no metadata and the manifest (parameters, the reference reproduced, per-scene facts,
-sha256 of every patch; no times or absolute paths) is written atomically last, after the
-patches an older manifest listed are removed, so any number of workers gives the same bytes.
+Each scene is cut on its own (``cut_scene``) by the preparation driver
+(``rsbench.data.preparation``); the manifest holds parameters, the reference reproduced,
+per-scene facts and the sha256 of every patch.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from rsbench.atomic_io import atomic_write_bytes
 from rsbench.config import SpecError
-from rsbench.data.errors import DatasetNotFound
-from rsbench.data.segmentation.common import (
-    IGNORE_INDEX,
-    begin_preparation,
-    colour_to_index,
-    end_preparation,
+from rsbench.data.errors import DataError, DatasetNotFound, PrepareError
+from rsbench.data.preparation import (
+    MANIFEST,
+    choose_units,
+    cut_units,
+    finish_preparation,
     write_png,
 )
+from rsbench.data.segmentation.common import IGNORE_INDEX, colour_to_index
 from rsbench.data.segmentation.isaid import ISAID_CLASSES, ISAID_PALETTE, MASK_SUFFIX
-from rsbench.data.segmentation.prepare import MANIFEST_FORMAT
 
 HOMEPAGE = "https://captain-whu.github.io/iSAID/"
 SPLITS = ("train", "val")
@@ -130,7 +126,7 @@ def windows(length: int, patch: int, stride: int) -> list[tuple[int, int]]:
     ``(length - patch, length)``, e.g. 2000 / 896 / 512 gives starts 0, 512, 1024, 1104.
     """
     if patch <= 0 or stride <= 0:
-        raise ValueError(f"patch and stride must be positive, got {patch} and {stride}")
+        raise PrepareError(f"patch and stride must be positive, got {patch} and {stride}")
     out: list[tuple[int, int]] = []
     for start in range(0, length, stride):
         window = (length - patch, length) if start + patch > length else (start, start + patch)
@@ -162,8 +158,8 @@ def cut_scene(split: str, scene: str, image_path: Path, mask_path: Path, dst: Pa
     """
     image, rgb = read_rgb(image_path), read_rgb(mask_path)
     if image.shape[:2] != rgb.shape[:2]:
-        raise ValueError(f"iSAID scene {scene}: image {image.shape[:2]} and mask "
-                         f"{rgb.shape[:2]} differ in size ({image_path}, {mask_path})")
+        raise DataError(f"iSAID scene {scene}: image {image.shape[:2]} and mask "
+                        f"{rgb.shape[:2]} differ in size ({image_path}, {mask_path})")
     label, unknown = scene_label(rgb)
     height, width = padded_size(*image.shape[:2], patch)
     image, label = pad_to(image, height, width, 0), pad_to(label, height, width, IGNORE_INDEX)
@@ -182,38 +178,15 @@ def cut_scene(split: str, scene: str, image_path: Path, mask_path: Path, dst: Pa
     return files, info
 
 
-def remove_listed(dst: Path) -> None:
-    """Delete the patches an earlier ``manifest.json`` under ``dst`` lists, then the manifest."""
-    manifest = dst / "manifest.json"
-    if manifest.is_file():
-        try:
-            files = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
-        except (ValueError, AttributeError):
-            files = {}
-        for rel in files if isinstance(files, dict) else ():
-            parts = PurePosixPath(rel).parts
-            # *SPLITS: the patches of an older layout ({train,val}/images/) go too
-            if parts and parts[0] in ("img_dir", "ann_dir", *SPLITS) and ".." not in parts:
-                (dst / rel).unlink(missing_ok=True)
-    manifest.unlink(missing_ok=True)
-
-
 def chosen_scenes(src: Path, tiles: list[str] | None
                   ) -> tuple[list[tuple[str, str, Path, Path]], bool]:
     """The raw scenes, or only those named in ``tiles``, and whether that is a subset.
 
     Raises:
-        ValueError: a named scene is not in the raw release.
+        PrepareError: a named scene is not in the raw release.
     """
-    scenes = raw_scenes(src)
-    if tiles is None:
-        return scenes, False
-    unknown = sorted(set(tiles) - {scene for _, scene, _, _ in scenes})
-    if unknown or not tiles:
-        raise ValueError(f"--tiles: {', '.join(unknown) or 'empty'} not iSAID scene(s) under "
-                         f"{src}; e.g. {scenes[0][1]}")
-    chosen = [job for job in scenes if job[1] in set(tiles)]
-    return chosen, len(chosen) < len(scenes)
+    return choose_units(raw_scenes(src), tiles, lambda job: job[1],
+                        f"iSAID scene(s) under {src}")
 
 
 def prepare_isaid(src: Path, dst: Path, patch: int = 896, stride: int = 512,
@@ -235,8 +208,8 @@ def prepare_isaid(src: Path, dst: Path, patch: int = 896, stride: int = 512,
 
     Raises:
         SpecError: an unknown variant (the message lists the known one).
-        ValueError: a non-positive patch or stride, a scene in ``tiles`` that is not there, or
-            an image and mask of different sizes.
+        PrepareError: a non-positive patch or stride, or a scene in ``tiles`` that is not there.
+        DataError: an image and mask of different sizes.
         DatasetNotFound: raw scenes or masks are missing, or an image is corrupt.
     """
     variant = variant or "mmseg"
@@ -246,23 +219,15 @@ def prepare_isaid(src: Path, dst: Path, patch: int = 896, stride: int = 512,
     windows(patch, patch, stride)  # validates patch and stride
     src, dst = Path(src), Path(dst)
     chosen, subset = chosen_scenes(src, tiles)
-    jobs = [(split, scene, image, mask, dst, patch, stride)
-            for split, scene, image, mask in chosen]
-    remove_listed(dst)
-    begin_preparation(dst)  # a failure below leaves the folder marked, never read
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(cut_scene, *zip(*jobs, strict=True)))
-    else:
-        results = [cut_scene(*job) for job in jobs]
-    files: dict[str, str] = {}
-    scenes: dict[str, dict] = {}
-    for job, (scene_files, info) in zip(jobs, results, strict=True):
-        files.update(scene_files)
-        scenes[f"{job[0]}/{job[1]}"] = {**info,
-                                        "mask_file": Path(job[3]).relative_to(src).as_posix()}
-    manifest = {
-        "format": MANIFEST_FORMAT, "dataset": "isaid",
+    jobs = {f"{split}/{scene}": (split, scene, image, mask, dst, patch, stride)
+            for split, scene, image, mask in chosen}
+    # *SPLITS: the patches of an older layout ({train,val}/images/) go too
+    files, scenes = cut_units(dst, cut_scene, jobs, workers,
+                              outputs=("img_dir", "ann_dir", *SPLITS))
+    for unit, info in scenes.items():
+        info["mask_file"] = Path(jobs[unit][3]).relative_to(src).as_posix()
+    digest = finish_preparation(dst, {
+        "dataset": "isaid",
         "variant": {"name": variant, "reference": VARIANTS[variant]}, "patch": patch,
         "stride": stride,
         "overlap": patch - stride, "classes": list(ISAID_CLASSES), "ignore_index": IGNORE_INDEX,
@@ -270,13 +235,10 @@ def prepare_isaid(src: Path, dst: Path, patch: int = 896, stride: int = 512,
         "note": "labels are class indices; unknown colours -> 0 (background), padding -> 255",
         "subset": subset,
         "scenes": scenes, "files": files,
-    }
-    data = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")
-    atomic_write_bytes(dst / "manifest.json", data)
-    end_preparation(dst)
+    })
     counts = {s: sum(t["n_patches"] for t in scenes.values() if t["split"] == s) for s in SPLITS}
-    return {"dataset": "isaid", "dst": str(dst), "manifest": str(dst / "manifest.json"),
-            "manifest_sha256": hashlib.sha256(data).hexdigest(), "variant": variant,
+    return {"dataset": "isaid", "dst": str(dst), "manifest": str(dst / MANIFEST),
+            "manifest_sha256": digest, "variant": variant,
             "subset": subset,
             "patch": patch, "stride": stride, "n_scenes": len(scenes),
             "n_train": counts["train"], "n_val": counts["val"], "n_files": len(files)}

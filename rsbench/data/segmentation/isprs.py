@@ -25,8 +25,9 @@ from typing import ClassVar
 import numpy as np
 
 from rsbench.data.errors import DatasetNotFound, unreadable
+from rsbench.data.preparation import MANIFEST_FORMAT, refuse_unfinished
 from rsbench.data.segmentation.base import SegAdapter
-from rsbench.data.segmentation.common import PairSample, read_array, refuse_unfinished
+from rsbench.data.segmentation.common import PairSample, read_array
 from rsbench.data.segmentation.isprs_grid import tile_of
 from rsbench.data.segmentation.isprs_raw import ISPRS_URL
 from rsbench.data.segmentation.isprs_variant import (
@@ -111,8 +112,6 @@ class ISPRSAdapter(SegAdapter):
         raise self.not_found(root, "is not prepared (no manifest.json, no img_dir/train)")
 
     def _from_manifest(self, root: Path) -> dict[str, list[PairSample]]:
-        from rsbench.data.segmentation.prepare import MANIFEST_FORMAT
-
         path = root / "manifest.json"
         raw = path.read_bytes()
         manifest = json.loads(raw)

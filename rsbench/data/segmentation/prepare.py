@@ -4,20 +4,22 @@ By default the output equals mmseg's converters' (``isprs_grid``): the same file
 ``img_dir/{train,val}`` and ``ann_dir/{train,val}``, the same pixels, labels as mmseg's stored
 indices 0..6 (0 = boundary). ``variant`` selects another named preparation
 (``isprs_variant``); ``tiles`` a subset for smoke tests, marked ``subset: true`` in the manifest.
-Each tile is cut independently (``cut_tile``), optionally in worker processes; the manifest is
-written atomically last, after the old one is removed, so an interrupted preparation reads as
-unprepared. It holds no times or absolute paths: the same raw data gives the same bytes.
+Each tile is cut on its own (``cut_tile``) by the preparation driver (``rsbench.data.preparation``:
+workers, the unfinished mark, the manifest written atomically last).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from rsbench.atomic_io import atomic_write_bytes
-from rsbench.data.segmentation.common import begin_preparation, end_preparation, write_png
+from rsbench.data.errors import DataError, PrepareError
+from rsbench.data.preparation import (
+    MANIFEST,
+    choose_units,
+    cut_units,
+    finish_preparation,
+    write_png,
+)
 from rsbench.data.segmentation.isprs import ISPRS_ADAPTERS, read_tiff
 from rsbench.data.segmentation.isprs_grid import (
     DEFAULT_STRIDE,
@@ -35,7 +37,6 @@ from rsbench.data.segmentation.isprs_raw import (
 )
 from rsbench.data.segmentation.isprs_variant import ISPRS_CLASSES_6, PrepVariant, prep_variant
 
-MANIFEST_FORMAT = "rsbench-prepared/2"
 #: mmseg names its test split ``val``; the prepared folder keeps that name.
 SPLIT_FOLDERS = {"train": "train", "test": "val"}
 
@@ -49,23 +50,24 @@ def cut_tile(name: str, split: str, tile: str, image: tuple[Path, tuple[int, ...
         ``({relative path: sha256}, tile facts)``.
 
     Raises:
-        ValueError: image and label differ in size, or the tile is smaller than ``patch``.
+        DataError: too few bands, or image and label differ in size.
+        PrepareError: the tile is smaller than ``patch``.
     """
     image_path, channels = image
     pixels = read_tiff(image_path)
     if pixels.ndim != 3 or pixels.shape[2] <= max(channels):
-        raise ValueError(f"{image_path}: expected at least {max(channels) + 1} bands, got "
-                         f"shape {pixels.shape}")
+        raise DataError(f"{image_path}: expected at least {max(channels) + 1} bands, got "
+                        f"shape {pixels.shape}")
     pixels = pixels[..., list(channels)]
     colours = read_tiff(label_path)
     if pixels.shape[:2] != colours.shape[:2]:
-        raise ValueError(f"{name} tile {tile}: image {pixels.shape[:2]} and label "
-                         f"{colours.shape[:2]} differ in size ({image_path}, {label_path})")
+        raise DataError(f"{name} tile {tile}: image {pixels.shape[:2]} and label "
+                        f"{colours.shape[:2]} differ in size ({image_path}, {label_path})")
     height, width = pixels.shape[:2]
     if min(height, width) < patch:
-        raise ValueError(f"{name} tile {tile} is {height} x {width} px, smaller than the {patch} "
-                         f"px patch ({image_path}); mmseg's converter would write a partial "
-                         f"patch under a negative-offset name; pass a smaller --patch")
+        raise PrepareError(f"{name} tile {tile} is {height} x {width} px, smaller than the "
+                           f"{patch} px patch ({image_path}); mmseg's converter would write a "
+                           f"partial patch under a negative-offset name; pass a smaller --patch")
     label = LABEL_DECODERS[grid](colours)
     folder = SPLIT_FOLDERS[split]
     files = {}
@@ -85,13 +87,7 @@ def select_tiles(name: str, tiles: list[str] | None) -> tuple[list[tuple[str, st
     """``[(split, tile)]`` in the official order, and whether it is a subset."""
     official = ISPRS_ADAPTERS[name].tiles
     every = [(s, t) for s in ("train", "test") for t in official[s]]
-    if tiles is None:
-        return every, False
-    unknown = sorted(set(tiles) - {t for _, t in every})
-    if unknown or not tiles:
-        raise ValueError(f"--tiles: {', '.join(unknown) or 'empty'} not official {name} tile "
-                         f"id(s); e.g. {every[0][1]}, {every[-1][1]}")
-    return [(s, t) for s, t in every if t in set(tiles)], len(set(tiles)) < len(every)
+    return choose_units(every, tiles, lambda unit: unit[1], f"official {name} tile id(s)")
 
 
 def raw_sources(name: str, src: Path, variant: PrepVariant, tiles: list[str]
@@ -125,51 +121,40 @@ def prepare_isprs(name: str, src: Path, dst: Path, patch: int = 512, stride: int
         A summary: dataset, variant, manifest path and sha256, grid, tile and patch counts.
 
     Raises:
-        ValueError: an unknown name or tile id, a bad patch/stride, a tile under ``patch``.
+        PrepareError: an unknown name or tile id, a bad patch or stride, a tile under ``patch``.
+        DataError: a raw tile with too few bands, or image and label of different sizes.
         SpecError: an unknown variant (the message lists the known ones).
         DatasetNotFound: raw tiles missing or in another layout (the message says what differs).
     """
     if name not in ISPRS_ADAPTERS:
-        raise ValueError(f"unknown ISPRS dataset {name!r} (known: {', '.join(ISPRS_ADAPTERS)})")
+        raise PrepareError(f"unknown ISPRS dataset {name!r} (known: {', '.join(ISPRS_ADAPTERS)})")
     prep = prep_variant(name, variant)
     stride = DEFAULT_STRIDE[prep.grid] if stride is None else stride
     if patch <= 0 or stride <= 0:
-        raise ValueError(f"patch and stride must be positive, got {patch} and {stride}")
+        raise PrepareError(f"patch and stride must be positive, got {patch} and {stride}")
     src, dst = Path(src), Path(dst)
     chosen, subset = select_tiles(name, tiles)
     image, label = raw_sources(name, src, prep, [t for _, t in chosen])
-    (dst / "manifest.json").unlink(missing_ok=True)
-    begin_preparation(dst)  # a failure below leaves the folder marked, never read
-    jobs = [(name, split, tile, (image.path(src, tile), image.channels), label.path(src, tile),
-             dst, patch, stride, prep.grid) for split, tile in chosen]
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(cut_tile, *zip(*jobs, strict=True)))
-    else:
-        results = [cut_tile(*job) for job in jobs]
-    files: dict[str, str] = {}
-    facts: dict[str, dict] = {}
-    for (_, _, tile, *_rest), (tile_files, info) in zip(jobs, results, strict=True):
-        files.update(tile_files)
-        facts[tile] = {**info, "image_file": Path(image.path(src, tile)).relative_to(src).as_posix(),
-                       "label_file": Path(label.path(src, tile)).relative_to(src).as_posix()}
-    manifest = {
-        "format": MANIFEST_FORMAT, "dataset": name, "variant": prep.to_dict(),
+    jobs = {tile: (name, split, tile, (image.path(src, tile), image.channels),
+                   label.path(src, tile), dst, patch, stride, prep.grid)
+            for split, tile in chosen}
+    files, facts = cut_units(dst, cut_tile, jobs, workers, outputs=("img_dir", "ann_dir"))
+    for tile, info in facts.items():
+        info.update(image_file=Path(image.path(src, tile)).relative_to(src).as_posix(),
+                    label_file=Path(label.path(src, tile)).relative_to(src).as_posix())
+    digest = finish_preparation(dst, {
+        "dataset": name, "variant": prep.to_dict(),
         "patch": patch, "stride": stride, "subset": subset,
         "image_source": image.describe(), "label_source": label.describe(),
         "label_encoding": {"0": "boundary / unknown colour",
                            **{str(i + 1): c for i, c in enumerate(ISPRS_CLASSES_6)}},
         "palette": {f"{r},{g},{b}": i for i, (r, g, b) in enumerate(MMSEG_COLOURS)},
         "split_folders": SPLIT_FOLDERS, "tiles": facts, "files": files,
-    }
-    data = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")
-    atomic_write_bytes(dst / "manifest.json", data)
-    end_preparation(dst)
+    })
     counts = {s: sum(t["n_patches"] for t in facts.values() if t["split"] == s)
               for s in ("train", "test")}
     return {"dataset": name, "variant": prep.name, "subset": subset, "dst": str(dst),
-            "manifest": str(dst / "manifest.json"),
-            "manifest_sha256": hashlib.sha256(data).hexdigest(), "patch": patch,
+            "manifest": str(dst / MANIFEST), "manifest_sha256": digest, "patch": patch,
             "stride": stride, "grid": prep.grid, "image_source": image.describe(),
             "label_source": label.describe(), "n_tiles": len(facts),
             "n_train": counts["train"], "n_test": counts["test"], "n_files": len(files)}
