@@ -242,6 +242,9 @@ def planned_features(model: LoadedModel, runs: list[tuple[TaskSpec, int]], opts:
     from rsbench.checkpoints import CheckpointError
     from rsbench.protocols.frozen_features import FROZEN_PROTOCOLS, prefetched
 
+    def skipped(task: TaskSpec, exc: Exception) -> None:  # its own run records the failure
+        log(f"suite plan: {task.task} left to its run ({exc})")
+
     frozen = {task.hash: (task, seed) for task, seed in runs
               if (task.type, task.protocol_name) in FROZEN_PROTOCOLS}  # features ignore the seed
     contexts = []
@@ -250,16 +253,15 @@ def planned_features(model: LoadedModel, runs: list[tuple[TaskSpec, int]], opts:
             contexts.append(run_context(model, task, seed, opts)[0])
         except CheckpointError:
             raise  # refused before anything runs, as run_record does
-        except Exception as exc:  # noqa: BLE001 - its own run records the failure
-            log(f"suite plan: {task.task} left to its run ({exc})")
-
-    def skipped(ctx, exc: Exception) -> None:
-        log(f"suite plan: {ctx.task.task} left to its run ({exc})")
-
+        except Exception as exc:
+            skipped(task, exc)
     if contexts:
-        counts = prefetched(contexts, on_error=skipped)
+        start = time.perf_counter()
+        counts = prefetched(contexts, on_error=lambda ctx, exc: skipped(ctx.task, exc))
         log(f"suite plan: {len(contexts)} frozen task(s), {counts['distinct_images']} distinct "
-            f"image(s), {counts['extracted']} extracted in {counts['spaces']} feature space(s)")
+            f"image(s), {counts['extracted']} extracted in {counts['spaces']} feature space(s) "
+            f"in {counts['features_s']:.1f} s ({time.perf_counter() - start:.1f} s with the "
+            "data checks)")
 
 
 def planned_world_size(eng: EngineOptions) -> int:

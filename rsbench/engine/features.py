@@ -2,11 +2,20 @@
 
 Linear probe and kNN both read this cache, so the expensive backbone pass runs once per
 (checkpoint, dataset split, input size, precision) instead of once per epoch or protocol.
+
+Loading: when ``--workers`` is not given, an extraction on a GPU decodes in worker processes
+chosen from the job's CPUs (``SLURM_CPUS_PER_TASK``, else the CPUs this process may run on,
+shared by the node's processes), with pinned memory and persistent workers; on a CPU it
+decodes in the main process, as the forward pass already uses every core. Workers change
+where an image is decoded, never its bytes or its place in the output.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sized
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import lightning as L
 import torch
@@ -14,45 +23,88 @@ from torch.utils.data import Dataset
 
 from rsbench.config import spec_hash
 from rsbench.engine.predict import predict_in_order
-from rsbench.engine.trainer import EngineOptions, make_trainer
+from rsbench.engine.trainer import EngineOptions, accelerator_name, make_trainer
+
+if TYPE_CHECKING:
+    from rsbench.backbones.base import Backbone
 
 # Bump when the extraction itself changes (pooling, dtype handling), invalidating old caches.
 FEATURE_FORMAT = 1
+MAX_WORKERS = 16  # past this, decode outruns any one accelerator's forward pass
+_FORWARDS = {"images": 0}  # images this process ran the frozen backbone on
+
+
+def forwarded_images() -> int:
+    """Images this process has run the frozen backbone on (its own share under DDP)."""
+    return _FORWARDS["images"]
+
+
+def job_cpus() -> int:
+    """CPUs of this job: ``SLURM_CPUS_PER_TASK`` (per task, i.e. per rank under srun), else the
+    CPUs this process may run on."""
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    if slurm.isdigit() and int(slurm) > 0:
+        return int(slurm)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def extraction_workers(given: int | None, opts: EngineOptions) -> int:
+    """Loader workers of a feature extraction: ``given``, else chosen from the job's CPUs."""
+    if given is not None:
+        return given
+    if accelerator_name(opts.accelerator) != "gpu":
+        return 0
+    cpus = job_cpus()
+    if "SLURM_CPUS_PER_TASK" not in os.environ and isinstance(opts.devices, int):
+        cpus //= max(1, opts.devices)  # one process per device shares this node's CPUs
+    return max(1, min(MAX_WORKERS, cpus - 1))  # one CPU stays with the process feeding the GPU
+
+
+def loader_options(workers: int, opts: EngineOptions) -> dict:
+    """Pinned memory on a GPU, workers kept alive across the loader's passes."""
+    return {"pin_memory": accelerator_name(opts.accelerator) == "gpu",
+            "persistent_workers": workers > 0}
 
 
 class FeatureExtractor(L.LightningModule):
     """Runs a frozen backbone and returns pooled features with their labels."""
 
-    def __init__(self, backbone: torch.nn.Module) -> None:
+    def __init__(self, backbone: Backbone) -> None:
         super().__init__()
         self.backbone = backbone.eval().requires_grad_(False)
 
     def predict_step(self, batch, batch_idx):
         images, labels = batch
+        _FORWARDS["images"] += len(images)
         return self.backbone.pooled(images).float(), torch.as_tensor(labels).long()
 
 
 def extracted_features(
-    backbone: torch.nn.Module, dataset: Dataset, opts: EngineOptions, batch_size: int = 64
+    backbone: Backbone, dataset: Dataset, opts: EngineOptions, batch_size: int = 64,
+    workers: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(features [N, D] float32, labels [N])`` in dataset order, on every rank.
 
     Under ``--devices N --strategy ddp`` each rank extracts every N-th batch and the results
     are gathered (``predict_in_order``), so they equal the one-process ones bit for bit.
+    ``workers``: loader processes (None: ``opts.num_workers``; see ``extraction_workers``).
     """
-    if len(dataset) == 0:  # e.g. val with val_fraction 0: Lightning would return nothing
+    if len(cast(Sized, dataset)) == 0:  # e.g. val with val_fraction 0: Lightning would return nothing
         return torch.empty(0, backbone.embed_dim), torch.empty(0, dtype=torch.long)
+    workers = opts.num_workers if workers is None else workers
     # No workload: under --strategy fsdp a frozen forward pass runs data parallel (DDP).
     trainer = make_trainer(opts, use_distributed_sampler=False)
-    feats, labels = predict_in_order(trainer, FeatureExtractor(backbone), dataset, batch_size, opts.num_workers)
+    feats, labels = predict_in_order(trainer, FeatureExtractor(backbone), dataset, batch_size,
+                                     workers, loader_options=loader_options(workers, opts))
     return feats, labels
 
 
 class FeatureCache:
     """Content-addressed store of extracted features under ``root/features/``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, workers: int | None = None) -> None:
         self.dir = Path(root) / "features"
+        self.workers = workers  # extraction loader workers; None: chosen from the job's CPUs
 
     @staticmethod
     def key(parts: dict) -> str:

@@ -76,16 +76,17 @@ def _cpu(x):
 
 
 def predict_in_order(trainer, module, dataset: Dataset, batch_size: int, num_workers: int = 0,
-                     collate_fn=None) -> tuple | list:
+                     collate_fn=None, loader_options: dict | None = None) -> tuple | list:
     """Run ``trainer.predict`` over ``dataset``; the outputs in dataset order, on every rank.
 
     ``module.predict_step`` returns either a tensor or a tuple of tensors with the batch first
     (returned concatenated, as a tuple), or a list with one entry per sample (returned as one
-    list over the dataset: detections, whose sizes differ per image).
+    list over the dataset: detections, whose sizes differ per image). ``loader_options``: more
+    ``DataLoader`` arguments (pinned memory, persistent workers), which do not change outputs.
     """
     sampler = ShardedBatches(len(dataset), batch_size, trainer.global_rank, trainer.world_size)
     loader = DataLoader(_DecoyAware(dataset), batch_sampler=sampler, num_workers=num_workers,
-                        collate_fn=collate_fn)
+                        collate_fn=collate_fn, **(loader_options or {}))
     with warnings.catch_warnings():  # Lightning keeps a custom batch sampler and says so
         warnings.filterwarnings("ignore", message=".*custom batch sampler.*")
         outputs = trainer.predict(module, loader) or []
