@@ -17,7 +17,10 @@ says *how*, once for all of them (docs/ARCHITECTURE.md, "Protocol engine"):
   (:mod:`rsbench.engine.resume`);
 - one exact distributed evaluation: :func:`rsbench.engine.predict.predict_in_order`, every test
   sample once, in dataset order, on every rank;
-- precision resolved once (:func:`rsbench.engine.trainer.resolved_precision`), the same timings.
+- precision resolved once (:func:`rsbench.engine.trainer.resolved_precision`), the same timings;
+- BatchNorm in decoders is synchronised across processes on GPUs (mmseg's SyncBN). PyTorch's
+  ``SyncBatchNorm`` has no CPU implementation, so several CPU processes keep per-process batch
+  statistics: there a decoder with BatchNorm matches DDP, not one process.
 
 A module's ``predict_step`` returns per-sample outputs (a tensor or tuple of tensors with the
 batch first, or a list with one entry per sample); ``scores`` receives them in dataset order.
@@ -123,6 +126,22 @@ def steps_per_epoch(n: int, per_rank: int, world_size: int) -> int:
     return math.ceil(n / world_size) // per_rank if world_size > 1 else n // per_rank
 
 
+def training_order(dataset: Any, world: int, seed: int) -> dict:
+    """DataLoader arguments that give the same global batches on any number of processes.
+
+    Distributed, Lightning deals a shuffled loader with ``DistributedSampler(shuffle=True,
+    seed=PL_GLOBAL_SEED)`` (the run seed, set by ``seed_everything``): the permutation of epoch
+    ``e`` is ``randperm(n)`` seeded ``seed + e``, rank ``r`` takes every ``world``-th sample from
+    ``r``. One process reads the same permutation in order through the same sampler with one
+    replica, so global step ``k`` trains on the same samples whatever the process count.
+    """
+    if world > 1:
+        return {"shuffle": True}
+    from torch.utils.data import DistributedSampler
+
+    return {"sampler": DistributedSampler(dataset, num_replicas=1, rank=0, shuffle=True, seed=seed)}
+
+
 @dataclass(frozen=True)
 class Schedule:
     """What the loop fixed before the module is built: lengths and the global batch."""
@@ -211,7 +230,12 @@ class TrainedProtocol:
         from rsbench.backbones.memory import module_workload
         from rsbench.engine.predict import predict_in_order
         from rsbench.engine.resume import checkpoint_path, discard, resume_dir, run_key, under_slurm
-        from rsbench.engine.trainer import make_trainer, resolved_precision, world_size
+        from rsbench.engine.trainer import (
+            accelerator_name,
+            make_trainer,
+            resolved_precision,
+            world_size,
+        )
 
         task = ctx.task
         hp = self.checked(resolved_hparams(self.defaults, task.protocol, task.path), ctx)
@@ -233,11 +257,12 @@ class TrainedProtocol:
         saved = resume_dir(ctx.opts.root_dir, run_key(ctx)) if under_slurm() else None
         generator = torch.Generator().manual_seed(ctx.seed)
         trainer = make_trainer(ctx.opts, workload=workload, resume_dir=saved, resume_generator=generator,
-                               deterministic=self.deterministic, sync_batchnorm=self.sync_batchnorm(hp),
+                               deterministic=self.deterministic,
+                               sync_batchnorm=self.sync_batchnorm(hp) and accelerator_name(ctx.opts.accelerator) == "gpu",
                                **self.trainer_length(hp, schedule))
-        train = DataLoader(data.train, batch_size=per_rank, shuffle=True, drop_last=True,
-                           generator=generator, num_workers=ctx.opts.num_workers,
-                           collate_fn=self.collate())
+        train = DataLoader(data.train, batch_size=per_rank, drop_last=True, generator=generator,
+                           num_workers=ctx.opts.num_workers, collate_fn=self.collate(),
+                           **training_order(data.train, world, ctx.seed))
         start = time.perf_counter()
         trainer.fit(module, train, ckpt_path=checkpoint_path(saved) if saved else None)
         train_s = time.perf_counter() - start
