@@ -31,7 +31,7 @@ def engine_from_args(args):
     from rsbench.engine import EngineOptions
 
     return EngineOptions(accelerator=args.accelerator, devices=args.devices, num_nodes=args.num_nodes,
-                         strategy=args.strategy, precision=args.precision, num_workers=args.workers,
+                         strategy=args.strategy, precision=args.precision, num_workers=args.workers or 0,
                          sharding=args.sharding, activation_checkpointing=args.activation_checkpointing,
                          progress=not args.quiet, root_dir=str(args.cache_dir))
 
@@ -50,7 +50,8 @@ def cmd_run(args) -> int:
         return RunOptions(out=Path(args.out), data_root=Path(args.data_root),
                           cache_dir=Path(args.cache_dir), download=args.download,
                           allow_partial=args.allow_partial, retry_failed=args.retry_failed,
-                          engine=engine_from_args(args), overrides=common, task_overrides=per_task)
+                          engine=engine_from_args(args), overrides=common, task_overrides=per_task,
+                          feature_workers=args.workers)
 
     card = card_from_args(args)
     # All recorded: answered from the records, without torch (rsbench/recorded.py).
@@ -324,7 +325,9 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    help="with --strategy fsdp: recompute each block's activations in backward")
     g.add_argument("--precision", default="auto",
                    help="auto (bf16-mixed on GPUs that support it, else 32-true) | 32-true | bf16-mixed | 16-mixed")
-    g.add_argument("--workers", default=0, type=int, help="data loader worker processes")
+    g.add_argument("--workers", type=int,
+                   help="data loader worker processes (default: 0 for training; frozen-feature "
+                        "extraction on a GPU: from the job's CPUs, on a CPU: 0)")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
