@@ -122,7 +122,7 @@ class LoadedModel:
                 drawn.model.to(dtype)  # the encoder only: input statistics stay fp32
             return drawn
         unclaimed = self._unclaimed.pop(image_size, None)  # never two copies alive at once
-        if not extra and unclaimed is not None and weights_dtype(unclaimed) == (dtype or "float32"):
+        if not extra and unclaimed is not None and weights_dtype(unclaimed) == dtype_name(dtype):
             return unclaimed
         del unclaimed
         return self._read(image_size, dtype, **extra)
@@ -165,6 +165,11 @@ def run_inputs(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions) 
 def weights_dtype(backbone) -> str:
     """``float32`` / ``bfloat16``: the dtype of an encoder's weights (recorded)."""
     return str(next(backbone.model.parameters()).dtype).removeprefix("torch.")
+
+
+def dtype_name(dtype) -> str:
+    """``float32`` for None, else the torch dtype's name (``bfloat16``)."""
+    return "float32" if dtype is None else str(dtype).removeprefix("torch.")
 
 
 def encoder_dtype(task: TaskSpec, eng: EngineOptions):
@@ -349,7 +354,7 @@ def run_suite(card: ModelCard, tasks: list[TaskSpec], seeds: list[int], opts: Ru
     from rsbench.results import ResultStore
 
     store = ResultStore(opts.out)
-    # Refused here, before the checkpoint is hashed or read, when it cannot fit the node.
+    # Refused here, before any tensor is read, when it cannot fit the node.
     log(run_memory_plan(card, tasks, opts.engine, opts.node_memory_gib,
                         opts.device_memory_gib).line())
     model = LoadedModel(card, opts)
