@@ -102,11 +102,11 @@ class Plan:
     def line(self) -> str:
         """One line: ``plan: vit_large_patch16 303.3M params, frozen, ...``."""
         s = self.setting
-        dev = "on the host" if self.device_bytes is None else f"{self.device_bytes / GIB:.2f} GiB"
+        dev = "none (CPU)" if self.device_bytes is None else f"{self.device_bytes / GIB:.2f} GiB/rank"
         return (f"plan: {self.arch} {self.params / 1e6:,.1f}M params, {self.protocol}, weights "
                 f"{self.weights_dtype}, {s.strategy} x{s.world_size} ({s.devices}/node, "
                 f"{self.sharding}): host {self.host_bytes / GB:.2f} GB/rank "
-                f"({self.node_host_bytes / GB:.2f} GB/node), device {dev}/rank, "
+                f"({self.node_host_bytes / GB:.2f} GB/node), device {dev}, "
                 f"load {self.read_bytes / GB:.2f} GB in ~{self.load_s:.0f} s")
 
     def to_dict(self) -> dict:
