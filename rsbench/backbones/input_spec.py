@@ -10,6 +10,7 @@ can never feed a model the wrong mean/std. Band names are resolved in ``sensor``
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -83,5 +84,5 @@ class InputSpec:
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"input spec: unknown fields {sorted(unknown)}; allowed {sorted(known)}")
-        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        kw: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
         return cls(**kw)

@@ -55,7 +55,7 @@ class Matched:
 
     def to_dict(self) -> dict:
         """``{"model": "s2_l1c:B04", "data": "rgb:R", "index": 0, "rule": "common name"}``."""
-        out = {"model": self.model.qualified, "data": self.data.qualified if self.data else None,
+        out: dict[str, object] = {"model": self.model.qualified, "data": self.data.qualified if self.data else None,
                "index": self.index, "rule": self.rule}
         if self.delta_nm is not None:
             out["delta_nm"] = round(self.delta_nm, 3)

@@ -46,6 +46,12 @@ class InputMap(nn.Module):
         what: names the encoder in errors.
     """
 
+    source: torch.Tensor
+    filled: torch.Tensor
+    fill: torch.Tensor
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, source: Sequence[int], fill: Sequence[float], scale: float,
                  normalisation: str, mean: Sequence[float], std: Sequence[float],
                  data_channels: int, what: str = "encoder") -> None:

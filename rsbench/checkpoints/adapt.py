@@ -10,6 +10,7 @@ a resampled model never passes for an exact one.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from timm.layers import resample_abs_pos_embed, resample_patch_embed
@@ -145,17 +146,20 @@ def with_band_subset(model: torch.nn.Module, keep: tuple[int, ...], method: str)
     """
     from rsbench.checkpoints.safe_load import CheckpointError
 
-    proj = getattr(getattr(model, "patch_embed", None), "proj", None)
+    patch_embed: Any = getattr(model, "patch_embed", None)
+    proj = getattr(patch_embed, "proj", None)
     if not isinstance(proj, torch.nn.Conv2d):
         raise CheckpointError(f"band_fill {method!r} needs a convolutional patch embedding "
                               f"(patch_embed.proj); {type(model).__name__} has none")
     new_weight = band_subset_weight(proj.weight.detach(), keep, method)
-    conv = torch.nn.Conv2d(len(keep), proj.out_channels, proj.kernel_size, proj.stride,
-                           proj.padding, bias=proj.bias is not None, device=proj.weight.device,
-                           dtype=proj.weight.dtype)
+    kernel, stride = proj.kernel_size, proj.stride
+    padding = proj.padding if isinstance(proj.padding, str) else (proj.padding[0], proj.padding[1])
+    conv = torch.nn.Conv2d(len(keep), proj.out_channels, (kernel[0], kernel[1]),
+                           (stride[0], stride[1]), padding, bias=proj.bias is not None,
+                           device=proj.weight.device, dtype=proj.weight.dtype)
     with torch.no_grad():
         conv.weight.copy_(new_weight)
         if proj.bias is not None and conv.bias is not None:
             conv.bias.copy_(proj.bias)
-    model.patch_embed.proj = conv
+    patch_embed.proj = conv
     return f"{method}: {shape_text(tuple(proj.weight.shape), tuple(conv.weight.shape))}"
