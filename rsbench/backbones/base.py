@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from rsbench.backbones.input_spec import InputSpec
-from rsbench.bands.normalise import spec_input_map
+from rsbench.bands.normalise import InputMap, spec_input_map
 
 Pool = Literal["cls", "avg"]
 
@@ -27,6 +27,8 @@ class Backbone(nn.Module):
         pool: ``"cls"`` (class token) or ``"avg"`` (mean of patch tokens), after the final norm.
         arch: registry name the model was built from, for reports.
     """
+
+    input_map: InputMap
 
     def __init__(self, model: nn.Module, input_spec: InputSpec, pool: Pool, arch: str) -> None:
         super().__init__()
