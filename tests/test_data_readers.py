@@ -144,20 +144,64 @@ def test_unknown_names_bands_and_splits_are_one_line_errors(data_root, tmp_path)
         build("aid", data_root, tmp_path, split={"kind": "official"})
 
 
-@pytest.mark.parametrize("name", ["ucmerced", "resisc45", "eurosat"])
-def test_metadata_agrees_with_torchgeo(name):
+@pytest.mark.parametrize(("name", "torchgeo_name"), [("ucmerced", "UCMerced"),
+                                                   ("resisc45", "RESISC45")])
+def test_download_metadata_is_read_from_torchgeo(name, torchgeo_name, monkeypatch):
     import torchgeo.datasets as tgd
 
+    theirs = getattr(tgd, torchgeo_name)
     ours = dataset_adapter(name)
-    theirs = getattr(tgd, ours.torchgeo_class.split(":")[1])
+    assert ours.md5 == theirs.md5 and ours.split_md5s == {"torchgeo": theirs.split_md5s}
+    monkeypatch.setattr(theirs, "md5", "0" * 32)
+    monkeypatch.setitem(theirs.split_md5s, "val", "1" * 32)
+    assert ours.md5 == "0" * 32 and ours.split_md5s["torchgeo"]["val"] == "1" * 32
+
+
+def test_ucmerced_files_are_where_torchgeo_downloads_them():
+    import torchgeo.datasets as tgd
+
+    ours = dataset_adapter("ucmerced")
+    base = "https://hf.co/datasets/torchgeo/ucmerced/resolve/7c5ef3454d9b1cccfa7ccde0c01fc8f00a45909a/"
+    assert tgd.UCMerced.url == base  # torchgeo 0.8.1; its download is url + file name
+    assert ours.url == base + "UCMerced_LandUse.zip"
+    assert ours.split_urls["torchgeo"]["test"] == base + "uc_merced-test.txt"
+    assert ours.split_filenames["torchgeo"]["val"] == "uc_merced-val.txt"
+    assert ours.image_dirs == ("UCMerced_LandUse/Images",)
+
+
+def test_resisc45_split_files_are_named_as_torchgeo_saves_them():
+    # torchgeo 0.8.1's RESISC45 saves and opens f"resisc45-{split}.txt"
+    ours = dataset_adapter("resisc45")
+    assert ours.split_filenames == {"torchgeo": {s: f"resisc45-{s}.txt"
+                                                for s in ("train", "val", "test")}}
+    assert ours.image_dirs == ("NWPU-RESISC45",)
+
+
+def test_metadata_torchgeo_lacks_is_one_line_naming_it(monkeypatch):
+    import torchgeo.datasets as tgd
+
+    from rsbench.data.errors import TorchGeoMismatch
+    from rsbench.data.torchgeo_meta import torchgeo_attribute
+
+    monkeypatch.delattr(tgd.UCMerced, "split_md5s")
+    with pytest.raises(TorchGeoMismatch, match=r"^torchgeo \S+ has no torchgeo\.datasets\."
+                                               r"UCMerced\.split_md5s, .* install torchgeo 0\.8\.1"):
+        _ = dataset_adapter("ucmerced").split_md5s
+    with pytest.raises(TorchGeoMismatch, match="has no torchgeo.datasets.NoSuchSet,"):
+        torchgeo_attribute("torchgeo.datasets:NoSuchSet", "classes")
+
+
+def test_eurosat_metadata_agrees_with_torchgeo():
+    import torchgeo.datasets as tgd
+
+    ours = dataset_adapter("eurosat")
+    theirs = tgd.EuroSAT
     assert theirs.split_md5s == ours.split_md5s["torchgeo"]
     assert theirs.md5 == ours.md5
-    assert ours.url.startswith(theirs.url) or ours.url == theirs.url
-    if hasattr(theirs, "base_dir"):
-        assert Path(theirs.base_dir) == Path(ours.image_dirs[0])
-    if name == "eurosat":
-        assert theirs.all_band_names == ours.all_band_names
-        assert tgd.EuroSATSpatial.split_md5s == ours.split_md5s["spatial"]
+    assert ours.url == theirs.url + theirs.filename
+    assert Path(theirs.base_dir) == Path(ours.image_dirs[0])
+    assert theirs.all_band_names == ours.all_band_names
+    assert tgd.EuroSATSpatial.split_md5s == ours.split_md5s["spatial"]
     assert sorted(DATASETS) == sorted(NUM_CLASSES)
 
 

@@ -41,8 +41,8 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 
 def test_classes_are_torchgeos():
-    assert DIOR_CLASSES == tuple(DIOR.classes)
-    assert len(DIOR_CLASSES) == 20
+    assert DIOR_CLASSES == tuple(DIOR.classes)  # read from it (rsbench.data.torchgeo_meta)
+    assert len(DIOR_CLASSES) == 20 and DIOR_CLASSES[0] == "airplane"  # the DIOR paper's first
 
 
 def test_voc_xml_by_hand(tmp_path):

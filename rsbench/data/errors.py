@@ -35,6 +35,11 @@ class PrepareError(RsbenchError, ValueError):
     variant option or ``--tiles`` name); the message names the option. Nothing is written."""
 
 
+class TorchGeoMismatch(RsbenchError, RuntimeError):
+    """The installed torchgeo lacks a dataset class or attribute rsbench reads its metadata
+    (class lists, file names, URLs, md5s) from; the message names it and the version needed."""
+
+
 class DataError(RsbenchError, ValueError):
     """Files a run would read are missing, unreadable or wrong (bands, size, label values), or
     fewer than its split lists; the one-line message names them and says what to do."""

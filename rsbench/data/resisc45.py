@@ -9,16 +9,13 @@ torchgeo 0.8 downloads it; the original archive extracts to the same class folde
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from rsbench.data.torchgeo_base import TorchGeoAdapter
-
-_HF = ("https://hf.co/datasets/isaaccorley/resisc45/resolve/"
-       "883edc0eee77b2c84225472f10f126e3ed83fa6e/")
+from rsbench.data.torchgeo_meta import FromTorchGeo
 
 
 class RESISC45Adapter(TorchGeoAdapter):
-    """NWPU-RESISC45 through ``torchgeo.datasets.RESISC45`` (download, official split)."""
+    """NWPU-RESISC45 through ``torchgeo.datasets.RESISC45`` (download, official split); its
+    folder, URLs and md5s are torchgeo's class attributes."""
 
     name = "resisc45"
     title = "NWPU-RESISC45"
@@ -33,23 +30,17 @@ class RESISC45Adapter(TorchGeoAdapter):
         "sea_ice", "ship", "snowberg", "sparse_residential", "stadium", "storage_tank",
         "tennis_court", "terrace", "thermal_power_station", "wetland",
     )
-    image_dirs = ("NWPU-RESISC45",)
     extensions = (".jpg", ".jpeg")
     layout = ("NWPU-RESISC45/<class>/<class>_NNN.jpg "
               "(+ resisc45-{train,val,test}.txt for the official split)")
     official_splits = ("torchgeo",)
 
     torchgeo_class = "torchgeo.datasets:RESISC45"
-    url = _HF + "NWPU-RESISC45.zip"
-    md5 = "75206b2e16446591afa88e2628744886"
-    split_filenames: ClassVar[dict[str, dict[str, str]]] = {
-        "torchgeo": {s: f"resisc45-{s}.txt" for s in ("train", "val", "test")},
-    }
-    split_urls: ClassVar[dict[str, dict[str, str]]] = {
-        "torchgeo": {s: _HF + f"resisc45-{s}.txt" for s in ("train", "val", "test")},
-    }
-    split_md5s: ClassVar[dict[str, dict[str, str]]] = {
-        "torchgeo": {"train": "b5a4c05a37de15e4ca886696a85c403e",
-                     "val": "a0770cee4c5ca20b8c32bbd61e114805",
-                     "test": "3dda9e4988b47eb1de9f07993653eb08"},
-    }
+    image_dirs = FromTorchGeo(lambda tg: (str(tg("directory")),))
+    url = FromTorchGeo(lambda tg: tg("url"))
+    md5 = FromTorchGeo(lambda tg: tg("md5"))
+    split_urls = FromTorchGeo(lambda tg: {"torchgeo": dict(tg("split_urls"))})
+    # torchgeo saves each split file under its URL's last part (resisc45-train.txt)
+    split_filenames = FromTorchGeo(lambda tg: {"torchgeo": {
+        split: url.rsplit("/", 1)[-1] for split, url in tg("split_urls").items()}})
+    split_md5s = FromTorchGeo(lambda tg: {"torchgeo": dict(tg("split_md5s"))})

@@ -5,8 +5,8 @@ split files, and listing the samples of its 60/20/20 split ("In-domain represent
 for remote sensing", Neumann et al. 2019). Decoding stays with rsbench's own readers, on the
 same files, so every dataset decodes and resizes the same way.
 
-The metadata copied onto the subclasses (URLs, md5s, split file names) is checked against
-torchgeo's own class attributes by the tests, so a torchgeo upgrade that moves them is noticed.
+The metadata on the subclasses (folders, URLs, md5s, split file names) is read from torchgeo's
+own class attributes (``torchgeo_meta.FromTorchGeo``), not copied, so it cannot go stale.
 """
 
 from __future__ import annotations

@@ -10,15 +10,13 @@ the three split files)::
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from rsbench.data.torchgeo_base import TorchGeoAdapter
-
-_HF = "https://hf.co/datasets/torchgeo/ucmerced/resolve/7c5ef3454d9b1cccfa7ccde0c01fc8f00a45909a/"
+from rsbench.data.torchgeo_meta import FromTorchGeo
 
 
 class UCMercedAdapter(TorchGeoAdapter):
-    """UC Merced through ``torchgeo.datasets.UCMerced`` (download, official split)."""
+    """UC Merced through ``torchgeo.datasets.UCMerced`` (download, official split); its folder,
+    URLs, file names and md5s are torchgeo's class attributes."""
 
     name = "ucmerced"
     title = "UC Merced Land Use"
@@ -29,23 +27,17 @@ class UCMercedAdapter(TorchGeoAdapter):
         "mediumresidential", "mobilehomepark", "overpass", "parkinglot", "river", "runway",
         "sparseresidential", "storagetanks", "tenniscourt",
     )
-    image_dirs = ("UCMerced_LandUse/Images",)
     extensions = (".tif", ".tiff")
     layout = ("UCMerced_LandUse/Images/<class>/<class>NN.tif "
               "(+ uc_merced-{train,val,test}.txt for the official split)")
     official_splits = ("torchgeo",)
 
     torchgeo_class = "torchgeo.datasets:UCMerced"
-    url = _HF + "UCMerced_LandUse.zip"
-    md5 = "5b7ec56793786b6dc8a908e8854ac0e4"
-    split_filenames: ClassVar[dict[str, dict[str, str]]] = {
-        "torchgeo": {s: f"uc_merced-{s}.txt" for s in ("train", "val", "test")},
-    }
-    split_urls: ClassVar[dict[str, dict[str, str]]] = {
-        "torchgeo": {s: _HF + f"uc_merced-{s}.txt" for s in ("train", "val", "test")},
-    }
-    split_md5s: ClassVar[dict[str, dict[str, str]]] = {
-        "torchgeo": {"train": "f2fb12eb2210cfb53f93f063a35ff374",
-                     "val": "11ecabfc52782e5ea6a9c7c0d263aca0",
-                     "test": "046aff88472d8fc07c4678d03749e28d"},
-    }
+    image_dirs = FromTorchGeo(lambda tg: (str(tg("base_dir")),))
+    url = FromTorchGeo(lambda tg: tg("url") + tg("filename"))
+    md5 = FromTorchGeo(lambda tg: tg("md5"))
+    split_filenames = FromTorchGeo(lambda tg: {"torchgeo": dict(tg("split_filenames"))})
+    # torchgeo downloads each split file from its url + the split file name
+    split_urls = FromTorchGeo(lambda tg: {"torchgeo": {
+        split: tg("url") + filename for split, filename in tg("split_filenames").items()}})
+    split_md5s = FromTorchGeo(lambda tg: {"torchgeo": dict(tg("split_md5s"))})

@@ -36,15 +36,11 @@ from xml.etree import ElementTree
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import Annotation, DetSample
 from rsbench.data.errors import found_elsewhere
+from rsbench.data.torchgeo_meta import torchgeo_attribute
 
 DIOR_URL = "https://gcheng-nwpu.github.io/#Datasets"
-#: torchgeo 0.8.1 ``DIOR.classes``, in its order.
-DIOR_CLASSES = (
-    "airplane", "airport", "baseballfield", "basketballcourt", "bridge", "chimney", "dam",
-    "expresswayservicearea", "expresswaytollstation", "golffield", "groundtrackfield",
-    "harbor", "overpass", "ship", "stadium", "storagetank", "tenniscourt", "trainstation",
-    "vehicle", "windmill",
-)
+#: torchgeo's ``DIOR.classes``, in its order (read from torchgeo, never copied).
+DIOR_CLASSES: tuple[str, ...] = tuple(torchgeo_attribute("torchgeo.datasets:DIOR", "classes"))
 ANNOTATION_DIRS = ("Annotations/Horizontal Bounding Boxes", "Annotations")
 IMAGE_DIRS = {"train": "JPEGImages-trainval", "val": "JPEGImages-trainval",
               "test": "JPEGImages-test"}
