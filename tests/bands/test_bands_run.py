@@ -86,3 +86,19 @@ def test_s2_card_on_rgb_data_runs_with_an_explicit_slice(world, tmp_path):
     assert inp["encoder_bands"] == ["s2_l1c:B02", "s2_l1c:B03", "s2_l1c:B04"]
     assert inp["patch_embed"] == "slice: 13 -> 3 input channels (model bands [1, 2, 3])"
     assert inp["mean"] == [S2_MEAN[1], S2_MEAN[2], S2_MEAN[3]]
+
+
+def test_dataset_normalisation_in_a_linear_probe_uses_the_train_split_statistics(world, tmp_path):
+    probe = world["tmp"] / "e13_probe.yaml"
+    probe.write_text(
+        f"include: [{REPO}/tasks/classification/_datasets/eurosat13_official.yaml, "
+        f"{REPO}/tasks/classification/_protocols/linear_probe.yaml]\n"
+        "task: e13_probe\nversion: 1\ndataset: {image_size: 16, normalisation: dataset}\n"
+        "protocol: {epochs: 2, blr_grid: [0.1], warmup_epochs: 0}\n")
+    assert run(world, world["rgb_card"], probe, tmp_path / "r") == 0
+    inp = record(tmp_path / "r")["data"]["input"]
+    stats = inp["statistics"]
+    assert inp["normalisation"] == "dataset" and stats["images"] == 10 and len(stats["mean"]) == 13
+    # The encoder's R, G, B are normalised with the train split's B04, B03, B02 statistics.
+    assert inp["mean"] == [stats["mean"][i] for i in (3, 2, 1)]
+    assert inp["std"] == [stats["std"][i] for i in (3, 2, 1)]
