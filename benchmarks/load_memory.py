@@ -8,6 +8,8 @@ forward pass on one image:
 
 - ``inspect``: ``rsbench.checkpoints.load_checkpoint`` (the target built on the meta device);
 - ``rsbench``: ``load_backbone``, then one forward (what a run does);
+- ``rsbench_bf16``: the same with ``dtype=torch.bfloat16`` (frozen protocols under bf16): each
+  tensor cast as it is read, then one bf16 forward;
 - ``rsbench_two_runs``: ``rsbench.runner.LoadedModel`` handing out the encoder of two runs in
   turn (the first run's encoder released before the second's is read), as a suite does;
 - ``timm``: what a user writes otherwise: ``timm.create_model`` (random initialisation), the
@@ -30,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fsdp_memory import max_rss_bytes  # noqa: E402
 
-MODES = ("inspect", "rsbench", "rsbench_two_runs", "timm")
+MODES = ("inspect", "rsbench", "rsbench_bf16", "rsbench_two_runs", "timm")
 MARK = "RSBENCH_LOAD_MEMORY "
 GB = 1e9
 
@@ -76,6 +78,11 @@ def run_mode(mode: str, arch: str, path: Path) -> dict:
 
         with torch.no_grad():
             load_backbone(path, arch, InputSpec())(x)
+    elif mode == "rsbench_bf16":
+        from rsbench.checkpoints import load_backbone
+
+        with torch.no_grad():
+            load_backbone(path, arch, InputSpec(), dtype=torch.bfloat16)(x.to(torch.bfloat16))
     elif mode == "rsbench_two_runs":
         from rsbench.config import card_from_dict
         from rsbench.runner import LoadedModel, RunOptions

@@ -5,7 +5,11 @@ the meta-device count) or a meta-device build; the device side is ``rsbench.back
 estimate; the host side is what rsbench's loader holds while it fills an encoder:
 
 - the encoder's weights in the dtype they are loaded in (fp32, or bf16 for frozen protocols
-  under ``bf16-true``), plus one tensor in the file's dtype while it is cast;
+  under ``bf16-true``), plus one tensor in the file's dtype while it is cast (measured bf16
+  loads of fp32 safetensors files: ViT-L/16 0.85 GB, ViT-H/14 1.51 GB; planned 0.89 and
+  1.56). A memory-mapped torch zip file's pages also show in the resident set while they are
+  read (ViT-L/16 in bf16: 2.03 GB), but they are clean page cache, which the kernel reclaims
+  and ``MemAvailable`` counts as available, so the plan leaves them out;
 - ``LOAD_RUNTIME_BYTES`` above the imports (BENCHMARKS.md, ``load_memory.py``: ViT-L/16 1.47 GB
   for a 1.21 GB file, ViT-H/14 2.79 GB for 2.52 GB: 0.26-0.27 GB above the file both times) and
   ``IMPORTS_BYTES`` per process (peak RSS after importing torch, Lightning, timm and rsbench);
