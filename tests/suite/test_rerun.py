@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,27 @@ def test_precision_auto_is_resolved_without_torch_only_where_it_is_sure(monkeypa
     assert recorded.run_precision("auto", "auto") == "bf16-mixed"  # kept: asked once
     assert asked == [("auto", "auto")]
     hashcache.forget_in_memory()
+
+
+def test_an_arch_auto_card_reads_its_checkpoint_once_per_version(tmp_path, tiny_card, monkeypatch):
+    from types import SimpleNamespace
+
+    from rsbench import recorded
+
+    tiny_card(tmp_path, 32)  # writes tiny.safetensors
+    args = SimpleNamespace(model=str(tmp_path / "tiny.safetensors"), name="tiny", arch=None,
+                           pool=None)
+    hashcache.remember_in(tmp_path / "cache")
+    first = recorded.model_card(args)
+    assert (first.arch, first.arch_overrides["depth"]) == ("vit_tiny_patch16", 2)
+
+    def never(*_):
+        raise AssertionError("the checkpoint was read again")
+
+    monkeypatch.setattr("rsbench.checkpoints.infer.card_arch", never)
+    hashcache.forget_in_memory()  # a new process: only the disk entry is left
+    assert recorded.model_card(args) == first
+    os.utime(tmp_path / "tiny.safetensors", ns=(1, 1))  # another version of the file
+    with pytest.raises(AssertionError, match="read again"):
+        recorded.model_card(args)
+    hashcache.remember_in(None)
