@@ -8,8 +8,9 @@ one logit per label; probabilities are their sigmoids. Reported, as fractions in
   ``multilabel_average_precision``, which BigEarthNet v2's reference code (ConfigILM) uses;
 - ``f1_macro`` / ``f1_micro``: F1 at probability 0.5, per label averaged or pooled.
 
-A label without a positive test image has no average precision; the macro mean leaves it out
-(as torchmetrics does) and the record names such labels. Not yet a registered task type: the
+A label without a positive test image has no average precision; torchmetrics (and so ConfigILM)
+counts it as 0 in the macro mean, and so does rsbench, to give the reference's number;
+:func:`unscored_labels` names such labels for the record. Not yet a registered task type: the
 BCE linear probe, multi-label kNN and fine-tune protocols are still to come.
 """
 
@@ -45,15 +46,12 @@ def scores(logits: torch.Tensor, target: torch.Tensor, num_labels: int) -> dict[
                               "undefined (an empty or unlabelled test split?)")
     probs = logits.float().sigmoid()
     target = target.long()
-    empty = set(unscored_labels(target))
-    per_label = multilabel_average_precision(probs, target, num_labels, average="none",
-                                             validate_args=False)
-    scored = torch.tensor([i not in empty for i in range(num_labels)])
-    micro_ap = multilabel_average_precision(probs, target, num_labels, average="micro",
-                                            validate_args=False)
+    ap = {average: multilabel_average_precision(probs, target, num_labels, average=average,
+                                                validate_args=False)
+          for average in ("macro", "micro")}
     return {
-        "map_macro": float(per_label[scored].mean()),
-        "map_micro": float(micro_ap),
+        "map_macro": float(ap["macro"]),
+        "map_micro": float(ap["micro"]),
         "f1_macro": _f1(probs, target, num_labels, "macro"),
         "f1_micro": _f1(probs, target, num_labels, "micro"),
     }

@@ -13,9 +13,9 @@ TARGET = torch.tensor([[1, 0, 0], [0, 0, 0], [1, 1, 0], [0, 1, 0]])
 def test_map_and_f1_equal_the_hand_computation():
     got = scores(torch.logit(PROBS.double()).float(), TARGET, 3)
     # AP label 0: ranks + - + -  -> (1/1 + 2/3) / 2; label 1: - + + - -> (1/2 + 2/3) / 2;
-    # label 2 has no positive: left out of the macro mean.
+    # label 2 has no positive: 0 in torchmetrics' (ConfigILM's) macro mean.
     ap0, ap1 = (1 + 2 / 3) / 2, (1 / 2 + 2 / 3) / 2
-    assert got["map_macro"] == pytest.approx((ap0 + ap1) / 2, abs=1e-6)
+    assert got["map_macro"] == pytest.approx((ap0 + ap1 + 0.0) / 3, abs=1e-6)
     # Micro: 12 pairs by score (no ties): .9+ .8- .7- .6+ .55+ .45- .35- .3+ .25- .2- .15- .1-;
     # positives at ranks 1, 4, 5, 8 -> (1/1 + 2/4 + 3/5 + 4/8) / 4.
     assert got["map_micro"] == pytest.approx((1 + 2 / 4 + 3 / 5 + 4 / 8) / 4, abs=1e-6)
