@@ -1,0 +1,154 @@
+"""An FSDP2-sharded encoder filled from the file, each rank reading only the rows it holds.
+
+``fully_shard`` splits every parameter along dim 0 as ``torch.chunk`` does: with ``n`` rows over
+``W`` ranks, rank ``r`` holds rows ``[r * ceil(n / W), ...)``, possibly none. After sharding
+the meta-device model, ``to_empty`` allocates only those local shards (uninitialised, never
+random), and each is copied from the same rows of the checkpoint tensor:
+
+- safetensors: ``safe_open(...).get_slice(key)[start:stop]`` reads those rows alone;
+- torch zip files: memory-mapped, so slicing a tensor touches only the pages of its rows;
+- anything else (legacy torch files, DCP and Hugging Face folders, or a conversion that builds
+  new tensors: q/k/v fusing, resampling): rank 0 reads the full state dict and torch's
+  ``set_model_state_dict(..., full_state_dict=True, broadcast_from_rank0=True)`` sends each
+  tensor in turn, every rank keeping its shard.
+
+Which checkpoint key feeds which parameter is found by running the ordinary conversion over
+meta tensors tagged with their source key, so the report is the one ``load_checkpoint`` gives.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rsbench.backbones import Backbone, InputSpec, build_backbone
+from rsbench.backbones.base import Pool
+from rsbench.checkpoints.digest import file_sha256
+from rsbench.checkpoints.load import checkpoint_arch, convert_into, fills_everything, naming
+from rsbench.checkpoints.safe_load import CheckpointError
+from rsbench.checkpoints.sources import Source, open_source
+
+SLICEABLE = ("safetensors", "torch-zip")
+
+
+def tagged(source: Source, dtype: torch.dtype) -> Source:
+    """``source`` whose reads are meta tensors (no data) that remember their source key."""
+    def read(keys: list[str]) -> dict[str, torch.Tensor]:
+        out = {}
+        for key in keys:
+            meta = torch.empty(source.shapes[key], dtype=dtype, device="meta")
+            meta.rsbench_key = key  # type: ignore[attr-defined]  # read back by source_keys
+            out[key] = meta
+        return out
+
+    return replace(source, read=read)
+
+
+def source_keys(state_dict: dict[str, torch.Tensor]) -> dict[str, str] | None:
+    """Target key -> checkpoint key, or None when a conversion made a new tensor."""
+    keys = {k: getattr(v, "rsbench_key", None) for k, v in state_dict.items()}
+    return None if any(v is None for v in keys.values()) else keys  # type: ignore[return-value]
+
+
+def row_range(rows: int, world: int, rank: int) -> tuple[int, int]:
+    """Rows ``[start, stop)`` of a dim-0 ``torch.chunk`` shard (empty past the last chunk)."""
+    size = math.ceil(rows / world) if rows else 0
+    start = min(rows, rank * size)
+    return start, min(rows, start + size)
+
+
+def rows_reader(source: Source):
+    """``(key, start, stop) -> tensor`` reading only those rows of a checkpoint tensor."""
+    if source.storage == "safetensors":
+        from safetensors import safe_open
+
+        handle = safe_open(str(source.path), framework="pt", device="cpu")
+        return lambda key, start, stop: handle.get_slice(key)[start:stop]
+    return lambda key, start, stop: source.read([key])[key][start:stop]  # mmap: those pages only
+
+
+def shard(model: torch.nn.Module, mesh) -> None:
+    """FSDP2 as the engine applies it: ``fully_shard`` on each transformer block, then the root."""
+    from torch.distributed.fsdp import fully_shard
+
+    for block in getattr(model, "blocks", []):
+        fully_shard(block, mesh=mesh)
+    fully_shard(model, mesh=mesh)
+
+
+def fill_from_slices(model: torch.nn.Module, read_rows, keys: dict[str, str], rank: int,
+                     world: int) -> None:
+    """Copy each local shard of ``model`` from its rows of the checkpoint (cast by ``copy_``)."""
+    with torch.no_grad():
+        for name, param in model.state_dict().items():
+            local = param.to_local() if hasattr(param, "to_local") else param
+            start, stop = row_range(param.shape[0], world, rank)
+            if stop > start:
+                local.copy_(read_rows(keys[name], start, stop))
+
+
+def load_sharded(path_or_dir: str | Path, arch: str, input_spec: InputSpec | None = None,
+                 pool: Pool = "cls", mesh=None, dtype: torch.dtype | None = None,
+                 allow_partial: bool = False, device: str = "cpu", **overrides: Any) -> Backbone:
+    """A ``Backbone`` whose encoder is FSDP2-sharded over ``mesh`` (default: the whole world,
+    one dimension) and filled from the checkpoint as the module notes say; ``device`` is where
+    the shards live (``cpu``, or ``cuda`` for this rank's GPU).
+
+    Called on every rank of an initialised process group, like ``fully_shard``. The backbone's
+    ``load_report`` is the one ``load_backbone`` gives; ``sharded_read`` says how it was read.
+
+    Raises:
+        CheckpointError: as ``load_backbone``; also for a load that would leave parameters
+            random (sharded loads are all-or-nothing) without ``allow_partial``.
+    """
+    import torch.distributed as dist
+    from torch.distributed.device_mesh import init_device_mesh
+
+    path = Path(path_or_dir)
+    world, rank = dist.get_world_size(), dist.get_rank()
+    mesh = mesh or init_device_mesh(torch.device(device).type, (world,))
+    built = checkpoint_arch(path, arch)
+    backbone = build_backbone(built, input_spec, pool, device="meta", **overrides)
+    if dtype is not None:
+        backbone.model.to(dtype)
+    model = backbone.model
+    weights = next(model.parameters()).dtype
+    try:
+        source = open_source(path)
+        shapes_only, report = convert_into(tagged(source, weights), model, built)
+        report.sha256 = file_sha256(path)
+    except CheckpointError as err:
+        raise naming(err, path) from None
+    report.allow_partial = allow_partial
+    if not report.complete and not allow_partial:
+        raise CheckpointError(report.refusal())
+    if not fills_everything(model, shapes_only):
+        raise CheckpointError(f"{path}: a sharded load fills every encoder tensor from the file; "
+                              f"{len(report.missing)} are missing (run without --strategy fsdp)")
+    keys = source_keys(shapes_only) if source.storage in SLICEABLE else None
+    shard(model, mesh)
+    model.to_empty(device=device)  # the local shards only, uninitialised
+    if keys is not None:
+        fill_from_slices(model, rows_reader(source), keys, rank, world)
+        how = f"{source.storage}: each rank read its rows"
+    else:
+        broadcast_full(model, source, built, rank)
+        how = f"{source.storage}: rank 0 read the file and broadcast each tensor"
+    backbone.load_report = report  # type: ignore[assignment]  # declared None in base.py
+    object.__setattr__(backbone, "sharded_read", how)  # a plain attribute: how it was read
+    return backbone
+
+
+def broadcast_full(model: torch.nn.Module, source: Source, arch: str, rank: int) -> None:
+    """Rank 0 converts the whole encoder; every rank keeps its shard of each broadcast tensor."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+    full: dict[str, Any] = {}
+    if rank == 0:  # a sharded model's state dict has the global shapes convert_into fits to
+        full, _ = convert_into(source, model, arch)
+    set_model_state_dict(model, full, options=StateDictOptions(full_state_dict=True,
+                                                               broadcast_from_rank0=True))

@@ -1,0 +1,47 @@
+"""Run by test_sharded_load.py as ``python test_sharded_load_worker.py OUT PORT``.
+
+Holds no tests itself. Two gloo ranks on the CPU each load ``OUT/w.<kind>`` with
+``load_sharded`` for every kind of file in ``OUT``; rank 0 writes the gathered full tensors,
+how each file was read and the local shard row counts of both ranks to ``OUT/sharded.pt``.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "checkpoints"))
+from ckpt_helpers import ARCH, OVERRIDES, SPEC  # noqa: E402
+
+KINDS = ("safetensors", "torch-zip", "torch-legacy")
+
+
+def rank_main(rank: int, out: str, port: int) -> None:
+    from rsbench.checkpoints.sharded import load_sharded
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        result = {}
+        for kind in KINDS:
+            backbone = load_sharded(Path(out) / f"w.{kind}", ARCH, SPEC, "cls", **OVERRIDES)
+            state = backbone.model.state_dict()
+            rows = {k: v.to_local().shape[0] for k, v in state.items()}
+            every = [None, None]
+            dist.all_gather_object(every, rows)
+            full = {k: v.full_tensor() for k, v in state.items()}
+            result[kind] = {"state": full, "how": backbone.sharded_read, "rows": every,
+                            "types": sorted({type(v).__name__ for v in state.values()}),
+                            "report": backbone.load_report.to_dict()}
+        if rank == 0:
+            torch.save(result, Path(out) / "sharded.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    import torch.multiprocessing as mp
+
+    mp.spawn(rank_main, args=(sys.argv[1], int(sys.argv[2])), nprocs=2)
