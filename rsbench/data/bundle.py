@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from torch.utils.data import Dataset
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class SizedDataset(Dataset[T_co]):
+    """A map-style dataset that knows its length: every split a builder returns is one."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
 
 
 @dataclass
@@ -29,9 +38,9 @@ class SplitData:
     dataset: str
     split: Any
     classes: list[str]
-    train: Dataset
-    val: Dataset
-    test: Dataset
+    train: SizedDataset
+    val: SizedDataset
+    test: SizedDataset
     split_file: Path
     split_hash: str
     fingerprint: str

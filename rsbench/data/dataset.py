@@ -6,13 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from torch.utils.data import Dataset
 
 from rsbench.data.base import Sample
+from rsbench.data.bundle import SizedDataset
 from rsbench.data.decode import resized
 
 
-class SceneDataset(Dataset):
+class SceneDataset(SizedDataset):
     """``(image, label)`` pairs: float32 ``[C, size, size]`` in [0, 1] and an ``int``.
 
     Reading is deterministic; the only randomness is ``transform``'s, applied after the resize

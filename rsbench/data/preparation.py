@@ -21,6 +21,7 @@ writes without fsync (thousands of them), made safe by the manifest coming atomi
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -175,3 +176,16 @@ def finish_preparation(dst: Path, manifest: dict[str, Any]) -> str:
     atomic_write_bytes(Path(dst) / MANIFEST, data)
     end_preparation(dst)
     return hashlib.sha256(data).hexdigest()
+
+
+def call_prepare(prepare: Callable[..., dict], what: str, *args: Any, **options: Any) -> dict:
+    """``prepare(*args, **options)``, refusing options ``prepare`` does not take.
+
+    Raises:
+        PrepareError: an option not of ``prepare``, e.g. ``--variant`` for xView, which has one
+            preparation only (``what`` names the dataset).
+    """
+    unknown = sorted(set(options) - set(inspect.signature(prepare).parameters))
+    if unknown:
+        raise PrepareError(f"{', '.join(unknown)}: not an option of preparing {what}")
+    return prepare(*args, **options)

@@ -24,6 +24,7 @@ import math
 import numbers
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from rsbench.config import LABEL_FRACTIONS, is_label_fraction
 from rsbench.data.base import Sample
@@ -57,8 +58,9 @@ class SplitSpec:
     name: str = ""
     train_fraction: float | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The parameters that define the split (what records and file names carry)."""
+        out: dict[str, Any]
         if self.kind == "official":
             out = {"kind": "official", "name": self.name}
         else:
@@ -86,12 +88,18 @@ class SplitSpec:
 def _fraction(raw: dict, key: str, low: float, high: float, default: float | None = None) -> float:
     if key not in raw and default is not None:
         return default
-    value = raw.get(key)
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not low <= value <= high:
+    value = finite_number(raw.get(key))
+    if value is None or not low <= value <= high:
         raise SplitSpecError(f"dataset.split.{key} must be a number in [{low}, {high}], "
-                             f"got {value!r}")
-    return float(value)
+                             f"got {raw.get(key)!r}")
+    return value
+
+
+def finite_number(value: object) -> float | None:
+    """``value`` as a float when it is a finite real number (not a bool), else None."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def parse_seed(raw: dict, default: int | None = None) -> int:

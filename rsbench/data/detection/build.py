@@ -8,17 +8,18 @@ annotation]`` pair per line), and fingerprint every file used.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 from rsbench.config import DatasetSpec
 from rsbench.data.build import dataset_root
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import DetectionData, DetectionDataset, DetSample
-from rsbench.data.errors import SplitSpecError
+from rsbench.data.errors import PrepareError, SplitSpecError
+from rsbench.data.preparation import call_prepare
 from rsbench.data.seeded import carve_val
 from rsbench.data.segmentation.common import SegSplit, parse_seg_split
 from rsbench.data.split_files import pinned_split
@@ -166,23 +167,20 @@ def build_detection_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
     )
 
 
-def prepare_detection(name: str, src: Path, dst: Path, **options) -> dict:
+def prepare_detection(name: str, src: Path, dst: Path, **options: Any) -> dict:
     """Turn a raw release under ``src`` into the prepared dataset root ``dst``.
 
-    ``options`` are passed on (``tile``, ``overlap``, ``workers``; DOTA: ``variant``,
+    ``options`` are passed on (``tile``, ``overlap``, ``workers``, ``tiles``; DOTA: ``variant``,
     ``min_visible``; xView: ``min_visible``, ``truncated``). Returns the manifest summary.
 
     Raises:
-        ValueError: a dataset that needs no preparation or is unknown (lists those that do),
+        PrepareError: a dataset that needs no preparation or is unknown (lists those that do),
             or an option its preparation does not take.
         DatasetNotFound: the raw data is missing (says where and how to get it).
     """
     if name not in DET_PREPARABLE:
-        raise ValueError(f"detection dataset {name!r} needs no preparation or is unknown "
-                         f"(preparable: {', '.join(DET_PREPARABLE)})")
+        raise PrepareError(f"detection dataset {name!r} needs no preparation or is unknown "
+                           f"(preparable: {', '.join(DET_PREPARABLE)})")
     module, function = DET_PREPARABLE[name].split(":")
-    prepare = getattr(import_module(module), function)
-    unknown = sorted(set(options) - set(inspect.signature(prepare).parameters))
-    if unknown:  # e.g. --variant for xView, which has one preparation only
-        raise ValueError(f"{', '.join(unknown)}: not an option of preparing {name}")
-    return prepare(Path(src), Path(dst), **options)
+    return call_prepare(getattr(import_module(module), function), name, Path(src), Path(dst),
+                        **options)

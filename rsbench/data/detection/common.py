@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from rsbench.data.bundle import SplitData
+from rsbench.data.bundle import SizedDataset, SplitData
 
 if TYPE_CHECKING:
     from rsbench.data.detection.base import DetAdapter
@@ -105,7 +104,7 @@ def detection_collate(batch: list[tuple[torch.Tensor, dict]]) -> tuple[list, lis
     return [image for image, _ in batch], [target for _, target in batch]
 
 
-class DetectionDataset(Dataset):
+class DetectionDataset(SizedDataset):
     """``(image, target)`` pairs at native resolution.
 
     ``image`` is float32 ``[C, H, W]`` in [0, 1]; ``target`` is ``{"boxes": float32 [N, 4]
@@ -145,7 +144,8 @@ class DetectionDataset(Dataset):
 
     def coco_ground_truth(self, classes: list[str], info: dict | None = None) -> dict:
         """This split's ground truth as a COCO dict (see :meth:`DetectionData.coco_ground_truth`)."""
-        images, annotations = [], []
+        images: list[dict] = []
+        annotations: list[dict] = []
         for index, (img_rel, _) in enumerate(self.samples):
             h, w = self.adapter.image_size(self.root / img_rel)
             image_id = index + 1

@@ -35,7 +35,7 @@ from xml.etree import ElementTree
 
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import Annotation, DetSample
-from rsbench.data.errors import found_elsewhere
+from rsbench.data.errors import DataError, found_elsewhere
 from rsbench.data.torchgeo_meta import torchgeo_attribute
 
 DIOR_URL = "https://gcheng-nwpu.github.io/#Datasets"
@@ -56,20 +56,36 @@ def parse_voc_xml(path: Path, classes: tuple[str, ...]) -> Annotation:
     """A Pascal VOC XML file as 0-based continuous ``xyxy`` boxes (see the module docstring).
 
     Raises:
-        ValueError: an object whose class is not in ``classes`` (names the file and class).
+        DataError: an object whose class is not in ``classes`` (names the file and class), or a
+            box that is not four numbers.
     """
     index = {class_key(c): i for i, c in enumerate(classes)}
     boxes, labels, difficult = [], [], []
     for obj in ElementTree.parse(path).getroot().iter("object"):
         name = (obj.findtext("name") or "").strip()
         if class_key(name) not in index:
-            raise ValueError(f"{path}: unknown class {name!r} (known: {', '.join(classes)})")
-        bnd = obj.find("bndbox")
-        xmin, ymin, xmax, ymax = (float(bnd.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
+            raise DataError(f"{path}: unknown class {name!r} (known: {', '.join(classes)})")
+        xmin, ymin, xmax, ymax = _box(obj, path)
         boxes.append([xmin - 1.0, ymin - 1.0, xmax, ymax])
         labels.append(index[class_key(name)])
         difficult.append((obj.findtext("difficult") or "0").strip() == "1")
     return Annotation.from_lists(boxes, labels, difficult)
+
+
+def _box(obj: ElementTree.Element, path: Path) -> tuple[float, float, float, float]:
+    """An ``<object>``'s ``bndbox`` as read: ``(xmin, ymin, xmax, ymax)``.
+
+    Raises:
+        DataError: no ``bndbox``, or a coordinate missing or not a number (names the file).
+    """
+    bnd = obj.find("bndbox")
+    texts = [None if bnd is None else bnd.findtext(k) for k in ("xmin", "ymin", "xmax", "ymax")]
+    try:
+        xmin, ymin, xmax, ymax = (float(t) for t in texts if t is not None)
+    except ValueError:
+        raise DataError(f"{path}: an object's bndbox is missing or not four numbers "
+                        f"({texts}); extract the annotation again") from None
+    return xmin, ymin, xmax, ymax
 
 
 class DIORAdapter(DetAdapter):

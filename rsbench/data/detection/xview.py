@@ -75,8 +75,11 @@ def parse_xview_geojson(path: Path) -> dict[str, Annotation]:
         raise unreadable(path, err, "download xView_train.geojson again") from None
     for feature in doc.get("features", []):
         props = feature.get("properties") or {}
+        raw_id = props.get("type_id")
+        if raw_id is None:
+            continue
         try:
-            type_id = int(props.get("type_id"))
+            type_id = int(raw_id)
             box = [float(v) for v in str(props.get("bounds_imcoords", "")).split(",")]
         except (TypeError, ValueError):
             continue

@@ -22,8 +22,9 @@ class SegAdapter:
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
     homepage: ClassVar[str] = ""
-    #: Names of the K classes, in index order (the ignore value 255 is not a class).
-    classes: ClassVar[tuple[str, ...]] = ()
+    #: Names of the K classes, in index order (the ignore value 255 is not a class); an
+    #: adapter read as a variant with other classes (ISPRS 5-class) sets its own.
+    classes: tuple[str, ...] = ()
     #: The name of the official split (``split: {kind: official, name: ...}``).
     official_name: ClassVar[str] = "official"
     #: One sentence on what ``official`` means here; written into the split file.

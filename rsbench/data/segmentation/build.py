@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rsbench.config import DatasetSpec
 from rsbench.data.build import dataset_root
+from rsbench.data.errors import PrepareError
 from rsbench.data.fractions import group_subset
+from rsbench.data.preparation import call_prepare
 from rsbench.data.seeded import carve_val
 from rsbench.data.segmentation.base import SegAdapter
 from rsbench.data.segmentation.common import (
@@ -101,7 +104,7 @@ def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
     )
 
 
-def prepare_dataset(name: str, src: Path, dst: Path, **options: int) -> dict:
+def prepare_dataset(name: str, src: Path, dst: Path, **options: Any) -> dict:
     """Turn a raw release under ``src`` into the prepared dataset root ``dst``.
 
     ``options`` are passed on (``patch``, ``stride``, ``workers``, ``variant``, ``tiles``; see
@@ -109,16 +112,17 @@ def prepare_dataset(name: str, src: Path, dst: Path, **options: int) -> dict:
     896 / 512 as mmseg's ``isaid.py``). Returns the manifest summary.
 
     Raises:
-        ValueError: a dataset that needs no preparation or is unknown (lists those that do).
+        PrepareError: a dataset that needs no preparation or is unknown (lists those that do),
+            or an option its preparation does not take.
         DatasetNotFound: the raw data is missing (says where and how to get it).
     """
     if name not in PREPARABLE:
-        raise ValueError(f"dataset {name!r} needs no preparation or is unknown "
-                         f"(preparable: {', '.join(PREPARABLE)})")
+        raise PrepareError(f"dataset {name!r} needs no preparation or is unknown "
+                           f"(preparable: {', '.join(PREPARABLE)})")
     if name == "isaid":
         from rsbench.data.segmentation.isaid_prepare import prepare_isaid
 
-        return prepare_isaid(Path(src), Path(dst), **options)
+        return call_prepare(prepare_isaid, name, Path(src), Path(dst), **options)
     from rsbench.data.segmentation.prepare import prepare_isprs
 
-    return prepare_isprs(name, Path(src), Path(dst), **options)
+    return call_prepare(prepare_isprs, name, name, Path(src), Path(dst), **options)

@@ -8,8 +8,6 @@ to int64 ``[H, W]`` class indices ``0..K-1`` with ``IGNORE_INDEX`` for ignored p
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
 
-from rsbench.data.bundle import SplitData
+from rsbench.data.bundle import SizedDataset, SplitData
 from rsbench.data.errors import SplitSpecError
 from rsbench.data.preparation import write_png  # noqa: F401 (re-exported for the demo data)
-from rsbench.data.splits import parse_train_fraction
+from rsbench.data.splits import finite_number, parse_seed, parse_train_fraction
 
 IGNORE_INDEX = 255
 PairSample = tuple[str, str]
@@ -96,14 +93,11 @@ def parse_seg_split(raw: dict, official_name: str, note: str = "",
     name = raw.get("name", official_name)
     if name != official_name:
         raise SplitSpecError(f"dataset.split.name must be {official_name!r}, got {name!r}")
-    vf = raw.get("val_fraction", 0.0)
-    ok = isinstance(vf, numbers.Real) and not isinstance(vf, bool) and math.isfinite(vf)
-    if not ok or not 0.0 <= vf < 1.0:
-        raise SplitSpecError(f"dataset.split.val_fraction must be a number in [0, 1), got {vf!r}")
-    seed = raw.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise SplitSpecError(f"dataset.split.seed must be a non-negative integer, got {seed!r}")
-    return SegSplit("official", name, float(vf), seed, note, parse_train_fraction(raw))
+    vf = finite_number(raw.get("val_fraction", 0.0))
+    if vf is None or not 0.0 <= vf < 1.0:
+        raise SplitSpecError(f"dataset.split.val_fraction must be a number in [0, 1), got "
+                             f"{raw.get('val_fraction')!r}")
+    return SegSplit("official", name, vf, parse_seed(raw, 0), note, parse_train_fraction(raw))
 
 
 def read_image(path: Path) -> torch.Tensor:
@@ -131,7 +125,7 @@ def colour_to_index(rgb: np.ndarray, palette: dict[tuple[int, int, int], int],
     return out
 
 
-class SegmentationDataset(Dataset):
+class SegmentationDataset(SizedDataset):
     """``(image, mask)`` pairs at native resolution: float32 ``[C, H, W]`` in [0, 1] and int64
     ``[H, W]`` (indices ``0..K-1``, ``255`` ignored).
 

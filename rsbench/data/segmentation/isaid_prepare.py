@@ -161,7 +161,7 @@ def cut_scene(split: str, scene: str, image_path: Path, mask_path: Path, dst: Pa
         raise DataError(f"iSAID scene {scene}: image {image.shape[:2]} and mask "
                         f"{rgb.shape[:2]} differ in size ({image_path}, {mask_path})")
     label, unknown = scene_label(rgb)
-    height, width = padded_size(*image.shape[:2], patch)
+    height, width = padded_size(image.shape[0], image.shape[1], patch)
     image, label = pad_to(image, height, width, 0), pad_to(label, height, width, IGNORE_INDEX)
     files = {}
     ys, xs = windows(height, patch, stride), windows(width, patch, stride)

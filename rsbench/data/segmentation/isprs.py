@@ -144,7 +144,8 @@ class ISPRSAdapter(SegAdapter):
             raise self.not_found(root, f"has no manifest.json, so it is taken as mmseg's "
                                        f"converter output, which is not variant "
                                        f"{self.variant.prep.name!r}")
-        out, seen = {}, {}
+        out: dict[str, list[PairSample]] = {}
+        seen: dict[str, set[str]] = {}
         for split, folder in FOLDERS.items():
             images = sorted((root / "img_dir" / folder).glob("*.png"))
             for image in images:

@@ -24,7 +24,7 @@ import numpy as np
 from rsbench.config import SpecError
 
 #: The six ISPRS classes in mmseg's index order (stored indices are these + 1; 0 = boundary).
-ISPRS_CLASSES_6 = ("impervious_surface", "building", "low_vegetation", "tree", "car", "clutter")
+ISPRS_CLASSES_6: tuple[str, ...] = ("impervious_surface", "building", "low_vegetation", "tree", "car", "clutter")
 CLASS_PROTOCOLS = {"6cls": ISPRS_CLASSES_6, "5cls": ISPRS_CLASSES_6[:5]}
 
 
