@@ -16,8 +16,9 @@ from typing import ClassVar
 import torch
 
 from rsbench.config import SpecError
+from rsbench.data.adapter import DatasetAdapter
 from rsbench.data.decode import RGBReader
-from rsbench.data.errors import DatasetNotFound, SplitSpecError
+from rsbench.data.errors import SplitSpecError
 
 Sample = tuple[str, int]
 """A sample: its path relative to the dataset root (POSIX form) and its class index."""
@@ -25,21 +26,16 @@ Sample = tuple[str, int]
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
 
-class SceneAdapter:
+class SceneAdapter(DatasetAdapter):
     """A folder-per-class scene-classification dataset (``<root>/<image_dir>/<Class>/<file>``).
 
     Subclasses set the class attributes; instances are stateless.
     """
 
-    name: ClassVar[str] = ""
-    title: ClassVar[str] = ""
-    homepage: ClassVar[str] = ""
-    #: Class folder names; ``classes`` of the built data is this, sorted.
-    classes: ClassVar[tuple[str, ...]] = ()
+    # classes: the class folder names; ``classes`` of the built data is this, sorted
     #: Candidate folders (relative to the root) that hold the class folders, first match wins.
     image_dirs: ClassVar[tuple[str, ...]] = (".",)
     extensions: ClassVar[tuple[str, ...]] = IMAGE_EXTENSIONS
-    #: One line for error messages: the expected file layout under the root.
     layout: ClassVar[str] = "<Class>/<image>"
     #: Names a task's ``bands:`` may use -> channel index in the decoded RGB image.
     band_channels: ClassVar[dict[str, int]] = {"R": 0, "G": 1, "B": 2}
@@ -52,12 +48,8 @@ class SceneAdapter:
         """How a person obtains the data (one clause, no trailing period)."""
         return f"download it from {self.homepage} and extract it there (no automatic download)"
 
-    def not_found(self, root: Path, problem: str = "not found") -> DatasetNotFound:
-        """A one-line error naming the dataset, where it was expected, its layout and its source."""
-        return DatasetNotFound(
-            f"dataset {self.name!r} ({self.title}) {problem} at {root}: expected "
-            f"{len(self.classes)} class folders as {root}/{self.layout}; {self.how_to_get()}"
-        )
+    def expected(self, root: Path) -> str:
+        return f"{len(self.classes)} class folders as {root}/{self.layout}"
 
     # -- locating and enumerating -------------------------------------------------------------
 

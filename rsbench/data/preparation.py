@@ -21,6 +21,7 @@ writes without fsync (thousands of them), made safe by the manifest coming atomi
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import io
 import json
@@ -40,6 +41,16 @@ MANIFEST_FORMAT = "rsbench-prepared/2"
 #: Written first and removed last by ``rsbench data prepare``: a folder holding it was left
 #: half-written by a preparation that failed, and is never read as a dataset.
 UNFINISHED = "PREPARATION_UNFINISHED"
+#: Datasets whose raw release ``rsbench data prepare`` cuts: name -> (task type,
+#: ``"module:function"`` that prepares it, the arguments it takes before ``src`` and ``dst``).
+PREPARERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "potsdam": ("segmentation", "rsbench.data.segmentation.prepare:prepare_isprs", ("potsdam",)),
+    "vaihingen": ("segmentation", "rsbench.data.segmentation.prepare:prepare_isprs",
+                  ("vaihingen",)),
+    "isaid": ("segmentation", "rsbench.data.segmentation.isaid_prepare:prepare_isaid", ()),
+    "dota": ("detection", "rsbench.data.detection.prepare:prepare_dota", ()),
+    "xview": ("detection", "rsbench.data.detection.xview_prepare:prepare_xview", ()),
+}
 Cut = tuple[dict[str, str], dict]
 """What one unit's cut returns: ``({relative path: sha256}, facts)``."""
 U = TypeVar("U")
@@ -178,14 +189,27 @@ def finish_preparation(dst: Path, manifest: dict[str, Any]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def call_prepare(prepare: Callable[..., dict], what: str, *args: Any, **options: Any) -> dict:
-    """``prepare(*args, **options)``, refusing options ``prepare`` does not take.
+def preparable(task_type: str) -> list[str]:
+    """The datasets of ``task_type`` that ``rsbench data prepare`` cuts, in table order."""
+    return [name for name, (kind, _, _) in PREPARERS.items() if kind == task_type]
+
+
+def prepare_raw(task_type: str, name: str, src: Path, dst: Path, **options: Any) -> dict:
+    """Prepare dataset ``name`` of ``task_type`` from ``src`` into ``dst``; returns its summary.
 
     Raises:
-        PrepareError: an option not of ``prepare``, e.g. ``--variant`` for xView, which has one
-            preparation only (``what`` names the dataset).
+        PrepareError: a dataset that needs no preparation or is unknown (lists those that
+            do), or an option its preparation does not take, e.g. ``--variant`` for xView.
     """
+    known = preparable(task_type)
+    if name not in known:
+        what = "detection dataset" if task_type == "detection" else "dataset"
+        raise PrepareError(f"{what} {name!r} needs no preparation or is unknown "
+                           f"(preparable: {', '.join(known)})")
+    _, target, leading = PREPARERS[name]
+    module, _, function = target.partition(":")
+    prepare = getattr(importlib.import_module(module), function)
     unknown = sorted(set(options) - set(inspect.signature(prepare).parameters))
     if unknown:
-        raise PrepareError(f"{', '.join(unknown)}: not an option of preparing {what}")
-    return prepare(*args, **options)
+        raise PrepareError(f"{', '.join(unknown)}: not an option of preparing {name}")
+    return prepare(*leading, Path(src), Path(dst), **options)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,8 @@ from rsbench.config import DatasetSpec
 from rsbench.data.build import dataset_root
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import DetectionData, DetectionDataset, DetSample
-from rsbench.data.errors import PrepareError, SplitSpecError
-from rsbench.data.preparation import call_prepare
+from rsbench.data.errors import SplitSpecError
+from rsbench.data.preparation import PREPARERS, preparable, prepare_raw
 from rsbench.data.seeded import carve_val
 from rsbench.data.segmentation.common import SegSplit, parse_seg_split
 from rsbench.data.split_files import pinned_split
@@ -33,10 +32,7 @@ DET_DATASETS.register("dota", "rsbench.data.detection.dota:DOTAAdapter")
 DET_DATASETS.register("xview", "rsbench.data.detection.xview:XViewAdapter")
 DET_DATASETS.register("xview_tiles", "rsbench.data.detection.xview_tiles:XViewTilesAdapter")
 #: Raw releases that must be cut into tiles first: name -> ``module:function`` that does it.
-DET_PREPARABLE = {
-    "dota": "rsbench.data.detection.prepare:prepare_dota",
-    "xview": "rsbench.data.detection.xview_prepare:prepare_xview",
-}
+DET_PREPARABLE = {name: PREPARERS[name][1] for name in preparable("detection")}
 
 
 @dataclass(frozen=True)
@@ -59,15 +55,6 @@ def det_adapter(name: str) -> DetAdapter:
         RegistryError: an unknown name; the one-line message lists the known ones.
     """
     return DET_DATASETS.get(name)()
-
-
-def variant_adapter(spec: DatasetSpec) -> DetAdapter:
-    """The adapter of ``spec.name`` read as ``spec.variant`` (adapters with ``with_variant``).
-
-    Raises:
-        SpecError: a variant the dataset has not (or any variant for a dataset without them).
-    """
-    return adapter_for(det_adapter(spec.name), spec)
 
 
 def parse_det_split(raw: dict, adapter: DetAdapter) -> SegSplit | RatioDetSplit:
@@ -147,7 +134,7 @@ def build_detection_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
         SplitConflict: a split file of the same name exists with different content.
     """
     del download
-    adapter = variant_adapter(spec)
+    adapter = adapter_for(det_adapter(spec.name), spec)  # a variant it has not: refused
     split = parse_det_split(spec.split, adapter)
     root = dataset_root(spec, data_root)
     assignment = assign(adapter, root, split)
@@ -178,9 +165,4 @@ def prepare_detection(name: str, src: Path, dst: Path, **options: Any) -> dict:
             or an option its preparation does not take.
         DatasetNotFound: the raw data is missing (says where and how to get it).
     """
-    if name not in DET_PREPARABLE:
-        raise PrepareError(f"detection dataset {name!r} needs no preparation or is unknown "
-                           f"(preparable: {', '.join(DET_PREPARABLE)})")
-    module, function = DET_PREPARABLE[name].split(":")
-    return call_prepare(getattr(import_module(module), function), name, Path(src), Path(dst),
-                        **options)
+    return prepare_raw("detection", name, src, dst, **options)

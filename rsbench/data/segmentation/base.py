@@ -7,11 +7,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from rsbench.data.errors import DatasetNotFound
+from rsbench.data.adapter import DatasetAdapter
 from rsbench.data.segmentation.common import PairSample
 
 
-class SegAdapter:
+class SegAdapter(DatasetAdapter):
     """A semantic-segmentation dataset on disk. Subclasses set the class attributes.
 
     ``official`` returns ``{"train": [...], "test": [...]}`` (the official split, with the test
@@ -19,27 +19,11 @@ class SegAdapter:
     ``build_segmentation_data`` in whole groups (``group``: one file, one tile, one scene).
     """
 
-    name: ClassVar[str] = ""
-    title: ClassVar[str] = ""
-    homepage: ClassVar[str] = ""
-    #: Names of the K classes, in index order (the ignore value 255 is not a class); an
-    #: adapter read as a variant with other classes (ISPRS 5-class) sets its own.
-    classes: tuple[str, ...] = ()
+    # classes: the K classes in index order (the ignore value 255 is not a class)
     #: The name of the official split (``split: {kind: official, name: ...}``).
     official_name: ClassVar[str] = "official"
     #: One sentence on what ``official`` means here; written into the split file.
     split_note: ClassVar[str] = ""
-    #: One line for error messages: the expected layout under the root.
-    layout: ClassVar[str] = ""
-
-    def how_to_get(self) -> str:
-        """How a person obtains the data (one clause, no trailing period)."""
-        return f"download it from {self.homepage} (no automatic download)"
-
-    def not_found(self, root: Path, problem: str = "not found") -> DatasetNotFound:
-        """A one-line error naming the dataset, where it was expected, its layout and source."""
-        return DatasetNotFound(f"dataset {self.name!r} ({self.title}) {problem} at {root}: "
-                               f"expected {self.layout}; {self.how_to_get()}")
 
     def complete_pairs(self, root: Path, folder: str, pairs: list[PairSample]) -> list[PairSample]:
         """``pairs`` if there are any and every mask exists, else a one-line not-found error."""
@@ -65,7 +49,3 @@ class SegAdapter:
     def read_mask(self, path: Path) -> np.ndarray:
         """One mask file as uint8 ``[H, W]`` indices ``0..K-1`` / 255."""
         raise NotImplementedError
-
-    def group(self, image_rel: str) -> str:
-        """The unit a val split is carved in (default: the file itself)."""
-        return image_rel

@@ -13,9 +13,8 @@ from typing import Any
 
 from rsbench.config import DatasetSpec
 from rsbench.data.build import dataset_root
-from rsbench.data.errors import PrepareError
 from rsbench.data.fractions import group_subset
-from rsbench.data.preparation import call_prepare
+from rsbench.data.preparation import preparable, prepare_raw
 from rsbench.data.seeded import carve_val
 from rsbench.data.segmentation.base import SegAdapter
 from rsbench.data.segmentation.common import (
@@ -34,7 +33,7 @@ SEG_DATASETS.register("potsdam", "rsbench.data.segmentation.isprs:PotsdamAdapter
 SEG_DATASETS.register("vaihingen", "rsbench.data.segmentation.isprs:VaihingenAdapter")
 SEG_DATASETS.register("isaid", "rsbench.data.segmentation.isaid:ISAIDAdapter")
 #: Datasets whose raw release must be cut into patches first (``prepare_dataset``).
-PREPARABLE = ("potsdam", "vaihingen", "isaid")
+PREPARABLE = tuple(preparable("segmentation"))
 
 
 def seg_adapter(name: str) -> SegAdapter:
@@ -44,15 +43,6 @@ def seg_adapter(name: str) -> SegAdapter:
         RegistryError: an unknown name; the one-line message lists the known ones.
     """
     return SEG_DATASETS.get(name)()
-
-
-def variant_adapter(spec: DatasetSpec) -> SegAdapter:
-    """The adapter of ``spec.name`` read as ``spec.variant`` (adapters with ``with_variant``).
-
-    Raises:
-        SpecError: a variant the dataset has not (or any variant for a dataset without them).
-    """
-    return adapter_for(seg_adapter(spec.name), spec)
 
 
 def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
@@ -80,7 +70,7 @@ def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
         DatasetNotFound: the data is absent or incomplete (says where and how to get it).
         SplitConflict: a split file of the same name exists with different content.
     """
-    adapter = variant_adapter(spec)
+    adapter = adapter_for(seg_adapter(spec.name), spec)  # a variant it has not: refused
     split = parse_seg_split(spec.split, adapter.official_name, adapter.split_note,
                             with_fraction=True)
     root = dataset_root(spec, data_root)
@@ -116,13 +106,4 @@ def prepare_dataset(name: str, src: Path, dst: Path, **options: Any) -> dict:
             or an option its preparation does not take.
         DatasetNotFound: the raw data is missing (says where and how to get it).
     """
-    if name not in PREPARABLE:
-        raise PrepareError(f"dataset {name!r} needs no preparation or is unknown "
-                           f"(preparable: {', '.join(PREPARABLE)})")
-    if name == "isaid":
-        from rsbench.data.segmentation.isaid_prepare import prepare_isaid
-
-        return call_prepare(prepare_isaid, name, Path(src), Path(dst), **options)
-    from rsbench.data.segmentation.prepare import prepare_isprs
-
-    return call_prepare(prepare_isprs, name, name, Path(src), Path(dst), **options)
+    return prepare_raw("segmentation", name, src, dst, **options)
