@@ -10,6 +10,8 @@ forward pass on one image:
 - ``rsbench``: ``load_backbone``, then one forward (what a run does);
 - ``rsbench_bf16``: the same with ``dtype=torch.bfloat16`` (frozen protocols under bf16): each
   tensor cast as it is read, then one bf16 forward;
+- ``fsdp_2_ranks``: ``rsbench.checkpoints.sharded.load_sharded`` on 2 gloo ranks, each reading
+  only its FSDP2 shard's rows (the figure is the larger rank's);
 - ``rsbench_two_runs``: ``rsbench.runner.LoadedModel`` handing out the encoder of two runs in
   turn (the first run's encoder released before the second's is read), as a suite does;
 - ``timm``: what a user writes otherwise: ``timm.create_model`` (random initialisation), the
@@ -32,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fsdp_memory import max_rss_bytes  # noqa: E402
 
-MODES = ("inspect", "rsbench", "rsbench_bf16", "rsbench_two_runs", "timm")
+MODES = ("inspect", "rsbench", "rsbench_bf16", "rsbench_two_runs", "fsdp_2_ranks", "timm")
 MARK = "RSBENCH_LOAD_MEMORY "
 GB = 1e9
 
@@ -60,9 +62,46 @@ def checkpoint(arch: str, fmt: str, workdir: Path) -> Path:
     return path
 
 
+def sharded_rank(rank: int, arch: str, path: str, port: int, results) -> None:
+    """One of two ranks of ``fsdp_2_ranks``: its peak above imports, into ``results``."""
+    import os
+
+    import torch.distributed as dist
+
+    from rsbench.backbones import InputSpec
+    from rsbench.checkpoints.sharded import load_sharded
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    base, start = max_rss_bytes(), time.perf_counter()
+    load_sharded(path, arch, InputSpec())
+    results.put((rank, max_rss_bytes() - base, time.perf_counter() - start))
+    dist.destroy_process_group()
+
+
+def sharded_mode(arch: str, path: Path) -> tuple[float, float]:
+    """``(peak bytes of the larger rank, seconds of the slower)`` of a 2-rank sharded load."""
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    results = mp.get_context("spawn").SimpleQueue()
+    mp.spawn(sharded_rank, args=(arch, str(path), port, results), nprocs=2)
+    rows = [results.get() for _ in range(2)]
+    return max(r[1] for r in rows), max(r[2] for r in rows)
+
+
 def run_mode(mode: str, arch: str, path: Path) -> dict:
     """One configuration in this process; returns its measurements."""
     import torch
+
+    if mode == "fsdp_2_ranks":
+        peak, seconds = sharded_mode(arch, path)
+        return {"mode": mode, "arch": arch, "file": path.name, "file_gb": path.stat().st_size / GB,
+                "peak_rss_gb": peak / GB, "seconds_to_first_forward": seconds}
 
     from rsbench.backbones import InputSpec
 
