@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from rsbench.data.bundle import SizedDataset, SplitData
-from rsbench.data.errors import SplitSpecError
+from rsbench.data.errors import DataError, SplitSpecError
 from rsbench.data.preparation import write_png  # noqa: F401 (re-exported for the demo data)
 from rsbench.data.splits import finite_number, parse_seed, parse_train_fraction
 
@@ -154,8 +154,8 @@ class SegmentationDataset(SizedDataset):
         mask = torch.from_numpy(np.ascontiguousarray(self.read_mask(self.root / mask_rel)))
         mask = mask.to(torch.int64)
         if image.shape[-2:] != mask.shape:
-            raise ValueError(f"{img_rel}: image {tuple(image.shape[-2:])} and mask "
-                             f"{tuple(mask.shape)} differ in size")
+            raise DataError(f"{img_rel}: image {tuple(image.shape[-2:])} and mask "
+                            f"{tuple(mask.shape)} differ in size")
         if self.transform is not None:
             from torchvision import tv_tensors
 

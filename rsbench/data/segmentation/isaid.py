@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from rsbench.data.errors import DatasetNotFound
+from rsbench.data.errors import DataError, DatasetNotFound
 from rsbench.data.preparation import MANIFEST_FORMAT, refuse_unfinished
 from rsbench.data.segmentation.base import SegAdapter
 from rsbench.data.segmentation.common import IGNORE_INDEX, PairSample
@@ -55,19 +55,19 @@ def read_index_mask(path: Path, num_classes: int = len(ISAID_CLASSES)) -> np.nda
     """
     with Image.open(path) as img:
         if img.mode not in ("L", "P"):
-            raise ValueError(f"{path}: iSAID label patches hold class indices (mode L or P), "
-                             f"got mode {img.mode}; prepare them with `rsbench data prepare "
-                             f"isaid`")
+            raise DataError(f"{path}: iSAID label patches hold class indices (mode L or P), "
+                            f"got mode {img.mode}; prepare them with `rsbench data prepare "
+                            f"isaid`")
         if img.tile and img.tile[0][3] in LOW_DEPTH:
-            raise ValueError(f"{path}: a {img.tile[0][3]} label cannot hold 16 classes and "
-                             f"255; mmseg's isaid.py writes labels so under Pillow 8.4+ "
-                             f"(open-mmlab/mmsegmentation#1504): prepare them with `rsbench "
-                             f"data prepare isaid`")
+            raise DataError(f"{path}: a {img.tile[0][3]} label cannot hold 16 classes and "
+                            f"255; mmseg's isaid.py writes labels so under Pillow 8.4+ "
+                            f"(open-mmlab/mmsegmentation#1504): prepare them with `rsbench "
+                            f"data prepare isaid`")
         arr = np.asarray(img)  # P mode: the indices themselves, as mmseg's loader reads them
     bad = (arr >= num_classes) & (arr != IGNORE_INDEX)
     if bad.any():
-        raise ValueError(f"{path}: label value {int(arr[bad][0])} is neither a class "
-                         f"(0..{num_classes - 1}) nor ignore ({IGNORE_INDEX})")
+        raise DataError(f"{path}: label value {int(arr[bad][0])} is neither a class "
+                        f"(0..{num_classes - 1}) nor ignore ({IGNORE_INDEX})")
     return arr
 
 

@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from rsbench.data.errors import DatasetNotFound, unreadable
+from rsbench.data.errors import DataError, DatasetNotFound, PrepareError, unreadable
 from rsbench.data.preparation import MANIFEST_FORMAT, refuse_unfinished
 from rsbench.data.segmentation.base import SegAdapter
 from rsbench.data.segmentation.common import PairSample, read_array
@@ -49,7 +49,7 @@ def patch_positions(length: int, patch: int, stride: int) -> list[int]:
     ``length <= patch`` gives ``[0]``. e.g. 1100 / 512 / 256 gives ``[0, 256, 512, 588]``.
     """
     if patch <= 0 or stride <= 0:
-        raise ValueError(f"patch and stride must be positive, got {patch} and {stride}")
+        raise PrepareError(f"patch and stride must be positive, got {patch} and {stride}")
     if length <= patch:
         return [0]
     steps = math.ceil((length - patch) / stride)
@@ -69,7 +69,7 @@ def read_tiff(path: Path) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
         arr = arr.transpose(1, 2, 0)
     if arr.dtype != np.uint8:
-        raise ValueError(f"{path}: expected 8-bit pixels, got {arr.dtype}")
+        raise DataError(f"{path}: expected 8-bit pixels, got {arr.dtype}")
     return arr
 
 
@@ -175,8 +175,8 @@ class ISPRSAdapter(SegAdapter):
         """A stored label (mmseg's 0..6) as the protocol's indices (``5cls``: clutter 255)."""
         stored = read_array(path)
         if stored.ndim != 2 or ((stored > 6) & (stored != 255)).any():
-            raise ValueError(f"{path}: not an ISPRS label in mmseg's encoding (single-band, "
-                             f"values 0..6), got shape {stored.shape}, max {stored.max()}")
+            raise DataError(f"{path}: not an ISPRS label in mmseg's encoding (single-band, "
+                            f"values 0..6), got shape {stored.shape}, max {stored.max()}")
         return self.lut[stored]
 
     def group(self, image_rel: str) -> str:

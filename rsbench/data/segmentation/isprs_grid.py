@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from rsbench.data.errors import PrepareError
+
 #: RGB colours in mmseg's stored index order (index 0 = eroded boundary / anything unknown).
 MMSEG_COLOURS = ((0, 0, 0), (255, 255, 255), (0, 0, 255), (0, 255, 255), (0, 255, 0),
                  (255, 255, 0), (255, 0, 0))
@@ -54,9 +56,9 @@ def pangaea_origins(length: int, patch: int, stride: int) -> list[int]:
 
 def _check(length: int, patch: int, stride: int) -> None:
     if patch <= 0 or stride <= 0:
-        raise ValueError(f"patch and stride must be positive, got {patch} and {stride}")
+        raise PrepareError(f"patch and stride must be positive, got {patch} and {stride}")
     if length < patch:
-        raise ValueError(f"a {length} px side is smaller than the {patch} px patch")
+        raise PrepareError(f"a {length} px side is smaller than the {patch} px patch")
 
 
 ORIGINS = {"mmseg": mmseg_origins, "pangaea": pangaea_origins}

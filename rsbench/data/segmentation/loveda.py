@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rsbench.data.errors import DataError
 from rsbench.data.segmentation.base import SegAdapter
 from rsbench.data.segmentation.common import IGNORE_INDEX, PairSample, read_array
 
@@ -71,8 +72,8 @@ class LoveDAAdapter(SegAdapter):
     def read_mask(self, path: Path) -> np.ndarray:
         arr = read_array(path)
         if arr.ndim != 2:
-            raise ValueError(f"{path}: LoveDA masks are single-channel, got shape {arr.shape}")
+            raise DataError(f"{path}: LoveDA masks are single-channel, got shape {arr.shape}")
         if arr.max(initial=0) > 7:  # the LUT would silently turn it into ignore
-            raise ValueError(f"{path}: LoveDA mask value {int(arr.max())} is neither no-data (0) "
-                             f"nor a class (1..7)")
+            raise DataError(f"{path}: LoveDA mask value {int(arr.max())} is neither no-data (0) "
+                            f"nor a class (1..7)")
         return MASK_LUT[arr]
