@@ -127,11 +127,11 @@ def run_mode(mode: str, arch: str, path: Path) -> dict:
         from rsbench.runner import LoadedModel, RunOptions
 
         card = card_from_dict({"name": arch, "arch": arch, "checkpoint": str(path)}, "bench")
-        model = LoadedModel(card, RunOptions(out=path.parent / "out", cache_dir=path.parent))
-        model.check(224)
+        loaded = LoadedModel(card, RunOptions(out=path.parent / "out", cache_dir=path.parent))
+        loaded.check(224)
         for _ in range(2):
             with torch.no_grad():
-                model.backbone(224)(x)
+                loaded.backbone(224)(x)
     else:
         import timm
 

@@ -19,6 +19,7 @@ The numbers are a planning aid (is sharding needed, which FSDP strategy), not a 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 GIB = 1024**3
 OVERHEAD = 1.5 * GIB  # runtime context and fragmentation, per device
@@ -111,9 +112,10 @@ def vit_workload(arch: str, protocol: str = "finetune", batch_size: int = 32, im
         from rsbench.backbones.input_spec import InputSpec
 
         model = build_timm_model(arch, InputSpec(img_size=img_size), "cls", device="meta", **overrides)
-        width = int(getattr(model, "embed_dim", 0) or model.num_features)
-        depth = len(getattr(model, "blocks", [])) or 1
-        patch = int(getattr(getattr(model, "patch_embed", None), "patch_size", (16,))[0])
+        found: Any = getattr(model, "embed_dim", 0) or getattr(model, "num_features", 0)
+        patch_size: Any = getattr(getattr(model, "patch_embed", None), "patch_size", (16,))
+        width, depth = int(found), len(getattr(model, "blocks", [])) or 1
+        patch = int(patch_size[0])
     else:
         a = VIT_ARCHS[arch]
         width = overrides.get("embed_dim", a.embed_dim)
