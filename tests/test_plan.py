@@ -107,3 +107,11 @@ def test_vit_15b_frozen_bf16_fits_one_64_gib_device():
     params = model_size("vit_15b_patch14").params
     assert params == 14_638_745_520
     assert p.device_bytes == 2 * params + 34 * 257 * 64 * 5040 + OVERHEAD < 64 * GIB
+
+
+def test_a_sharded_load_holds_and_reads_the_ranks_share():
+    s = Setting(strategy="fsdp", devices=8, precision="bf16-mixed", accelerator="gpu",
+                sharding="FULL_SHARD", sharded_load=True)
+    p = job_plan(model_size("vit_large_patch16"), Job("ft", "finetune", 256, 224), s)
+    assert p.host_bytes == 4 * VIT_L / 8 + RUNTIME
+    assert p.read_bytes == 4 * VIT_L / 8
