@@ -216,13 +216,13 @@ def zoo_table(rows: list[dict], s: Setting, node: NodeMemory) -> str:
     lines = [f"plan: {s.flags()} on {s.accelerator}; node {node.host_bytes / GIB:g} GiB host "
              f"({node.host_source}){dev}; fp32 checkpoints of the encoder read at "
              "the stated bandwidth",
-             f"{'name':<22} {'job':<22} {'params':>8} {'weights':>8} {'host/rank':>10} "
+             f"{'name':<22} {'job':<25} {'params':>8} {'weights':>8} {'host/rank':>10} "
              f"{'host/node':>10} {'device/rank':>12}  {'sharding':<26} {'load':>14}  fits"]
     for r in rows:
         device = "-" if r["device_bytes"] is None else f"{r['device_bytes'] / GIB:.1f} GiB"
         load = f"{r['read_bytes'] / GB:.1f} GB {r['load_s']:.0f} s"
         fits = "yes" if not r["shortfalls"] else "NO: " + "; ".join(r["shortfalls"])
-        lines.append(f"{r['arch']:<22} {r['job']:<22} {r['params'] / 1e6:>7,.0f}M "
+        lines.append(f"{r['arch']:<22} {r['job']:<25} {r['params'] / 1e6:>7,.0f}M "
                      f"{SHORT[r['weights_dtype']]:>8} {r['host_bytes'] / GB:>7.1f} GB "
                      f"{r['node_host_bytes'] / GB:>7.1f} GB {device:>12}  {r['sharding']:<26} "
                      f"{load:>14}  {fits}")
@@ -234,3 +234,25 @@ def run_weights_dtype(task, engine) -> str:
     from rsbench.plan import weights_dtype
 
     return weights_dtype(task_job(task).protocol, setting(engine))
+
+
+def ls_plan(args) -> int:
+    """``rsbench ls models --plan``: the plan of every registry ViT (or ``--arch``), for the
+    generic frozen and fine-tune jobs or for ``--tasks``, as a table or ``--json``."""
+    import json
+
+    s = Setting(args.strategy, args.devices, args.num_nodes, args.precision, args.accelerator,
+                args.sharding)
+    node = NodeMemory(args.node_memory * GIB, "--node-memory", args.device_memory * GIB,
+                      "--device-memory")
+    if args.tasks:
+        from rsbench.config import find_task
+
+        jobs = [task_job(find_task(name)) for name in args.tasks.split(",") if name]
+    else:
+        jobs = [Job("frozen (batch 64/rank)", "frozen", 64, args.img_size),
+                Job(f"finetune (batch {args.batch_size}/rank)", "finetune",
+                    args.batch_size * s.world_size, args.img_size)]
+    rows = zoo_rows(s, node, jobs, args.arch or None, args.read_gbps * GB)
+    print(json.dumps(rows, indent=1) if args.json else zoo_table(rows, s, node))
+    return 0
