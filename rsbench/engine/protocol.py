@@ -153,6 +153,18 @@ class Schedule:
     total_steps: int
 
 
+def StepBudget(total: int):  # noqa: N802  (a Lightning callback class, built on first use)
+    """A callback that stops training after ``total`` optimiser steps, mid-epoch if need be."""
+    import lightning as L
+
+    class _StepBudget(L.Callback):
+        def on_train_batch_end(self, trainer, *args) -> None:
+            if trainer.global_step >= total:
+                trainer.should_stop = True
+
+    return _StepBudget()
+
+
 class ShardedModule:
     """Mixin for a protocol's LightningModule: FSDP2 under ``--strategy fsdp`` on CPU.
 
@@ -198,13 +210,21 @@ class TrainedProtocol:
 
     def total_steps(self, hp: dict, per_epoch: int) -> int:
         """Optimiser steps of the whole run (``iterations`` when the recipe counts steps)."""
-        return hp.get("iterations") or hp["epochs"] * per_epoch
+        iterations = hp.get("iterations")
+        return int(iterations) if iterations is not None else hp["epochs"] * per_epoch
 
     def trainer_length(self, hp: dict, schedule: Schedule) -> dict:
-        """``max_epochs`` or ``max_steps`` for Lightning."""
-        if hp.get("iterations"):
-            return {"max_steps": schedule.total_steps, "max_epochs": None}
-        return {"max_epochs": hp["epochs"]}
+        """How long Lightning trains: ``max_epochs``, and for recipes that count iterations
+        enough epochs to hold them plus a :class:`StepBudget` that stops at the last one.
+
+        Not ``max_steps``: Lightning resumes a run with ``max_steps`` set as if it had stopped
+        mid-epoch, repeating part of an epoch (measured: one extra step after an epoch-end
+        checkpoint), so a preempted run would not equal an uninterrupted one.
+        """
+        if hp.get("iterations") is None:
+            return {"max_epochs": hp["epochs"]}
+        total = schedule.total_steps
+        return {"max_epochs": math.ceil(total / schedule.steps_per_epoch), "callbacks": [StepBudget(total)]}
 
     def module(self, ctx: ProtocolContext, hp: dict, data: Any, backbone: Any,
                schedule: Schedule) -> L.LightningModule:

@@ -123,7 +123,8 @@ def make_trainer(opts: EngineOptions, max_epochs: int | None = None, workload=No
         from rsbench.engine.resume import trainer_extras
 
         kwargs.update(trainer_extras(resume_dir and Path(resume_dir), resume_generator))
-    kwargs.update(overrides)
+    callbacks = [*kwargs.pop("callbacks", []), *overrides.pop("callbacks", [])]  # keep both
+    kwargs.update(overrides, callbacks=callbacks)
     if opts.progress:
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), progress_bar()]
     return L.Trainer(**kwargs)

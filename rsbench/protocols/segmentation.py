@@ -164,12 +164,6 @@ class SegmentationProtocol(TrainedProtocol):
     def sync_batchnorm(self, hp: dict) -> bool:
         return True
 
-    def trainer_length(self, hp: dict, schedule: Schedule) -> dict:
-        return {"max_steps": hp["iterations"], "max_epochs": None}
-
-    def total_steps(self, hp: dict, per_epoch: int) -> int:
-        return int(hp["iterations"])
-
     def module(self, ctx, hp, data, backbone, schedule: Schedule) -> SegmentationModule:
         ignore = int(getattr(data, "ignore_index", 255))
         if self.transform is not None:

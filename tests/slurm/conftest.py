@@ -27,6 +27,22 @@ dataset: {{image_size: 32}}
 FAST = {"knn": "protocol: {k: 5}\n",
         "finetune": "protocol: {epochs: 4, batch_size: 16, warmup_epochs: 1, blr: 2.0e-2, mixup: 0.0, cutmix: 0.0}\n"}
 
+# Segmentation fine-tuning by iterations (8 training images, batch 4: 2 steps per epoch), with
+# scale jitter and flips on, so the resumed run must restore the augmentation's random state.
+SEG_TASK = """include: [{root}/tasks/segmentation/_protocols/finetune.yaml]
+task: sl_seg_finetune
+version: 1
+type: segmentation
+dataset:
+  name: loveda
+  split: {{kind: official, name: val-as-test}}
+  image_size: 32
+  bands: [R, G, B]
+metrics: {{primary: miou, higher_is_better: true}}
+protocol: {{decoder: linear, iterations: 120, batch_size: 4, lr: 1.0e-3, warmup_iters: 2,
+           slide_stride: 32}}
+"""
+
 
 @pytest.fixture(scope="session")
 def slurm_world(tmp_path_factory):
@@ -35,6 +51,7 @@ def slurm_world(tmp_path_factory):
     from tiny_models import tiny_vit
 
     from rsbench.data import make_synthetic_ucmerced
+    from rsbench.data.segmentation import make_synthetic_loveda
 
     tmp = tmp_path_factory.mktemp("slurm_world")
     data = make_synthetic_ucmerced(tmp / "data" / "ucmerced", n_per_class=6, size=32, seed=0)
@@ -50,6 +67,9 @@ def slurm_world(tmp_path_factory):
         path = tmp / f"sl_{proto}.yaml"
         path.write_text(TASK.format(root=REPO, proto=proto, name=f"sl_{proto}") + FAST[proto])
         tasks[proto] = path
+    make_synthetic_loveda(tmp / "data" / "loveda", n_per_split=8, size=32, seed=0)
+    tasks["seg_finetune"] = tmp / "sl_seg_finetune.yaml"
+    tasks["seg_finetune"].write_text(SEG_TASK.format(root=REPO))
     suite = tmp / "sl_suite.yaml"
     suite.write_text(yaml.safe_dump({
         "suite": "sl_suite", "version": 1, "tasks": [str(tasks["knn"])], "seeds": [0, 1],

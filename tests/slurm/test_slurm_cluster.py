@@ -52,9 +52,10 @@ def records(results: Path) -> dict:
     return {(r["model"]["name"], r["task"]["name"], r["seed"]): r for r in ResultStore(results).records()}
 
 
-def finetune_suite(world, folder: Path) -> tuple[Path, Path, Path]:
-    """The fine-tune task, a one-task suite of it and a model card: what preemption runs."""
-    task = world["tasks"]["finetune"]
+def finetune_suite(world, folder: Path, kind: str = "finetune") -> tuple[Path, Path, Path]:
+    """A fine-tune task (``finetune``: classification, ``seg_finetune``), a one-task suite of
+    it and a model card: what preemption runs."""
+    task = world["tasks"][kind]
     suite = folder / "ft_suite.yaml"
     suite.write_text(yaml.safe_dump({"suite": "ft", "version": 1, "tasks": [str(task)], "seeds": [0],
                                      "baselines": {str(task): {"low": 0.0, "high": 1.0}}}))
@@ -123,14 +124,18 @@ def test_srun_two_processes_match_one(slurm_cluster, slurm_world, tmp_path):
     print(f"srun -n 2 vs 1 process: {time.monotonic() - start:.1f} s")
 
 
-@pytest.mark.parametrize("warning", [True, False], ids=["usr1-warning", "no-warning"])
-def test_preempted_finetune_requeues_resumes_and_matches(slurm_cluster, slurm_world, tmp_path, warning):
+@pytest.mark.parametrize(("kind", "length", "warning"), [
+    ("finetune", "protocol.epochs=40", True), ("finetune", "protocol.epochs=40", False),
+    ("seg_finetune", "protocol.iterations=120", True)],
+    ids=["usr1-warning", "no-warning", "segmentation-usr1-warning"])
+def test_preempted_finetune_requeues_resumes_and_matches(slurm_cluster, slurm_world, tmp_path, kind,
+                                                         length, warning):
     """With a warning the job saves at the epoch end and requeues itself; without one
-    (``scontrol requeue`` kills it at once) it resumes from the last periodic checkpoint."""
+    (``scontrol requeue`` kills it at once) it resumes from the last periodic checkpoint.
+    Segmentation trains by iterations through the same engine loop, so it resumes the same way."""
     env, start = slurm_cluster, time.monotonic()
-    task, suite, card = finetune_suite(slurm_world, tmp_path)
-    array, board = submit_plan(env, slurm_world, tmp_path, suite, card,
-                               "--run-arg=--set=protocol.epochs=40")
+    task, suite, card = finetune_suite(slurm_world, tmp_path, kind)
+    array, board = submit_plan(env, slurm_world, tmp_path, suite, card, f"--run-arg=--set={length}")
     job = f"{array}_0"
     resume_root = tmp_path / "cache" / "resume"
     wait_checkpoint(env, resume_root, job, timeout=90)
@@ -157,13 +162,13 @@ def test_preempted_finetune_requeues_resumes_and_matches(slurm_cluster, slurm_wo
         assert main(["run", "--model", str(card), "--tasks", str(task), "--seeds", "0",
                      "--out", str(straight), "--data-root", str(slurm_world["data_root"]),
                      "--cache-dir", str(tmp_path / "c0"), "--accelerator", "cpu",
-                     "--precision", "32-true", "--quiet", "--set", "protocol.epochs=40"]) == 0
+                     "--precision", "32-true", "--quiet", "--set", length]) == 0
     finally:
         torch.set_num_threads(threads)
     (uninterrupted,) = records(straight).values()
     assert uninterrupted["record_id"] == resumed["record_id"]
     assert uninterrupted["metrics"] == resumed["metrics"]
-    print(f"preemption (warning={warning}): signal after {signalled - start:.1f} s, requeued after "
+    print(f"{kind} preemption (warning={warning}): signal after {signalled - start:.1f} s, requeued after "
           f"{requeued - signalled:.1f} s, resumed job done {done - requeued:.1f} s later; "
           f"uninterrupted run {time.monotonic() - done:.1f} s")
 
