@@ -14,6 +14,39 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
+from rsbench.data.errors import DataError, unreadable
+
+
+def read_image(path: Path) -> torch.Tensor:
+    """An image file as float32 ``[C, H, W]`` in [0, 1] (8-bit PNG/TIFF, 1 or 3 channels)."""
+    with Image.open(path) as img:
+        arr = np.asarray(img.convert("RGB") if img.mode not in ("RGB", "L") else img)
+    arr = arr[..., None] if arr.ndim == 2 else arr
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))).float().div_(255.0)
+
+
+def read_array(path: Path) -> np.ndarray:
+    """The raw pixel array of a PNG (``[H, W]`` or ``[H, W, 3]`` uint8)."""
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGB") if img.mode in ("P", "RGBA") else img)
+
+
+def read_tiff(path: Path) -> np.ndarray:
+    """A TIFF as ``[H, W, C]`` uint8 (band-sequential files are transposed)."""
+    import tifffile
+
+    try:
+        arr = np.asarray(tifffile.imread(path))
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # truncated, empty or not a TIFF: named, one line, no traceback
+        raise unreadable(path, err, "replace it (extract it again from the release)") from None
+    if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
+        arr = arr.transpose(1, 2, 0)
+    if arr.dtype != np.uint8:
+        raise DataError(f"{path}: expected 8-bit pixels, got {arr.dtype}")
+    return arr
+
 
 class RGBReader:
     """Decode an 8-bit RGB image (JPEG, PNG, TIFF) with Pillow and keep the chosen channels.

@@ -25,6 +25,7 @@ import importlib
 import inspect
 import io
 import json
+import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path, PurePosixPath
@@ -54,6 +55,20 @@ PREPARERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 Cut = tuple[dict[str, str], dict]
 """What one unit's cut returns: ``({relative path: sha256}, facts)``."""
 U = TypeVar("U")
+
+
+def patch_positions(length: int, patch: int, stride: int) -> list[int]:
+    """Start offsets every ``stride`` px, the last one ending at the edge (a true sliding grid,
+    as mmseg's iSAID converter and DOTA's splitter use; not the ISPRS converters' grid).
+
+    ``length <= patch`` gives ``[0]``. e.g. 1100 / 512 / 256 gives ``[0, 256, 512, 588]``.
+    """
+    if patch <= 0 or stride <= 0:
+        raise PrepareError(f"patch and stride must be positive, got {patch} and {stride}")
+    if length <= patch:
+        return [0]
+    steps = math.ceil((length - patch) / stride)
+    return [min(i * stride, length - patch) for i in range(steps + 1)]
 
 
 def png_bytes(arr: np.ndarray) -> bytes:

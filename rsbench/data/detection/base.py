@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 
 from rsbench.data.adapter import DatasetAdapter
+from rsbench.data.decode import read_image
 from rsbench.data.detection.common import Annotation, DetSample
-from rsbench.data.segmentation.common import read_image
 
 
 class DetAdapter(DatasetAdapter):

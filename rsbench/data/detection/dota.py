@@ -37,6 +37,7 @@ from rsbench.config import SpecError
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import Annotation, DetSample
 from rsbench.data.detection.dota_raw import parse_raw_objects
+from rsbench.data.detection.tiling import source_stem
 
 DOTA_URL = "https://captain-whu.github.io/DOTA/dataset.html"
 #: DOTA v1.0 classes in torchgeo 0.8.1's ``DOTA.classes`` order (its first 15).
@@ -142,7 +143,7 @@ class DOTAAdapter(DetAdapter):
 
     def group(self, image_rel: str) -> str:
         """Tiles of one source image overlap: a val split is carved by source image."""
-        return Path(image_rel).name.split("__", 1)[0]
+        return source_stem(image_rel)
 
 
 class DOTAMMRotateAdapter(DOTAAdapter):

@@ -2,7 +2,7 @@
 
 The grid is the DOTA devkit's (``ImgSplit``): tiles of ``tile`` px every ``tile - overlap``
 px, the last row and column shifted back to end at the image edge
-(``rsbench.data.segmentation.patch_positions``), so every tile of an image at least ``tile`` px
+(``rsbench.data.preparation.patch_positions``), so every tile of an image at least ``tile`` px
 wide and high is full size; a shorter side gives one tile of that side (no padding, the protocol
 resizes). A tile is named ``<stem>__1__<x>___<y>`` as in the devkit (``1``: the scale), which
 keeps the source image recoverable from any tile name.
@@ -26,8 +26,7 @@ import numpy as np
 
 from rsbench.data.detection.polygons import Polygon, clip_polygon, polygon_to_hbb, visible_fraction
 from rsbench.data.errors import PrepareError
-from rsbench.data.preparation import write_bytes, write_png
-from rsbench.data.segmentation.isprs import patch_positions
+from rsbench.data.preparation import patch_positions, write_bytes, write_png
 
 TileBox = tuple[float, float, float, float, str, bool]
 """A box in tile pixels: ``(x1, y1, x2, y2, class token, difficult)``."""

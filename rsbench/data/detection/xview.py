@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rsbench.data.decode import read_tiff
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import Annotation, DetSample
 from rsbench.data.errors import unreadable
-from rsbench.data.segmentation.isprs import read_tiff
 
 XVIEW_URL = "https://challenge.xviewdataset.org"
 GEOJSON = "xView_train.geojson"

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rsbench.data.decode import read_tiff
 from rsbench.data.detection.common import Annotation
 from rsbench.data.detection.tiling import check_tiling, cut_tiles
 from rsbench.data.detection.xview import (
@@ -45,7 +46,6 @@ from rsbench.data.detection.xview import (
 from rsbench.data.detection.xview_tiles import TILE_IMAGES, TILE_LABELS
 from rsbench.data.errors import DatasetNotFound, found_elsewhere
 from rsbench.data.preparation import MANIFEST, choose_units, cut_units, finish_preparation
-from rsbench.data.segmentation.isprs import read_tiff
 
 
 def scene_objects(ann: Annotation, height: int, width: int) -> tuple[list, int]:

@@ -8,6 +8,7 @@ dst)`` cuts ISPRS Potsdam / Vaihingen tiles or iSAID scenes into patches with a 
 potsdam, vaihingen (prepared), isaid (prepared 896 px patches).
 """
 
+from rsbench.data.preparation import patch_positions
 from rsbench.data.segmentation.build import (
     PREPARABLE,
     SEG_DATASETS,
@@ -23,7 +24,6 @@ from rsbench.data.segmentation.common import (
     parse_seg_split,
 )
 from rsbench.data.segmentation.isaid_prepare import prepare_isaid
-from rsbench.data.segmentation.isprs import patch_positions
 from rsbench.data.segmentation.prepare import prepare_isprs
 from rsbench.data.segmentation.synthetic import make_synthetic_loveda
 

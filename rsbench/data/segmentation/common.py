@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from rsbench.data.bundle import SizedDataset, SplitData
+from rsbench.data.decode import read_image
 from rsbench.data.errors import DataError, SplitSpecError
 from rsbench.data.preparation import write_png  # noqa: F401 (re-exported for the demo data)
 from rsbench.data.splits import finite_number, parse_seed, parse_train_fraction
@@ -98,20 +98,6 @@ def parse_seg_split(raw: dict, official_name: str, note: str = "",
         raise SplitSpecError(f"dataset.split.val_fraction must be a number in [0, 1), got "
                              f"{raw.get('val_fraction')!r}")
     return SegSplit("official", name, vf, parse_seed(raw, 0), note, parse_train_fraction(raw))
-
-
-def read_image(path: Path) -> torch.Tensor:
-    """An image file as float32 ``[C, H, W]`` in [0, 1] (8-bit PNG/TIFF, 1 or 3 channels)."""
-    with Image.open(path) as img:
-        arr = np.asarray(img.convert("RGB") if img.mode not in ("RGB", "L") else img)
-    arr = arr[..., None] if arr.ndim == 2 else arr
-    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))).float().div_(255.0)
-
-
-def read_array(path: Path) -> np.ndarray:
-    """The raw pixel array of a PNG (``[H, W]`` or ``[H, W, 3]`` uint8)."""
-    with Image.open(path) as img:
-        return np.asarray(img.convert("RGB") if img.mode in ("P", "RGBA") else img)
 
 
 def colour_to_index(rgb: np.ndarray, palette: dict[tuple[int, int, int], int],

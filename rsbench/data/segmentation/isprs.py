@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
-from rsbench.data.errors import DataError, DatasetNotFound, PrepareError, unreadable
+from rsbench.data.decode import read_array
+from rsbench.data.errors import DataError, DatasetNotFound
 from rsbench.data.preparation import MANIFEST_FORMAT, refuse_unfinished
 from rsbench.data.segmentation.base import SegAdapter
-from rsbench.data.segmentation.common import PairSample, read_array
+from rsbench.data.segmentation.common import PairSample
 from rsbench.data.segmentation.isprs_grid import tile_of
 from rsbench.data.segmentation.isprs_raw import ISPRS_URL
 from rsbench.data.segmentation.isprs_variant import (
@@ -37,40 +37,8 @@ from rsbench.data.segmentation.isprs_variant import (
     read_variant,
 )
 
-__all__ = ["ISPRS_URL", "ISPRSAdapter", "PotsdamAdapter", "VaihingenAdapter", "patch_positions",
-           "read_tiff"]
+__all__ = ["ISPRS_URL", "ISPRSAdapter", "PotsdamAdapter", "VaihingenAdapter"]
 FOLDERS = {"train": "train", "test": "val"}
-
-
-def patch_positions(length: int, patch: int, stride: int) -> list[int]:
-    """Start offsets every ``stride`` px, the last one ending at the edge (a true sliding grid,
-    as mmseg's iSAID converter and DOTA's splitter use; not the ISPRS converters' grid).
-
-    ``length <= patch`` gives ``[0]``. e.g. 1100 / 512 / 256 gives ``[0, 256, 512, 588]``.
-    """
-    if patch <= 0 or stride <= 0:
-        raise PrepareError(f"patch and stride must be positive, got {patch} and {stride}")
-    if length <= patch:
-        return [0]
-    steps = math.ceil((length - patch) / stride)
-    return [min(i * stride, length - patch) for i in range(steps + 1)]
-
-
-def read_tiff(path: Path) -> np.ndarray:
-    """A TIFF as ``[H, W, C]`` uint8 (band-sequential files are transposed)."""
-    import tifffile
-
-    try:
-        arr = np.asarray(tifffile.imread(path))
-    except FileNotFoundError:
-        raise
-    except Exception as err:  # truncated, empty or not a TIFF: named, one line, no traceback
-        raise unreadable(path, err, "replace it (extract it again from the release)") from None
-    if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
-        arr = arr.transpose(1, 2, 0)
-    if arr.dtype != np.uint8:
-        raise DataError(f"{path}: expected 8-bit pixels, got {arr.dtype}")
-    return arr
 
 
 class ISPRSAdapter(SegAdapter):

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rsbench.data.decode import read_array
 from rsbench.data.errors import DataError
 from rsbench.data.segmentation.base import SegAdapter
-from rsbench.data.segmentation.common import IGNORE_INDEX, PairSample, read_array
+from rsbench.data.segmentation.common import IGNORE_INDEX, PairSample
 
 #: Raw mask value -> index: 0 (no-data) -> 255, 1..7 -> 0..6, anything else -> 255.
 MASK_LUT = np.full(256, IGNORE_INDEX, np.uint8)

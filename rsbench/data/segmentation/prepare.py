@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rsbench.data.decode import read_tiff
 from rsbench.data.errors import DataError, PrepareError
 from rsbench.data.preparation import (
     MANIFEST,
@@ -20,7 +21,7 @@ from rsbench.data.preparation import (
     finish_preparation,
     write_png,
 )
-from rsbench.data.segmentation.isprs import ISPRS_ADAPTERS, read_tiff
+from rsbench.data.segmentation.isprs import ISPRS_ADAPTERS
 from rsbench.data.segmentation.isprs_grid import (
     DEFAULT_STRIDE,
     LABEL_DECODERS,
