@@ -18,9 +18,9 @@ from rsbench.data.build import dataset_root
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import DetectionData, DetectionDataset, DetSample
 from rsbench.data.errors import SplitSpecError
+from rsbench.data.official_split import OfficialSplit, parse_official_split
 from rsbench.data.preparation import PREPARERS, preparable, prepare_raw
 from rsbench.data.seeded import carve_val
-from rsbench.data.segmentation.common import SegSplit, parse_seg_split
 from rsbench.data.split_files import pinned_split
 from rsbench.data.splits import SplitSpec, parse_split, ratio_split
 from rsbench.data.variant import adapter_for
@@ -57,7 +57,7 @@ def det_adapter(name: str) -> DetAdapter:
     return DET_DATASETS.get(name)()
 
 
-def parse_det_split(raw: dict, adapter: DetAdapter) -> SegSplit | RatioDetSplit:
+def parse_det_split(raw: dict, adapter: DetAdapter) -> OfficialSplit | RatioDetSplit:
     """Validate ``dataset.split`` for ``adapter``; errors name the offending field.
 
     Official datasets take ``{kind: official, name?, val_fraction?, seed?}`` (``name`` one of
@@ -79,10 +79,10 @@ def parse_det_split(raw: dict, adapter: DetAdapter) -> SegSplit | RatioDetSplit:
     name = raw.get("name", names[0])
     if not isinstance(name, str) or name not in names:
         raise SplitSpecError(f"dataset.split.name must be one of {names}, got {raw.get('name')!r}")
-    return parse_seg_split(raw, name, adapter.official_names[name])
+    return parse_official_split(raw, name, adapter.official_names[name])
 
 
-def assign(adapter: DetAdapter, root: Path, split: SegSplit | RatioDetSplit
+def assign(adapter: DetAdapter, root: Path, split: OfficialSplit | RatioDetSplit
            ) -> dict[str, list[DetSample]]:
     """The ``train``/``val``/``test`` samples of ``split`` (each list sorted by image path).
 

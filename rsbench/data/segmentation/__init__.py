@@ -8,6 +8,7 @@ dst)`` cuts ISPRS Potsdam / Vaihingen tiles or iSAID scenes into patches with a 
 potsdam, vaihingen (prepared), isaid (prepared 896 px patches).
 """
 
+from rsbench.data.official_split import OfficialSplit, parse_official_split
 from rsbench.data.preparation import patch_positions
 from rsbench.data.segmentation.build import (
     PREPARABLE,
@@ -20,8 +21,6 @@ from rsbench.data.segmentation.common import (
     IGNORE_INDEX,
     SegmentationData,
     SegmentationDataset,
-    SegSplit,
-    parse_seg_split,
 )
 from rsbench.data.segmentation.isaid_prepare import prepare_isaid
 from rsbench.data.segmentation.prepare import prepare_isprs
@@ -31,12 +30,12 @@ __all__ = [
     "IGNORE_INDEX",
     "PREPARABLE",
     "SEG_DATASETS",
-    "SegSplit",
+    "OfficialSplit",
     "SegmentationData",
     "SegmentationDataset",
     "build_segmentation_data",
     "make_synthetic_loveda",
-    "parse_seg_split",
+    "parse_official_split",
     "patch_positions",
     "prepare_dataset",
     "prepare_isaid",

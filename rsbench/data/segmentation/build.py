@@ -14,6 +14,7 @@ from typing import Any
 from rsbench.config import DatasetSpec
 from rsbench.data.build import dataset_root
 from rsbench.data.fractions import group_subset
+from rsbench.data.official_split import parse_official_split
 from rsbench.data.preparation import preparable, prepare_raw
 from rsbench.data.seeded import carve_val
 from rsbench.data.segmentation.base import SegAdapter
@@ -21,7 +22,6 @@ from rsbench.data.segmentation.common import (
     IGNORE_INDEX,
     SegmentationData,
     SegmentationDataset,
-    parse_seg_split,
 )
 from rsbench.data.split_files import pinned_split
 from rsbench.data.variant import adapter_for
@@ -71,7 +71,7 @@ def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
         SplitConflict: a split file of the same name exists with different content.
     """
     adapter = adapter_for(seg_adapter(spec.name), spec)  # a variant it has not: refused
-    split = parse_seg_split(spec.split, adapter.official_name, adapter.split_note,
+    split = parse_official_split(spec.split, adapter.official_name, adapter.split_note,
                             with_fraction=True)
     root = dataset_root(spec, data_root)
     official = adapter.official(root, download)
