@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rsbench.data.detection import dota_devkit, dota_mmrotate
+import rsbench.data.detection.dota_devkit as dota_devkit
+import rsbench.data.detection.dota_mmrotate as dota_mmrotate
 from rsbench.data.detection.dota import DOTA_CLASSES, DOTA_VARIANTS
 from rsbench.data.detection.dota_raw import (
     RAW_SPLITS,
