@@ -467,13 +467,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `rsbench ls tasks | head`: the reader left, nothing is wrong
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - kept open until exit
         return 0
-    except (RsbenchError, FileNotFoundError, ValueError, KeyError) as err:
-        # Built-in types stay here until every input check raises an RsbenchError: a bad file
-        # must never end in a traceback. --debug shows where any of them came from.
+    except RsbenchError as err:
+        # Only rsbench's own errors: a bug (a bare ValueError, KeyError, ...) keeps its
+        # traceback. --debug shows where an rsbench error came from too.
         if debug:
             raise
-        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        for line in str(message).splitlines() or [type(err).__name__]:
+        for line in str(err).splitlines() or [type(err).__name__]:
             print(f"rsbench: error: {line}", file=sys.stderr)
         return 2
 

@@ -20,7 +20,7 @@ import yaml
 from rsbench.backbones.input_spec import InputSpec
 from rsbench.bands import NORMALISATIONS
 from rsbench.bands.matching import BAND_FILLS
-from rsbench.errors import RsbenchError
+from rsbench.errors import RsbenchError, SpecError  # noqa: F401  (SpecError re-exported: rsbench.config.SpecError)
 
 TASK_TYPES = ("classification", "segmentation", "detection")
 PROTOCOLS = ("linear_probe", "knn", "frozen", "finetune")
@@ -31,10 +31,6 @@ METRIC_KEYS = {"primary", "higher_is_better", "report"}
 #: The label-efficiency protocol's training-set fractions (``dataset.split.train_fraction``, see
 #: rsbench.data.fractions): GEO-Bench's train-size sweep.
 LABEL_FRACTIONS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
-
-
-class SpecError(RsbenchError, ValueError):
-    """A task spec or model card that cannot be used; the message names file and field."""
 
 
 def tasks_dir() -> Path:

@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rsbench.errors import InputNotFound
 from rsbench.results.provenance import source_root
 
 TEMPLATES = {"cuda": "gpu", "frontier": "gpu", "local": "cpu"}  # template -> accelerator
@@ -70,10 +71,10 @@ def card_paths(models: Path) -> list[Path]:
     if models.is_file():
         return [models]
     if not models.is_dir():
-        raise FileNotFoundError(f"--models {models}: no such folder of model card YAMLs")
+        raise InputNotFound(f"--models {models}: no such folder of model card YAMLs")
     paths = sorted([*models.glob("*.yaml"), *models.glob("*.yml")])
     if not paths:
-        raise FileNotFoundError(f"--models {models}: no *.yaml model cards in it")
+        raise InputNotFound(f"--models {models}: no *.yaml model cards in it")
     return paths
 
 

@@ -14,6 +14,7 @@ from torch import nn
 
 from rsbench.backbones.input_spec import InputSpec
 from rsbench.bands.normalise import InputMap, spec_input_map
+from rsbench.errors import SpecError
 
 Pool = Literal["cls", "avg"]
 
@@ -33,7 +34,7 @@ class Backbone(nn.Module):
     def __init__(self, model: nn.Module, input_spec: InputSpec, pool: Pool, arch: str) -> None:
         super().__init__()
         if pool not in ("cls", "avg"):
-            raise ValueError(f"pool must be 'cls' or 'avg', got {pool!r}")
+            raise SpecError(f"pool must be 'cls' or 'avg', got {pool!r}")
         self.model = model
         self.input_spec = input_spec
         self.pool = pool
@@ -69,7 +70,7 @@ class Backbone(nn.Module):
         prefix = getattr(self.model, "num_prefix_tokens", 0)
         if self.pool == "cls":
             if prefix == 0:
-                raise ValueError(f"{self.arch} has no class token; use pool 'avg'")
+                raise SpecError(f"{self.arch} has no class token; use pool 'avg'")
             pooled = tokens[:, 0]
         else:
             pooled = tokens[:, prefix:].mean(dim=1)

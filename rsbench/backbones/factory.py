@@ -10,6 +10,7 @@ import torch
 from rsbench.backbones.base import Backbone, Pool
 from rsbench.backbones.input_spec import InputSpec
 from rsbench.backbones.vit import VIT_ARCHS
+from rsbench.errors import SpecError
 
 TIMM_PREFIX = "timm:"
 
@@ -25,7 +26,7 @@ def check_arch(arch: str) -> None:
         return
     close = difflib.get_close_matches(arch, list(VIT_ARCHS), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise ValueError(
+    raise SpecError(
         f"unknown arch {arch!r}{hint} (known: {', '.join(VIT_ARCHS)}, or timm:<model name>)"
     )
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rsbench.errors import SpecError
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -43,18 +45,18 @@ class InputSpec:
     def __post_init__(self) -> None:
         n = len(self.bands)
         if len(self.mean) != n or len(self.std) != n:
-            raise ValueError(
+            raise SpecError(
                 f"input spec: {n} bands {list(self.bands)} but {len(self.mean)} mean and "
                 f"{len(self.std)} std values; give one value per band"
             )
         if any(s <= 0 for s in self.std):
-            raise ValueError(f"input spec: std must be positive, got {list(self.std)}")
+            raise SpecError(f"input spec: std must be positive, got {list(self.std)}")
         if self.img_size <= 0:
-            raise ValueError(f"input spec: img_size must be positive, got {self.img_size}")
+            raise SpecError(f"input spec: img_size must be positive, got {self.img_size}")
         if self.value_scale <= 0:
-            raise ValueError(f"input spec: value_scale must be positive, got {self.value_scale}")
+            raise SpecError(f"input spec: value_scale must be positive, got {self.value_scale}")
         if self.wavelengths is not None and len(self.wavelengths) != n:
-            raise ValueError(f"input spec: {n} bands but {len(self.wavelengths)} wavelengths; "
+            raise SpecError(f"input spec: {n} bands but {len(self.wavelengths)} wavelengths; "
                              "give one per band")
 
     @property
@@ -83,6 +85,6 @@ class InputSpec:
         known = {"bands", "mean", "std", "img_size", "sensor", "value_scale", "wavelengths"}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"input spec: unknown fields {sorted(unknown)}; allowed {sorted(known)}")
+            raise SpecError(f"input spec: unknown fields {sorted(unknown)}; allowed {sorted(known)}")
         kw: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
         return cls(**kw)

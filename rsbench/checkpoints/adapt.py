@@ -16,6 +16,8 @@ import torch
 from timm.layers import resample_abs_pos_embed, resample_patch_embed
 from timm.models import adapt_input_conv
 
+from rsbench.errors import SpecError
+
 POS_EMBED = "pos_embed"
 PATCH_WEIGHT = "patch_embed.proj.weight"
 
@@ -132,7 +134,7 @@ def band_subset_weight(weight: torch.Tensor, keep: tuple[int, ...], method: str)
         return weight[:, list(keep)].clone()
     if method == "adapt":
         return adapt_input_conv(len(keep), weight, base_chans=weight.shape[1])
-    raise ValueError(f"band subset method must be 'slice' or 'adapt', got {method!r}")
+    raise SpecError(f"band subset method must be 'slice' or 'adapt', got {method!r}")
 
 
 def with_band_subset(model: torch.nn.Module, keep: tuple[int, ...], method: str) -> str:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 import torch
 from torch.nn import functional as F
 
+from rsbench.config import SpecError
+
 
 def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
@@ -22,7 +24,7 @@ def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
 def window_starts(length: int, window: int, stride: int) -> list[int]:
     """Start offsets along one axis: mmseg's grid, the last window flush with the edge."""
     if stride <= 0:
-        raise ValueError(f"slide stride must be positive, got {stride}")
+        raise SpecError(f"slide stride must be positive, got {stride}")
     n = max(length - window + stride - 1, 0) // stride + 1
     return sorted({max(min(i * stride + window, length) - window, 0) for i in range(n)})
 

@@ -10,6 +10,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rsbench.errors import UserError
+
 PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
 STRATEGIES = ("auto", "ddp", "fsdp")
 SHARDINGS = ("auto", "FULL_SHARD", "SHARD_GRAD_OP", "HYBRID_SHARD")
@@ -34,11 +36,11 @@ class EngineOptions:
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
-            raise ValueError(f"--precision {self.precision!r}: allowed {', '.join(PRECISIONS)}")
+            raise UserError(f"--precision {self.precision!r}: allowed {', '.join(PRECISIONS)}")
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"--strategy {self.strategy!r}: allowed {', '.join(STRATEGIES)}")
+            raise UserError(f"--strategy {self.strategy!r}: allowed {', '.join(STRATEGIES)}")
         if self.sharding not in SHARDINGS:
-            raise ValueError(f"--sharding {self.sharding!r}: allowed {', '.join(SHARDINGS)}")
+            raise UserError(f"--sharding {self.sharding!r}: allowed {', '.join(SHARDINGS)}")
 
     def to_dict(self) -> dict:
         return asdict(self)

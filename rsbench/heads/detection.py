@@ -30,6 +30,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from rsbench.config import SpecError
+
 STRIDES = (4, 8, 16, 32)
 DETECTORS = ("faster_rcnn", "retinanet", "fcos")
 
@@ -102,7 +104,7 @@ class ViTDetBackbone(nn.Module):
                  out_channels: int = 256, frozen: bool = False) -> None:
         super().__init__()
         if detector not in DETECTORS:
-            raise ValueError(f"detector {detector!r}: use one of {', '.join(DETECTORS)}")
+            raise SpecError(f"detector {detector!r}: use one of {', '.join(DETECTORS)}")
         self.backbone, self.image_size, self.detector, self.frozen = backbone, image_size, detector, frozen
         self.out_channels = out_channels
         self.patch_size = patch_size_of(backbone)
@@ -130,7 +132,7 @@ class ViTDetBackbone(nn.Module):
         h, w = x.shape[-2:]
         pad_h, pad_w = self.image_size - h, self.image_size - w
         if pad_h < 0 or pad_w < 0:
-            raise ValueError(f"input {h}x{w} exceeds the detector's image_size {self.image_size}")
+            raise SpecError(f"input {h}x{w} exceeds the detector's image_size {self.image_size}")
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h))
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
@@ -154,7 +156,7 @@ def patch_size_of(backbone: nn.Module) -> int:
     """The ViT's patch size (stride of its feature maps)."""
     patch = getattr(getattr(backbone.model, "patch_embed", None), "patch_size", None)
     if patch is None:
-        raise ValueError(f"{getattr(backbone, 'arch', backbone)}: the simple feature pyramid "
+        raise SpecError(f"{getattr(backbone, 'arch', backbone)}: the simple feature pyramid "
                          "needs a ViT with patch_embed.patch_size")
     return int(patch[0] if isinstance(patch, tuple | list) else patch)
 

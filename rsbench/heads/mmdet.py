@@ -31,6 +31,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from rsbench.config import SpecError
+from rsbench.errors import InputNotFound
+
 INSTALL_HINT = ("the mmdet backend needs MMDetection 3.3 with mmcv 2.1 built from source: run "
                 "`make setup-mmdet` (or install rsbench[mmdet] after building mmcv)")
 BACKBONE_TYPE = "RSBenchViT"
@@ -58,14 +61,14 @@ def config_from(spec: dict | str, base_dir: Path | None = None) -> tuple[dict, s
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: mmdet config file not found (model_config is resolved "
+        raise InputNotFound(f"{path}: mmdet config file not found (model_config is resolved "
                                 "relative to the task file)")
     require_mmdet()
     from mmengine.config import Config
 
     cfg = Config.fromfile(str(path))
     if "model" not in cfg:
-        raise ValueError(f"{path}: an mmdet config needs a 'model' entry")
+        raise SpecError(f"{path}: an mmdet config needs a 'model' entry")
     return cfg.model.to_dict(), str(path)
 
 
@@ -82,10 +85,10 @@ def resolved_model_config(model: dict, num_classes: int, embed_dim: int, in_chan
     """``model`` with rsbench's four substitutions (module docstring); the input is not changed."""
     model = copy.deepcopy(model)
     if "type" not in model:
-        raise ValueError("mmdet model config: missing 'type' (e.g. FasterRCNN, RetinaNet)")
+        raise SpecError("mmdet model config: missing 'type' (e.g. FasterRCNN, RetinaNet)")
     heads = _head_dicts(model)
     if not heads:
-        raise ValueError(f"mmdet model config {model['type']}: no bbox_head or roi_head.bbox_head "
+        raise SpecError(f"mmdet model config {model['type']}: no bbox_head or roi_head.bbox_head "
                          "to set num_classes on")
     for head in heads:
         head["num_classes"] = num_classes

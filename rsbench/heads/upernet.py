@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from rsbench.config import SpecError
+
 STRIDES = (4, 8, 16, 32)
 
 
@@ -122,7 +124,7 @@ def segmentation_head(kind: str, embed_dim: int, num_classes: int, channels: int
         return UperHead(embed_dim, num_classes, channels=channels)
     if kind == "linear":
         return LinearSegHead(embed_dim, num_classes)
-    raise ValueError(f"decoder {kind!r}: use 'upernet' or 'linear'")
+    raise SpecError(f"decoder {kind!r}: use 'upernet' or 'linear'")
 
 
 def drop_final_norms(model: nn.Module) -> None:

@@ -13,6 +13,8 @@ import warnings
 
 import pandas as pd
 
+from rsbench.results.record import RecordError
+
 COLUMNS = [
     "model",
     "task",
@@ -66,7 +68,7 @@ def record_row(record: dict) -> dict:
         }
     except (KeyError, TypeError, AttributeError) as err:
         rid = record.get("record_id", "?") if isinstance(record, dict) else "?"
-        raise ValueError(f"record {rid}: not a run record (missing {err})") from None
+        raise RecordError(f"record {rid}: not a run record (missing {err})") from None
 
 
 def records_frame(records: list[dict]) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rsbench.errors import InputNotFound
 from rsbench.leaderboard.board import CELL_COLUMNS, MODEL_COLUMNS, SuiteBoard, rules, suite_board
 from rsbench.leaderboard.html import render_html
 from rsbench.leaderboard.suite import Suite
@@ -137,7 +138,7 @@ def write_suite_leaderboard(
     """
     results_dir, out_dir = Path(results_dir), Path(out_dir)
     if not results_dir.is_dir():
-        raise FileNotFoundError(f"results directory {results_dir} does not exist")
+        raise InputNotFound(f"results directory {results_dir} does not exist")
     records, paths = records_with_paths(results_dir)
     board = suite_board(records, suite, paths, relative_to=out_dir)
     written = {

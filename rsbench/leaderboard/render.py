@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rsbench.errors import InputNotFound
 from rsbench.leaderboard.table import leaderboard_table
 from rsbench.results import ResultStore, atomic_write_text
 
@@ -169,6 +170,6 @@ def write_leaderboard(
     """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
-        raise FileNotFoundError(f"results directory {results_dir} does not exist")
+        raise InputNotFound(f"results directory {results_dir} does not exist")
     table = leaderboard_table(ResultStore(results_dir).records())
     return write_tables(table, out_dir, title)

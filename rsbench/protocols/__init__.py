@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from rsbench.config import SpecError
 from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams
 
 
@@ -20,7 +21,7 @@ def protocol_module(task_type: str, name: str) -> ModuleType:
 
     modules = plugin(task_type).PROTOCOLS
     if name not in modules:
-        raise ValueError(f"protocol {name!r} is not available for {task_type}; "
+        raise SpecError(f"protocol {name!r} is not available for {task_type}; "
                          f"use one of {', '.join(modules)}")
     return importlib.import_module(modules[name])
 

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from rsbench.config import SpecError
 from rsbench.engine.trainer import make_trainer
 from rsbench.heads import probe_head
 from rsbench.protocols.base import (
@@ -79,7 +80,7 @@ class ProbeHead(L.LightningModule):
             return torch.optim.SGD(self.head.parameters(), lr=self.lr, momentum=hp["momentum"],
                                    weight_decay=hp["weight_decay"])
         if hp["optimizer"] != "lars":
-            raise ValueError(f"protocol.optimizer {hp['optimizer']!r}: allowed 'sgd' or 'lars'")
+            raise SpecError(f"protocol.optimizer {hp['optimizer']!r}: allowed 'sgd' or 'lars'")
         from timm.optim import Lars
 
         groups = [
@@ -132,10 +133,10 @@ def searched_probe(ctx: ProtocolContext, hp: dict, train: tuple, val: tuple,
 
     spec = search_spec(hp["search"], ("blr", "weight_decay"), ctx.task.path)
     if "blr" not in spec["params"]:
-        raise ValueError(f"{ctx.task.path}: protocol.search.params must include blr for the probe")
+        raise SpecError(f"{ctx.task.path}: protocol.search.params must include blr for the probe")
     (xtr, ytr), (xva, yva) = train, val
     if len(yva) == 0:
-        raise ValueError(f"{ctx.task.task}: protocol.search needs a validation split; "
+        raise SpecError(f"{ctx.task.task}: protocol.search needs a validation split; "
                          "raise dataset.split.val_fraction")
 
     def val_score(head) -> float:
@@ -157,7 +158,7 @@ def run(ctx: ProtocolContext) -> ProtocolResult:
     (xtr, ytr), (xva, yva), (xte, yte) = splits["train"], splits["val"], splits["test"]
     k = len(data.classes)
     if len(yva) == 0 and len(hp["blr_grid"]) > 1 and hp["search"] is None:
-        raise ValueError(f"{ctx.task.task}: the validation split is empty, so no blr can be chosen "
+        raise SpecError(f"{ctx.task.task}: the validation split is empty, so no blr can be chosen "
                          "from blr_grid; raise dataset.split.val_fraction or give one blr")
     start = time.perf_counter()
     sweep = {}

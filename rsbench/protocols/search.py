@@ -138,7 +138,7 @@ def searched(ctx, spec: dict, objective: Callable[[Any, dict], float]) -> tuple[
     from optuna.trial import TrialState
 
     if processes() > 1:
-        raise ValueError(f"{ctx.task.task}: protocol.search runs its trials in one process "
+        raise SpecError(f"{ctx.task.task}: protocol.search runs its trials in one process "
                          f"(this run has {processes()}); run the search with --devices 1")
     study, path = study_for(ctx, spec)
     before = len(finished(study))
@@ -161,7 +161,7 @@ def searched(ctx, spec: dict, objective: Callable[[Any, dict], float]) -> tuple[
     trials = finished(study)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     if not complete:
-        raise ValueError(f"{ctx.task.task}: every search trial was pruned or diverged; "
+        raise SpecError(f"{ctx.task.task}: every search trial was pruned or diverged; "
                          "widen or move protocol.search.params")
     best = max(complete, key=lambda t: (t.value, -t.number))  # ties: the earliest trial
     summary = {
@@ -253,11 +253,11 @@ def finetune_trials(ctx, hp: dict, spec: dict, train, val, num_classes: int) -> 
     from rsbench.protocols.finetune import Finetuner, learning_rate
 
     if len(val) == 0:
-        raise ValueError(f"{ctx.task.task}: protocol.search needs a validation split; "
+        raise SpecError(f"{ctx.task.task}: protocol.search needs a validation split; "
                          "raise dataset.split.val_fraction")
     batch = hp["batch_size"]
     if len(train) < batch:
-        raise ValueError(f"{ctx.task.task}: batch_size {batch} exceeds the {len(train)} training images")
+        raise SpecError(f"{ctx.task.task}: batch_size {batch} exceeds the {len(train)} training images")
 
     def objective(trial, params: dict) -> float:
         trial_hp = {**hp, **params}
@@ -272,7 +272,7 @@ def finetune_trials(ctx, hp: dict, spec: dict, train, val, num_classes: int) -> 
         trainer = make_trainer(replace(ctx.opts, progress=False), max_epochs=hp["epochs"],
                                workload=workload, callbacks=[pruning])
         if trainer.world_size > 1:
-            raise ValueError(f"{ctx.task.task}: protocol.search runs its trials in one process; "
+            raise SpecError(f"{ctx.task.task}: protocol.search runs its trials in one process; "
                              "run the search with --devices 1")
         module = Finetuner(backbone, num_classes, trial_hp, len(loader) * hp["epochs"],
                            learning_rate(trial_hp))

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rsbench.config import SpecError
+
 TYPE = "detection"
 PROTOCOLS = {
     "frozen": "rsbench.protocols.detection_frozen",
@@ -75,7 +77,7 @@ def _eval_class(backend: str):
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval as base
     else:
-        raise ValueError(f"backend {backend!r}: use 'faster_coco_eval' or 'pycocotools'")
+        raise SpecError(f"backend {backend!r}: use 'faster_coco_eval' or 'pycocotools'")
 
     class VOCIgnoreEval(base):
         """``COCOeval`` whose crowd (= ignored difficult) boxes are matched by plain IoU."""

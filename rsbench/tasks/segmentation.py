@@ -37,6 +37,8 @@ from pathlib import Path
 import torch
 from torchmetrics.classification import MulticlassConfusionMatrix
 
+from rsbench.data.errors import DataError
+
 TYPE = "segmentation"
 PROTOCOLS = {
     "frozen": "rsbench.protocols.segmentation_frozen",
@@ -72,7 +74,7 @@ class LabelCheckedConfusion(MulticlassConfusionMatrix):
     def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
         bad = (target != self.ignore_index) & ((target < 0) | (target >= self.num_classes))
         if bool(bad.any()):
-            raise ValueError(f"segmentation label value {int(target[bad][0])} is neither a class "
+            raise DataError(f"segmentation label value {int(target[bad][0])} is neither a class "
                              f"(0..{self.num_classes - 1}) nor ignore ({self.ignore_index}); "
                              f"the dataset's read_mask must map it")
         super().update(preds, target)
@@ -98,7 +100,7 @@ def image_confusions(preds: torch.Tensor, target: torch.Tensor, num_classes: int
         keep = t != ignore_index
         bad = keep & ((t < 0) | (t >= k))
         if bool(bad.any()):
-            raise ValueError(f"segmentation label value {int(t[bad][0])} is neither a class "
+            raise DataError(f"segmentation label value {int(t[bad][0])} is neither a class "
                              f"(0..{k - 1}) nor ignore ({ignore_index}); the dataset's read_mask "
                              "must map it")
         out[i] = torch.bincount(t[keep] * k + p[keep], minlength=k * k).reshape(k, k)
