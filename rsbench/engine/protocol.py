@@ -3,7 +3,7 @@ detection with a frozen or a fine-tuned encoder.
 
 A task type says *what* is trained and scored by filling the hooks of :class:`TrainedProtocol`
 (its Lightning module, train transform, collate, schedule, scores); :meth:`TrainedProtocol.run`
-says *how*, once for all of them (docs/ARCHITECTURE.md, "Protocol engine"):
+says *how*, once for all of them (docs/ARCHITECTURE.md, "Protocols and the engine"):
 
 - seed, data (with the train transform), backbone (drop path only when the encoder trains);
 - ``batch_size`` is the **global** batch, the number a recipe prints: with N processes each

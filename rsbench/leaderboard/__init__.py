@@ -1,6 +1,6 @@
 """Leaderboards from run records: aggregate seeds per model x task, render Markdown and CSV.
 
-Computed only from records (see DESIGN.md "Leaderboard"): :func:`leaderboard_table` groups
+Computed only from records (see docs/ARCHITECTURE.md "Records and leaderboards"): :func:`leaderboard_table` groups
 them, :func:`render_markdown` and :func:`render_csv` show the table, and
 :func:`write_leaderboard` does both from a result store's directory. Failed seeds are shown,
 never dropped and never averaged in; records that are not comparable (older task versions,

@@ -1,6 +1,6 @@
 """A suite leaderboard: per model x task statistics, normalised scores, IQM aggregates, ranks.
 
-Built only from records (DESIGN.md "Leaderboard"). The suite decides which tasks and seeds
+Built only from records (docs/ARCHITECTURE.md "Records and leaderboards"). The suite decides which tasks and seeds
 count; every (model, task) cell gets a status that decides whether it enters the aggregate:
 
 - ``ok``: at least ``min_seeds`` ok records of registered seeds and no failed one;

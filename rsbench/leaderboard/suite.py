@@ -1,6 +1,6 @@
 """Suite definitions: which tasks a leaderboard holds, with which seeds and baselines.
 
-A suite is a YAML file in ``leaderboards/`` (see DESIGN.md "Leaderboard")::
+A suite is a YAML file in ``leaderboards/`` (see docs/ARCHITECTURE.md "Records and leaderboards")::
 
     suite: classification          # name, also the output folder
     version: 1                     # bumped whenever the suite's numbers would change

@@ -1,7 +1,7 @@
 """Run records: schema, content-addressed atomic store, provenance.
 
 One JSON record per (model, task, seed, ...) run, named by a hash of the run's inputs; see
-DESIGN.md "Run record". Leaderboards are computed only from these records.
+docs/ARCHITECTURE.md "Records and leaderboards". Leaderboards are computed only from these records.
 """
 
 from rsbench.results.atomic import atomic_write_bytes, atomic_write_text
