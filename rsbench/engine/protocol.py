@@ -170,6 +170,15 @@ class ShardedModule:
 
     Every forward the strategy must see goes through ``self(...)`` (the root module), so that
     FSDP2's root hooks gather the parameters that live outside the transformer blocks.
+
+    Under ``--strategy fsdp`` on the CPU the loop asks ``ctx.make_backbone(sharded=True)``,
+    which may return a *lazy* backbone (``rsbench.checkpoints.sharded.lazy_backbone``): its
+    encoder on the meta device, checked against the file by shapes, nothing read. The module
+    is built around it as usual (heads initialise normally; nothing may read encoder values
+    before ``configure_model``), and ``configure_model`` shards each block and the encoder,
+    fills every rank's shards from the file over the strategy's device mesh, then shards the
+    root. A ``make_backbone`` that ignores ``sharded`` (a random-init card, a test's fake)
+    hands over a whole encoder, which is sharded the same way.
     """
 
     def configure_model(self) -> None:
@@ -261,7 +270,11 @@ class TrainedProtocol:
         hp = self.checked(resolved_hparams(self.defaults, task.protocol, task.path), ctx)
         L.seed_everything(ctx.seed, workers=True, verbose=False)
         data = ctx.make_data(train_transform=self.train_transform(ctx, hp))
-        backbone = ctx.make_backbone() if self.frozen else ctx.make_backbone(drop_path_rate=hp["drop_path"])
+        from rsbench.engine.sharding import fills_sharded
+
+        lazy = {"sharded": True} if fills_sharded(ctx.opts) else {}  # see ShardedModule
+        extra = {} if self.frozen else {"drop_path_rate": hp["drop_path"]}
+        backbone = ctx.make_backbone(**lazy, **extra)
         world = world_size(ctx.opts)
         per_rank = per_rank_batch(hp["batch_size"], world, task.task)
         per_epoch = steps_per_epoch(len(data.train), per_rank, world)
