@@ -19,7 +19,8 @@ meta tensors tagged with their source key, so the report is the one ``load_check
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,37 +113,105 @@ def shard(model: torch.nn.Module, mesh) -> None:
     fully_shard(model, mesh=mesh)
 
 
-def fill_from_slices(model: torch.nn.Module, read_rows, keys: dict[str, str], rank: int,
-                     world: int) -> None:
+def local_rows(param: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    """``(local tensor, start, stop)``: the rows of ``param`` this rank holds (all of a plain
+    tensor; a DTensor's dim-0 ``torch.chunk`` shard over its one-dimensional mesh)."""
+    from torch.distributed.tensor import DTensor
+
+    if not isinstance(param, DTensor):
+        return param, 0, param.shape[0] if param.dim() else 0
+    mesh = param.device_mesh
+    start, stop = row_range(param.shape[0], mesh.size(), mesh.get_local_rank())
+    return param.to_local(), start, stop
+
+
+Rewrite = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class ShardFill:
+    """How to fill an encoder built on the meta device from its checkpoint once it is sharded.
+
+    Attributes:
+        source: the opened checkpoint (shapes only until ``into`` reads).
+        arch: the architecture converted to (for the rank-0 conversion of unsliceable files).
+        keys: target key -> checkpoint key when every tensor is a checkpoint tensor as stored
+            in a sliceable file (each rank reads its rows); None: rank 0 reads and broadcasts.
+        rewrites: target key -> function of the full checkpoint tensor giving the target's,
+            for changes made to the meta model after conversion (a band subset of the patch
+            embedding); such a tensor is read whole, so only small ones belong here.
+    """
+
+    source: Source
+    arch: str
+    keys: dict[str, str] | None
+    rewrites: dict[str, Rewrite] = field(default_factory=dict)
+
+    def rewrite(self, key: str, fn: Rewrite) -> None:
+        """Fill ``key`` with ``fn(checkpoint tensor)`` (same dim 0, any other shape).
+
+        Raises:
+            CheckpointError: the file is filled by a rank-0 broadcast, which converts against
+                the model's final shapes and so cannot take a rewrite.
+        """
+        if self.keys is None:
+            raise CheckpointError(f"{self.source.path}: {key} is changed after loading (a band "
+                                  "subset), which a sharded load does only from a sliceable file; "
+                                  "save the checkpoint as .safetensors or run without --strategy fsdp")
+        self.rewrites[key] = fn
+
+    def into(self, model: torch.nn.Module, device: str | torch.device = "cpu") -> str:
+        """Allocate ``model``'s local shards on ``device`` (uninitialised, never random) and
+        fill them; every rank calls it, after ``fully_shard``. Returns how it was read."""
+        model.to_empty(device=device)
+        if self.keys is None:
+            broadcast_full(model, self.source, self.arch)
+            return f"{self.source.storage}: rank 0 read the file and broadcast each tensor"
+        fill_from_slices(model, rows_reader(self.source), self.keys, self.rewrites)
+        return f"{self.source.storage}: each rank read its rows"
+
+
+def fill_from_slices(model: torch.nn.Module, read_rows, keys: dict[str, str],
+                     rewrites: dict[str, Rewrite] | None = None) -> None:
     """Copy each local shard of ``model`` from its rows of the checkpoint (cast by ``copy_``)."""
+    rewrites = rewrites or {}
     with torch.no_grad():
         for name, param in model.state_dict().items():
-            local = param.to_local() if hasattr(param, "to_local") else param
-            start, stop = row_range(param.shape[0], world, rank)
-            if stop > start:
+            local, start, stop = local_rows(param)
+            if stop <= start:
+                continue
+            if name in rewrites:  # the rewrite sees the tensor as the full load casts it
+                whole = read_rows(keys[name], 0, param.shape[0]).to(local.dtype)
+                local.copy_(rewrites[name](whole)[start:stop])
+            else:
                 local.copy_(read_rows(keys[name], start, stop))
 
 
-def load_sharded(path_or_dir: str | Path, arch: str, input_spec: InputSpec | None = None,
-                 pool: Pool = "cls", mesh=None, dtype: torch.dtype | None = None,
-                 allow_partial: bool = False, device: str = "cpu", **overrides: Any) -> Backbone:
-    """A ``Backbone`` whose encoder is FSDP2-sharded over ``mesh`` (default: the whole world,
-    one dimension) and filled from the checkpoint as the module notes say; ``device`` is where
-    the shards live (``cpu``, or ``cuda`` for this rank's GPU).
+def resolved(path: Path, arch: str, pool: Pool, overrides: dict) -> tuple[str, dict]:
+    """``arch`` and ``overrides`` with ``auto`` inferred from the checkpoint (as load_backbone)."""
+    from rsbench.checkpoints import infer
 
-    Called on every rank of an initialised process group, like ``fully_shard``. The backbone's
-    ``load_report`` is the one ``load_backbone`` gives; ``sharded_read`` says how it was read.
+    if arch != infer.AUTO:
+        return arch, overrides
+    inference = infer.infer_arch(path)
+    infer.checked_pool(inference, pool, path)
+    return inference.arch, {**inference.overrides, **overrides}
+
+
+def lazy_backbone(path_or_dir: str | Path, arch: str, input_spec: InputSpec | None = None,
+                  pool: Pool = "cls", dtype: torch.dtype | None = None,
+                  allow_partial: bool = False, **overrides: Any) -> Backbone:
+    """A lazy ``Backbone``: its encoder on the meta device, checked against the checkpoint
+    (``load_report`` set, nothing read but shapes), with the ``ShardFill`` that fills it once
+    sharded as ``backbone.shard_fill`` (``pending_fill``). The encoder holds no memory until
+    ``ShardFill.into``.
 
     Raises:
         CheckpointError: as ``load_backbone``; also for a load that would leave parameters
             random (sharded loads are all-or-nothing) without ``allow_partial``.
     """
-    import torch.distributed as dist
-    from torch.distributed.device_mesh import init_device_mesh
-
     path = Path(path_or_dir)
-    world, rank = dist.get_world_size(), dist.get_rank()
-    mesh = mesh or init_device_mesh(torch.device(device).type, (world,))
+    arch, overrides = resolved(path, arch, pool, overrides)
     built = checkpoint_arch(path, arch)
     backbone = build_backbone(built, input_spec, pool, device="meta", **overrides)
     if dtype is not None:
@@ -162,25 +231,74 @@ def load_sharded(path_or_dir: str | Path, arch: str, input_spec: InputSpec | Non
         raise CheckpointError(f"{path}: a sharded load fills every encoder tensor from the file; "
                               f"{len(report.missing)} are missing (run without --strategy fsdp)")
     keys = source_keys(shapes_only) if source.storage in SLICEABLE else None
-    shard(model, mesh)
-    model.to_empty(device=device)  # the local shards only, uninitialised
-    if keys is not None:
-        fill_from_slices(model, rows_reader(source), keys, rank, world)
-        how = f"{source.storage}: each rank read its rows"
-    else:
-        broadcast_full(model, source, built, rank)
-        how = f"{source.storage}: rank 0 read the file and broadcast each tensor"
     backbone.load_report = report  # type: ignore[assignment]  # declared None in base.py
-    object.__setattr__(backbone, "sharded_read", how)  # a plain attribute: how it was read
+    setattr(backbone, "shard_fill", ShardFill(source, built, keys))  # noqa: B010  (plain attribute)
     return backbone
 
 
-def broadcast_full(model: torch.nn.Module, source: Source, arch: str, rank: int) -> None:
+def pending_fill(backbone: torch.nn.Module) -> ShardFill | None:
+    """The ``ShardFill`` of a lazy backbone not yet filled, else None."""
+    fill = getattr(backbone, "shard_fill", None)
+    return fill if isinstance(fill, ShardFill) else None
+
+
+def filled(backbone: torch.nn.Module, device: str | torch.device) -> str:
+    """Fill a lazy ``backbone`` whose encoder is already sharded; records and returns how."""
+    fill = pending_fill(backbone)
+    if fill is None:
+        raise RuntimeError("filled() called on a backbone that is not lazy")
+    how = fill.into(backbone.model, device)  # type: ignore[arg-type]  # a Backbone's encoder
+    setattr(backbone, "shard_fill", None)  # noqa: B010  (plain attributes, no nn.Module slots)
+    setattr(backbone, "sharded_read", how)  # noqa: B010
+    return how
+
+
+def band_subset_later(backbone: torch.nn.Module, keep: tuple[int, ...] | None,
+                      method: str | None) -> torch.nn.Module:
+    """``backbone``; when lazy and a band plan reduces its patch embedding, the fill applies
+    the same reduction to the checkpoint's kernel (the plan reduces the meta kernel's shape)."""
+    fill = pending_fill(backbone)
+    if fill is not None and keep is not None and method is not None:
+        from rsbench.checkpoints.adapt import band_subset_weight
+
+        fill.rewrite("patch_embed.proj.weight",
+                     lambda weight: band_subset_weight(weight, keep, method))
+    return backbone
+
+
+def load_sharded(path_or_dir: str | Path, arch: str, input_spec: InputSpec | None = None,
+                 pool: Pool = "cls", mesh=None, dtype: torch.dtype | None = None,
+                 allow_partial: bool = False, device: str = "cpu", **overrides: Any) -> Backbone:
+    """A ``Backbone`` whose encoder is FSDP2-sharded over ``mesh`` (default: the whole world,
+    one dimension) and filled from the checkpoint as the module notes say; ``device`` is where
+    the shards live (``cpu``, or ``cuda`` for this rank's GPU).
+
+    Called on every rank of an initialised process group, like ``fully_shard``. The backbone's
+    ``load_report`` is the one ``load_backbone`` gives; ``sharded_read`` says how it was read.
+    The engine's runs take the two steps apart: ``lazy_backbone`` before the trainer starts,
+    then ``rsbench.engine.sharding.shard_module`` shards it and calls ``filled``.
+
+    Raises:
+        CheckpointError: as ``lazy_backbone``.
+    """
+    import torch.distributed as dist
+    from torch.distributed.device_mesh import init_device_mesh
+
+    backbone = lazy_backbone(path_or_dir, arch, input_spec, pool, dtype, allow_partial,
+                             **overrides)
+    mesh = mesh or init_device_mesh(torch.device(device).type, (dist.get_world_size(),))
+    shard(backbone.model, mesh)
+    filled(backbone, device)
+    return backbone
+
+
+def broadcast_full(model: torch.nn.Module, source: Source, arch: str) -> None:
     """Rank 0 converts the whole encoder; every rank keeps its shard of each broadcast tensor."""
+    import torch.distributed as dist
     from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
 
     full: dict[str, Any] = {}
-    if rank == 0:  # a sharded model's state dict has the global shapes convert_into fits to
+    if dist.get_rank() == 0:  # a sharded model's state dict has the global shapes convert_into fits
         full, _ = convert_into(source, model, arch)
     set_model_state_dict(model, full, options=StateDictOptions(full_state_dict=True,
                                                                broadcast_from_rank0=True))

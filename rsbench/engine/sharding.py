@@ -7,8 +7,8 @@
   activation checkpointing on blocks when asked for or when the plan needs it.
 - CPU (where ``FSDPStrategy`` refuses to run): FSDP2 under Lightning's
   ``ModelParallelStrategy(data_parallel_size=N, tensor_parallel_size=1)``; the LightningModule's
-  ``configure_model`` calls ``shard_module`` here, which applies ``fully_shard`` to every block
-  and then to the root.
+  ``configure_model`` calls ``shard_module`` here, which applies ``fully_shard`` to every block,
+  every encoder and then the root, filling a lazy encoder from its file shard by shard.
 
 Only ``torch.cuda.is_available`` / ``device_count`` / ``get_device_properties`` are used, which
 ROCm builds of PyTorch implement; nothing here names NCCL or CUDA-only features.
@@ -16,9 +16,16 @@ ROCm builds of PyTorch implement; nothing here names NCCL or CUDA-only features.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
 from rsbench.backbones.memory import ShardingPlan, Workload, auto_sharding, estimate
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from rsbench.backbones.base import Backbone
 
 
 def block_classes() -> set[type]:
@@ -101,10 +108,16 @@ def fsdp_strategy(opts, accelerator: str, workload: Workload | None, device_byte
 
 
 def shard_module(module) -> None:
-    """FSDP2 for ``configure_model``: ``fully_shard`` each transformer block, then the root.
+    """FSDP2 for ``configure_model``: ``fully_shard`` each transformer block, each encoder
+    (a ``Backbone``'s ``model``: patch and position embeddings, final norm), then the root.
 
     Blocks are activation-checkpointed first when the plan says so (``--strategy fsdp`` with
     ``EngineOptions(activation_checkpointing=True)``, or when the auto plan needs it).
+
+    A lazy encoder (``rsbench.checkpoints.sharded.lazy_backbone``: on the meta device, a
+    ``shard_fill`` pending) is filled right after it is sharded, each rank reading only its
+    shards from the file over the strategy's data-parallel mesh, before the root (heads and
+    decoders, initialised as usual) is sharded. Blocks already sharded are left as they are.
 
     Does nothing unless the trainer's strategy is Lightning's ``ModelParallelStrategy`` (the
     CPU path of ``--strategy fsdp``), or when the module is already sharded (``configure_model``
@@ -112,6 +125,8 @@ def shard_module(module) -> None:
     """
     from lightning.pytorch.strategies import ModelParallelStrategy
     from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
+
+    from rsbench.checkpoints.sharded import filled, pending_fill
 
     trainer = getattr(module, "_trainer", None)
     if trainer is None or not isinstance(trainer.strategy, ModelParallelStrategy):
@@ -128,7 +143,7 @@ def shard_module(module) -> None:
     mp = (MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
           if str(trainer.precision).startswith("bf16-mixed") else MixedPrecisionPolicy())
     blocks = tuple(block_classes())
-    targets = [m for m in module.modules() if isinstance(m, blocks)]
+    targets = [m for m in module.modules() if isinstance(m, blocks) and not isinstance(m, FSDPModule)]
     if plan is not None and plan.activation_checkpointing:
         # Wrap first, then shard the wrappers (torchtitan's order). The wrapper strips its
         # prefix from parameter and state-dict names, so optimizer groups and checkpoints
@@ -142,5 +157,29 @@ def shard_module(module) -> None:
         targets = [m for m in module.modules() if isinstance(m, CheckpointWrapper)]
     for sub in targets:
         fully_shard(sub, mesh=mesh, reshard_after_forward=reshard, mp_policy=mp)
+    for backbone in encoders(module):
+        if not isinstance(backbone.model, FSDPModule):
+            fully_shard(backbone.model, mesh=mesh, reshard_after_forward=reshard, mp_policy=mp)
+        if pending_fill(backbone) is not None:
+            how = filled(backbone, trainer.strategy.root_device)
+            rank_zero_info(f"rsbench: encoder filled shard by shard ({how})")
     fully_shard(module, mesh=mesh, reshard_after_forward=reshard, mp_policy=mp)
+
+
+def encoders(module: nn.Module) -> list[Backbone]:
+    """The ``Backbone``s inside ``module`` (a protocol's LightningModule holds one)."""
+    from rsbench.backbones.base import Backbone
+
+    return [m for m in module.modules() if isinstance(m, Backbone)]
+
+
+def fills_sharded(opts) -> bool:
+    """Whether a trained protocol's encoder is filled shard by shard (lazy until
+    ``configure_model``): ``--strategy fsdp`` on the CPU, where ``shard_module`` shards.
+
+    On GPUs Lightning's ``FSDPStrategy`` wraps a module that arrives whole (each rank loads
+    the full encoder before FSDP shards it; ``rsbench.plan`` counts that)."""
+    from rsbench.engine.trainer import accelerator_name
+
+    return opts.strategy == "fsdp" and accelerator_name(opts.accelerator) != "gpu"
 
