@@ -18,11 +18,17 @@ With ``search`` set, an optuna study (``rsbench/protocols/search.py``) over ``bl
 and optionally ``weight_decay`` replaces the grid: each trial trains the head on train and
 reports val accuracy after every epoch (the head is cheap to score), so the median pruner can
 stop a trial whose learning rate is plainly too small or too large; the refit is as above.
+
+A task type whose plugin defines ``probe_loss(logits, target)`` (multi-label: binary
+cross-entropy on ``{0, 1}`` label vectors) trains the head with that loss instead of
+cross-entropy and is scored on the head's logits; its grid trains one head per value
+(``probe_heads.fitted_heads`` computes cross-entropy only).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import lightning as L
@@ -61,17 +67,19 @@ DEFAULTS = {
 class ProbeHead(L.LightningModule):
     """Trains ``probe_head`` on cached features with MAE's LARS recipe."""
 
-    def __init__(self, dim: int, num_classes: int, lr: float, hp: dict, steps: int) -> None:
+    def __init__(self, dim: int, num_classes: int, lr: float, hp: dict, steps: int,
+                 loss: Callable | None = None) -> None:
         super().__init__()
         self.head = probe_head(dim, num_classes)
         self.lr, self.hp, self.steps = lr, hp, steps
+        self.loss = loss or nn.functional.cross_entropy
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(x)
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        return finite_loss(nn.functional.cross_entropy(self.head(x), y), self.global_step)
+        return finite_loss(self.loss(self.head(x), y), self.global_step)
 
     def optimizer(self) -> torch.optim.Optimizer:
         """SGD with momentum, or MAE's LARS (which adapts only the weight matrix, not the bias)."""
@@ -98,10 +106,12 @@ class ProbeHead(L.LightningModule):
 
 
 def fitted_head(x: torch.Tensor, y: torch.Tensor, num_classes: int, blr: float, hp: dict,
-                ctx: ProtocolContext, callbacks: list | None = None) -> ProbeHead:
+                ctx: ProtocolContext, callbacks: list | None = None,
+                loss: Callable | None = None) -> ProbeHead:
     """A probe head trained on ``(x, y)`` at base learning rate ``blr``.
 
     ``callbacks``: Lightning callbacks for the trainer (the search's per-epoch val reporting).
+    ``loss``: ``loss(logits, y)`` (None: cross-entropy on class indices).
     """
     L.seed_everything(ctx.seed, workers=True, verbose=False)
     batch = min(hp["batch_size"], len(y))
@@ -109,7 +119,7 @@ def fitted_head(x: torch.Tensor, y: torch.Tensor, num_classes: int, blr: float, 
     loader = DataLoader(TensorDataset(x, y), batch_size=batch, shuffle=True, generator=generator,
                         drop_last=len(y) > batch)
     steps = len(loader) * hp["epochs"]
-    module = ProbeHead(x.shape[1], num_classes, blr * batch / 256, hp, steps)
+    module = ProbeHead(x.shape[1], num_classes, blr * batch / 256, hp, steps, loss)
     # The head is tiny and its data sits in memory: one CPU process in fp32 trains it fastest
     # and keeps the probe bit-reproducible whatever ran the feature extraction.
     trainer = make_trainer(replace(ctx.opts, progress=False), max_epochs=hp["epochs"],
@@ -123,6 +133,33 @@ def fitted_head(x: torch.Tensor, y: torch.Tensor, num_classes: int, blr: float, 
 def predictions(head: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Class indices for features ``x``."""
     return head(x).argmax(dim=1)
+
+
+@torch.no_grad()
+def logits(head: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The head's logits for features ``x`` (what a ``probe_loss`` task type scores)."""
+    return head(x)
+
+
+def probe_loss(ctx: ProtocolContext) -> Callable | None:
+    """The task type's head loss (``plugin.probe_loss``), None for cross-entropy."""
+    return getattr(ctx.plugin, "probe_loss", None)
+
+
+def grid_heads(x: torch.Tensor, y: torch.Tensor, num_classes: int, blrs: list[float], hp: dict,
+               ctx: ProtocolContext) -> list[nn.Module | None]:
+    """One trained head per base learning rate (None: it diverged): the batched sweep for
+    cross-entropy, one ``fitted_head`` each (a divergence caught) for a task type's own loss."""
+    loss = probe_loss(ctx)
+    if loss is None:
+        return list(fitted_heads(x, y, num_classes, blrs, hp, ctx))
+    heads: list[nn.Module | None] = []
+    for blr in blrs:
+        try:
+            heads.append(fitted_head(x, y, num_classes, blr, hp, ctx, loss=loss))
+        except FloatingPointError:  # finite_loss: this value diverged, the sweep goes on
+            heads.append(None)
+    return heads
 
 
 def searched_probe(ctx: ProtocolContext, hp: dict, train: tuple, val: tuple,
@@ -139,12 +176,15 @@ def searched_probe(ctx: ProtocolContext, hp: dict, train: tuple, val: tuple,
         raise SpecError(f"{ctx.task.task}: protocol.search needs a validation split; "
                          "raise dataset.split.val_fraction")
 
+    outputs = predictions if probe_loss(ctx) is None else logits
+
     def val_score(head) -> float:
-        return ctx.plugin.scores(predictions(head, xva), yva, num_classes)[ctx.task.primary_metric]
+        return ctx.plugin.scores(outputs(head, xva), yva, num_classes)[ctx.task.primary_metric]
 
     def objective(trial, params: dict) -> float:
         pruning = ValPruning(trial, val_score)
-        head = fitted_head(xtr, ytr, num_classes, params["blr"], {**hp, **params}, ctx, [pruning])
+        head = fitted_head(xtr, ytr, num_classes, params["blr"], {**hp, **params}, ctx, [pruning],
+                           loss=probe_loss(ctx))
         pruning.raise_if_pruned()
         return val_score(head)
 
@@ -161,6 +201,7 @@ def run(ctx: ProtocolContext) -> ProtocolResult:
         raise SpecError(f"{ctx.task.task}: the validation split is empty, so no blr can be chosen "
                          "from blr_grid; raise dataset.split.val_fraction or give one blr")
     start = time.perf_counter()
+    outputs = predictions if probe_loss(ctx) is None else logits
     sweep = {}
     if hp["search"] is not None:  # optuna on train/val instead of the grid
         chosen, summary = searched_probe(ctx, hp, (xtr, ytr), (xva, yva), k)
@@ -170,18 +211,19 @@ def run(ctx: ProtocolContext) -> ProtocolResult:
         grid = hp["blr_grid"] if len(hp["blr_grid"]) > 1 else []  # one value: nothing to pick
         # The whole grid trains at once (rsbench/protocols/probe_heads.py); a diverging value
         # loses the sweep, it does not fail it.
-        for blr, head in zip(grid, fitted_heads(xtr, ytr, k, grid, hp, ctx) if grid else [],
+        for blr, head in zip(grid, grid_heads(xtr, ytr, k, grid, hp, ctx) if grid else [],
                              strict=True):
             sweep[str(blr)] = None if head is None else ctx.plugin.scores(
-                predictions(head, xva), yva, k)[ctx.task.primary_metric]
+                outputs(head, xva), yva, k)[ctx.task.primary_metric]
         best = max(hp["blr_grid"], key=lambda b: sweep.get(str(b)) or 0.0)  # ties: first in grid order
     if hp["refit_on_trainval"]:
         xtr, ytr = torch.cat([xtr, xva]), torch.cat([ytr, yva])
-    (head,) = fitted_heads(xtr, ytr, k, [best], hp, ctx)
+    (head,) = grid_heads(xtr, ytr, k, [best], hp, ctx)
     if head is None:
         raise FloatingPointError(f"{ctx.task.task}: the probe diverged at blr {best} when refitted")
-    metrics = ctx.plugin.scores(predictions(head, xte), yte, k)
+    metrics = ctx.plugin.scores(outputs(head, xte), yte, k)
     timings["head_s"] = time.perf_counter() - start
     hparams = {**hp, "blr": best, "lr": best * min(hp["batch_size"], len(ytr)) / 256,
-               "val_sweep": sweep, "recipe": RECIPE}
+               "val_sweep": sweep, "recipe": RECIPE,
+               **({} if probe_loss(ctx) is None else {"loss": "binary_cross_entropy_with_logits"})}
     return ProtocolResult(metrics, hparams, timings, data.summary())
