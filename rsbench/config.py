@@ -22,7 +22,7 @@ from rsbench.bands import NORMALISATIONS
 from rsbench.bands.matching import BAND_FILLS
 from rsbench.errors import RsbenchError, SpecError  # noqa: F401  (SpecError re-exported: rsbench.config.SpecError)
 
-TASK_TYPES = ("classification", "segmentation", "detection")
+TASK_TYPES = ("classification", "segmentation", "detection", "multilabel")
 PROTOCOLS = ("linear_probe", "knn", "frozen", "finetune")
 TASK_KEYS = {"task", "version", "type", "description", "dataset", "protocol", "metrics", "include", "tags"}
 DATASET_KEYS = {"name", "split", "image_size", "bands", "root", "variant", "band_fill",

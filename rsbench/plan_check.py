@@ -149,7 +149,8 @@ def task_job(task) -> Job:
     run the encoder at the feature-extraction batch (64) or the decoder's batch."""
     finetune = task.protocol_name == "finetune"
     default = 32 if finetune else 64
-    batch = int(task.protocol.get("batch_size", default)) if task.type != "classification" \
+    probe = task.type in ("classification", "multilabel")
+    batch = int(task.protocol.get("batch_size", default)) if not probe \
         or finetune else default  # a classification probe's batch is the head's, not the encoder's
     return Job(task.task, "finetune" if finetune else "frozen", batch, task.dataset.image_size)
 

@@ -50,7 +50,9 @@ def parse_overrides(items: list[str]) -> dict:
 
 def grouped_overrides(items: list[str]) -> Overrides:
     """``--set`` items split into common, per-task (``TASK:key=value``) and ``arch.`` ones."""
-    common, per_task, arch = [], {}, []
+    common: list[str] = []
+    per_task: dict[str, list[str]] = {}
+    arch: list[str] = []
     for item in items:
         key = item.split("=", 1)[0]
         if ":" in key:
@@ -101,7 +103,7 @@ def specs_with_overrides(names: list[str], overrides: Overrides) -> tuple[list, 
         merged = deep_merge(overrides.common, own)
         if merged and not root_problems(merged, ""):
             try:
-                spec = task_from_dict(deep_merge(spec.raw, merged), spec.path)
+                spec = task_from_dict(deep_merge(spec.raw, merged), spec.path or spec.task)
             except SpecError as err:
                 problems.append(f"--set for {spec.task}: {err}")
                 continue
@@ -147,7 +149,7 @@ def band_problems(card, spec) -> list[str]:
         plan = input_plan(card.input_spec, card.name, spec.dataset)
     except (BandError, SpecError) as err:
         return [f"{spec.task}: {err}"]
-    if spec.type != "classification" and not plan.plain:
+    if spec.type not in ("classification", "multilabel") and not plan.plain:
         return [f"{spec.task}: {spec.type} tasks take the model's own bands in its order with "
                 f"normalisation: model (band matching, band_fill and other normalisations are "
                 f"for classification tasks)"]

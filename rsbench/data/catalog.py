@@ -10,6 +10,7 @@ DATASETS.register("ucmerced", "rsbench.data.ucmerced:UCMercedAdapter")
 DATASETS.register("resisc45", "rsbench.data.resisc45:RESISC45Adapter")
 DATASETS.register("eurosat", "rsbench.data.eurosat:EuroSATAdapter")
 DATASETS.register("aid", "rsbench.data.aid:AIDAdapter")
+DATASETS.register("bigearthnet", "rsbench.data.bigearthnet:BigEarthNetAdapter")
 
 
 def dataset_adapter(name: str) -> SceneAdapter:
