@@ -137,7 +137,7 @@ def cmd_validate(args) -> int:
     from rsbench.tasks import plugin
 
     paths = [Path(p) for p in args.paths] or task_files()
-    bad, names = 0, {}
+    bad, names = 0, dict[str, Path]()
     for path in paths:
         try:
             spec = load_task(path)

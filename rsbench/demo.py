@@ -15,20 +15,21 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from rsbench.runner import log
 
 ARCH = "vit_tiny_patch16"
-ARCH_OVERRIDES = {"depth": 4, "patch_size": 8}
+ARCH_OVERRIDES: dict[str, Any] = {"depth": 4, "patch_size": 8}
 IMAGE_SIZE = 64
 SEEDS = [0, 1]
 TASKS = ["demo_ucmerced_linear_probe", "demo_ucmerced_knn", "demo_ucmerced_finetune",
          "demo_loveda_frozen", "demo_dior_frozen"]
 LOVEDA_IMAGES_PER_SPLIT = 64  # 16 leave the per-patch decoder too few examples
 DIOR_IMAGES_PER_SPLIT = 48  # more examples per texture class, at no extra training cost
-PRETRAIN = {"epochs": 12, "batch_size": 32, "images_per_class": 40, "seed": 1}
+PRETRAIN: dict[str, int] = {"epochs": 12, "batch_size": 32, "images_per_class": 40, "seed": 1}
 EVAL_IMAGES_PER_CLASS = 30
 # The synthetic classes differ by stripe angle (45 vs 135 degrees: mirror images) and frequency
 # (which strong zoom changes), so the demo keeps only label-preserving augmentation.
@@ -65,7 +66,7 @@ def pretrained_checkpoints(ckpt_dir: Path, data_dir: Path, quiet: bool) -> dict[
     loader = DataLoader(data.train, batch_size=PRETRAIN["batch_size"], shuffle=True, drop_last=True,
                         generator=torch.Generator().manual_seed(PRETRAIN["seed"]))
     lr = hp["blr"] * PRETRAIN["batch_size"] / 256
-    module = Finetuner(backbone, len(data.classes), hp, len(loader) * hp["epochs"], lr)
+    module = Finetuner(backbone, len(data.classes), hp, len(loader) * PRETRAIN["epochs"], lr)
 
     class SaveFirstEpoch(L.Callback):
         def on_train_epoch_end(self, trainer, pl_module):
@@ -75,7 +76,7 @@ def pretrained_checkpoints(ckpt_dir: Path, data_dir: Path, quiet: bool) -> dict[
 
     trainer = make_trainer(EngineOptions(accelerator="cpu", precision="32-true", progress=not quiet,
                                          root_dir=str(ckpt_dir)),
-                           max_epochs=hp["epochs"], callbacks=[SaveFirstEpoch()])
+                           max_epochs=PRETRAIN["epochs"], callbacks=[SaveFirstEpoch()])
     trainer.fit(module, loader)
     trainer.save_checkpoint(final)
     return {"early": early, "final": final}

@@ -15,6 +15,7 @@ import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -73,7 +74,7 @@ def patch_size_of(card) -> int | None:
         model = build_timm_model(
             card.arch, card.input_spec, card.pool, device="meta", **card.arch_overrides
         )
-        size = model.patch_embed.patch_size
+        size: Any = model.patch_embed.patch_size  # type: ignore[union-attr]  # a timm ViT's attribute: untyped
         return int(size[0] if isinstance(size, tuple | list) else size)
     except Exception:  # not a patch model (a CNN): nothing to check
         return None

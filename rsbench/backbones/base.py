@@ -7,7 +7,7 @@ statistics.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -30,6 +30,8 @@ class Backbone(nn.Module):
     """
 
     input_map: InputMap
+    model: Any  # a timm model: untyped, so its attributes are Any rather than Tensor | Module
+    load_report: Any
 
     def __init__(self, model: nn.Module, input_spec: InputSpec, pool: Pool, arch: str) -> None:
         super().__init__()

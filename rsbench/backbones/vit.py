@@ -9,6 +9,7 @@ official MAE checkpoint loads into them without renaming.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class ViTArch:
 
     def timm_kwargs(self) -> dict:
         """Keyword arguments for ``timm.models.vision_transformer.VisionTransformer``."""
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "embed_dim": self.embed_dim,
             "depth": self.depth,
             "num_heads": self.num_heads,
@@ -37,7 +38,7 @@ class ViTArch:
             from timm.layers import SwiGLU
             from torch import nn
 
-            kwargs.update(mlp_layer=SwiGLU, act_layer=nn.SiLU)
+            kwargs.update({"mlp_layer": SwiGLU, "act_layer": nn.SiLU})
         return kwargs
 
     def param_count(self, img_size: int = 224, in_chans: int = 3) -> int:

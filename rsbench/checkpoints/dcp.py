@@ -56,13 +56,14 @@ def dcp_classes() -> dict[tuple[str, str], type]:
 class MetadataUnpickler(pickle.Unpickler):
     """An unpickler for DCP ``.metadata``: DCP's data classes, torch dtypes/sizes and paths only."""
 
-    allowed = None  # filled lazily: importing DCP costs a little
+    allowed: dict[tuple[str, str], type] | None = None  # filled lazily: importing DCP costs a little
 
     def find_class(self, module: str, name: str) -> Any:
         if MetadataUnpickler.allowed is None:
             MetadataUnpickler.allowed = dcp_classes()
-        if (module, name) in MetadataUnpickler.allowed:
-            return MetadataUnpickler.allowed[(module, name)]
+        allowed = MetadataUnpickler.allowed
+        if (module, name) in allowed:
+            return allowed[(module, name)]
         if module == "torch" and (name == "Size" or isinstance(getattr(torch, name, None), torch.dtype)):
             return getattr(torch, name)
         if (module, name) == ("torch.serialization", "_get_layout"):

@@ -27,7 +27,7 @@ def single_file_sha256(path: Path) -> str:
 
 def folder_files(root: Path) -> list[Path]:
     """Every file under ``root`` (symlinked files followed, as Hub snapshots use them), sorted."""
-    files = []
+    files: list[Path] = []
     for here, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS]
         files.extend(Path(here) / n for n in names if (Path(here) / n).is_file())

@@ -94,7 +94,8 @@ def split_unused(keys: list[str], prefix: str, target_keys: set[str]) -> tuple[l
     Outside the encoder prefix, or recognisably a head/decoder → ignored; anything else under the
     prefix that matches no target key → unexpected (a sign of the wrong ``arch``).
     """
-    ignored, unexpected = [], []
+    ignored: list[str] = []
+    unexpected: list[str] = []
     for key in keys:
         inside = key.startswith(prefix)
         rest = key[len(prefix):] if inside else key
@@ -129,7 +130,8 @@ def convert_hf(source: Source, target_keys: set[str], clean: dict[str, str], pre
     wanted = hf.source_keys_for(target_keys, keys, prefix)
     tensors = source.read([clean[k] for k in wanted])
     state_dict, _ = hf.hf_to_timm({k[len(prefix):]: tensors[clean[k]] for k in wanted})
-    ignored, unexpected = [], []
+    ignored: list[str] = []
+    unexpected: list[str] = []
     for key in keys:
         if key in wanted:
             continue

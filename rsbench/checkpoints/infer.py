@@ -149,7 +149,7 @@ def infer_from_source(source: Source) -> Inference:
         heads, why = named_heads(source, dims)
         if heads is None:
             heads, why = assumed_heads(source, dims)
-        notes.insert(0, why)
+        notes.insert(0, str(why))
     if heads <= 0 or dims.embed_dim % heads:
         raise refusal(source, f"{heads} heads do not divide width {dims.embed_dim}")
     if int(dims.embed_dim * (dims.mlp_dim / dims.embed_dim)) != dims.mlp_dim:

@@ -17,7 +17,7 @@ import pickletools
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -155,14 +155,14 @@ def globals_in_pickle(data: bytes, max_pickles: int = 5) -> list[str]:
             elif op.name == "MEMOIZE":
                 memo[len(memo)] = top
             elif op.name in ("BINPUT", "LONG_BINPUT", "PUT"):
-                memo[int(arg)] = top
-            elif op.name in ("BINGET", "LONG_BINGET", "GET") and memo.get(int(arg)):
-                top = memo[int(arg)]
-                strings.append(top)
+                memo[int(cast(int, arg))] = top
+            elif op.name in ("BINGET", "LONG_BINGET", "GET") and memo.get(int(cast(int, arg))):
+                top = memo[int(cast(int, arg))]
+                strings.append(cast(str, top))
             else:
                 top = None
             if op.name == "STOP":
-                pos += at + 1
+                pos += cast(int, at) + 1
                 break
         if pos >= len(data) or data[pos : pos + 1] != b"\x80":
             break

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sized
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
 import torch
@@ -94,7 +94,7 @@ def extracted_features(
     workers = opts.num_workers if workers is None else workers
     # No workload: under --strategy fsdp a frozen forward pass runs data parallel (DDP).
     trainer = make_trainer(opts, use_distributed_sampler=False)
-    feats, labels = predict_in_order(trainer, FeatureExtractor(backbone), dataset, batch_size,
+    feats, labels = predict_in_order(trainer, FeatureExtractor(backbone), cast(Any, dataset), batch_size,
                                      workers, loader_options=loader_options(workers, opts))
     return feats, labels
 

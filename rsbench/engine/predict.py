@@ -11,9 +11,13 @@ dependent kernels give bit-identical outputs on any number of processes.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
+
+if TYPE_CHECKING:
+    from rsbench.data.bundle import SizedDataset
 
 
 class ShardedBatches(Sampler[list[int]]):
@@ -45,7 +49,7 @@ class ShardedBatches(Sampler[list[int]]):
 class _DecoyAware(Dataset):
     """The dataset, where a decoy index ``-(i + 1)`` loads sample ``i``."""
 
-    def __init__(self, dataset: Dataset) -> None:
+    def __init__(self, dataset: SizedDataset) -> None:
         self.dataset = dataset
 
     def __len__(self) -> int:
@@ -75,7 +79,7 @@ def _cpu(x):
     return x.detach().cpu() if isinstance(x, torch.Tensor) else torch.as_tensor(x)
 
 
-def predict_in_order(trainer, module, dataset: Dataset, batch_size: int, num_workers: int = 0,
+def predict_in_order(trainer, module, dataset: SizedDataset, batch_size: int, num_workers: int = 0,
                      collate_fn=None, loader_options: dict | None = None) -> tuple | list:
     """Run ``trainer.predict`` over ``dataset``; the outputs in dataset order, on every rank.
 
@@ -90,7 +94,7 @@ def predict_in_order(trainer, module, dataset: Dataset, batch_size: int, num_wor
     with warnings.catch_warnings():  # Lightning keeps a custom batch sampler and says so
         warnings.filterwarnings("ignore", message=".*custom batch sampler.*")
         outputs = trainer.predict(module, loader) or []
-    local = []
+    local: list[tuple[torch.Tensor, Any]] = []
     for idx, out in zip(sampler.batches(), outputs, strict=True):
         if idx[0] >= 0:  # drop decoys
             if isinstance(out, list):

@@ -69,7 +69,7 @@ class ProtocolContext:
     make_data: Callable[..., Any]
     cache: FeatureCache | None
     identity: dict
-    plugin: ModuleType | None = None
+    plugin: ModuleType
 
 
 @dataclass
@@ -82,7 +82,7 @@ class ProtocolResult:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def resolved_hparams(defaults: dict, given: dict, where: str) -> dict:
+def resolved_hparams(defaults: dict, given: dict, where: str | None) -> dict:
     """``defaults`` updated with the task's ``protocol:`` section (minus ``name``/``recipe``)."""
     given = {k: v for k, v in given.items() if k not in ("name", "recipe")}
     unknown = sorted(set(given) - set(defaults))

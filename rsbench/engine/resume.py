@@ -40,6 +40,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 import lightning as L
 import numpy as np
@@ -143,7 +144,7 @@ class Preemption(L.Callback):
                  signum: int = signal.SIGUSR1) -> None:
         self.folder, self.generator, self.signum = Path(folder), generator, signum
         self.warned = False
-        self._previous = None
+        self._previous: Any = None
 
     def _on_signal(self, signum, frame) -> None:
         log(f"signal {signum}: saving at the end of this epoch, then requeueing")
@@ -208,7 +209,8 @@ class Preemption(L.Callback):
         return {"ranks": ranks}
 
     def _local_state(self) -> dict:
-        kind, key, pos, has_gauss, gauss = np.random.get_state()
+        kind, key, pos, has_gauss, gauss = cast(tuple[str, np.ndarray, int, int, float],
+                                                np.random.get_state(legacy=True))
         # Plain types only, so the checkpoint loads with torch.load(weights_only=True).
         state = {"torch": torch.get_rng_state(), "python": random.getstate(),
                  "numpy": [kind, torch.from_numpy(key.astype(np.int64)), pos, has_gauss, gauss]}

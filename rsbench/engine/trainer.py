@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from rsbench.errors import UserError
 
@@ -106,7 +107,7 @@ def make_trainer(opts: EngineOptions, max_epochs: int | None = None, workload=No
             from rsbench.engine.sharding import fsdp_strategy
 
             strategy = fsdp_strategy(opts, accelerator, workload)
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "accelerator": accelerator,
         "devices": opts.devices,
         "num_nodes": opts.num_nodes,

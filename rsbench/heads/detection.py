@@ -25,12 +25,16 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from rsbench.config import SpecError
+
+if TYPE_CHECKING:
+    from rsbench.backbones.base import Backbone
 
 STRIDES = (4, 8, 16, 32)
 DETECTORS = ("faster_rcnn", "retinanet", "fcos")
@@ -100,7 +104,7 @@ class ViTDetBackbone(nn.Module):
     has ``requires_grad`` off, stays in eval mode and runs under ``no_grad``.
     """
 
-    def __init__(self, backbone: nn.Module, image_size: int, detector: str = "faster_rcnn",
+    def __init__(self, backbone: Backbone, image_size: int, detector: str = "faster_rcnn",
                  out_channels: int = 256, frozen: bool = False) -> None:
         super().__init__()
         if detector not in DETECTORS:
@@ -152,7 +156,7 @@ class ViTDetBackbone(nn.Module):
         return OrderedDict(zip(names, feats, strict=True))
 
 
-def patch_size_of(backbone: nn.Module) -> int:
+def patch_size_of(backbone: Backbone) -> int:
     """The ViT's patch size (stride of its feature maps)."""
     patch = getattr(getattr(backbone.model, "patch_embed", None), "patch_size", None)
     if patch is None:
@@ -161,7 +165,7 @@ def patch_size_of(backbone: nn.Module) -> int:
     return int(patch[0] if isinstance(patch, tuple | list) else patch)
 
 
-def build_detector(backbone: nn.Module, num_classes: int, image_size: int,
+def build_detector(backbone: Backbone, num_classes: int, image_size: int,
                    detector: str = "faster_rcnn", frozen: bool = False, channels: int = 256,
                    score_thresh: float = 0.05, detections_per_img: int = 100,
                    **detector_kwargs) -> nn.Module:
@@ -199,16 +203,16 @@ class DetectionModel(nn.Module):
     ``{"boxes" xyxy, "scores", "labels" 0-based}`` in eval mode.
     """
 
-    def __init__(self, backbone: nn.Module, num_classes: int, image_size: int,
+    def __init__(self, backbone: Backbone, num_classes: int, image_size: int,
                  detector: str = "faster_rcnn", frozen: bool = False, **kwargs) -> None:
         super().__init__()
         self.detector = build_detector(backbone, num_classes, image_size, detector, frozen, **kwargs)
         self.label_offset = 1 if detector == "faster_rcnn" else 0
 
     @property
-    def encoder(self) -> nn.Module:
+    def encoder(self) -> Backbone:
         """The rsbench ``Backbone`` inside."""
-        return self.detector.backbone.backbone
+        return self.detector.backbone.backbone  # type: ignore[union-attr,return-value]  # torchvision's untyped nesting
 
     def forward(self, images: list[torch.Tensor], targets: list[dict] | None = None):
         if targets is not None:

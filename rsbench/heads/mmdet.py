@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -33,6 +33,9 @@ from torch.nn import functional as F
 
 from rsbench.config import SpecError
 from rsbench.errors import InputNotFound
+
+if TYPE_CHECKING:
+    from rsbench.backbones.base import Backbone
 
 INSTALL_HINT = ("the mmdet backend needs MMDetection 3.3 with mmcv 2.1 built from source: run "
                 "`make setup-mmdet` (or install rsbench[mmdet] after building mmcv)")
@@ -73,7 +76,7 @@ def config_from(spec: dict | str, base_dir: Path | None = None) -> tuple[dict, s
 
 
 def _head_dicts(model: dict) -> list[dict]:
-    heads = []
+    heads: list[dict] = []
     for owner in (model, model.get("roi_head") or {}):
         head = owner.get("bbox_head")
         heads += head if isinstance(head, list) else [head] if isinstance(head, dict) else []
@@ -112,7 +115,7 @@ def register_backbone() -> None:
     class RSBenchViT(BaseModule):
         """An rsbench ``Backbone`` + RVSA pyramid as an mmdet backbone (tuple of 4 maps)."""
 
-        def __init__(self, encoder: nn.Module, frozen: bool = False) -> None:
+        def __init__(self, encoder: Backbone, frozen: bool = False) -> None:
             from rsbench.heads.upernet import ViTPyramid, drop_final_norms
 
             super().__init__()
@@ -145,7 +148,7 @@ def register_backbone() -> None:
     MODELS.register_module(name=BACKBONE_TYPE, module=RSBenchViT)
 
 
-def build_mmdet_detector(encoder: nn.Module, model: dict) -> nn.Module:
+def build_mmdet_detector(encoder: Backbone, model: dict) -> nn.Module:
     """mmdet's detector for a resolved model config, with ``encoder`` as its backbone.
 
     mmdet's own ``init_weights`` runs (its heads' ``init_cfg``, as mmengine's runner would do);
@@ -226,18 +229,18 @@ class MMDetModel(nn.Module):
     ``{"boxes" xyxy at native size, "scores", "labels"}`` in eval mode.
     """
 
-    def __init__(self, encoder: nn.Module, model: dict, image_size: int) -> None:
+    def __init__(self, encoder: Backbone, model: dict, image_size: int) -> None:
         super().__init__()
         self.detector, self.image_size = build_mmdet_detector(encoder, model), image_size
 
     @property
-    def encoder(self) -> nn.Module:
+    def encoder(self) -> Backbone:
         """The rsbench ``Backbone`` inside."""
-        return self.detector.backbone.encoder
+        return self.detector.backbone.encoder  # type: ignore[union-attr,return-value]  # an mmdet model, untyped
 
     def _batch(self, images, targets, training: bool) -> dict:
         inputs, samples = data_samples(list(images), list(targets), self.image_size, training)
-        pre = self.detector.data_preprocessor
+        pre: Any = self.detector.data_preprocessor  # an mmengine module: untyped
         pre.to(inputs[0].device)  # mmengine tracks its device in .to(); Lightning moves by _apply
         return pre({"inputs": inputs, "data_samples": samples}, training)
 

@@ -12,12 +12,16 @@ classifier); mmseg's auxiliary FCN head (loss weight 0.4) is not used.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from rsbench.config import SpecError
+
+if TYPE_CHECKING:
+    from rsbench.backbones.base import Backbone
 
 STRIDES = (4, 8, 16, 32)
 
@@ -136,7 +140,7 @@ def drop_final_norms(model: nn.Module) -> None:
             setattr(model, name, nn.Identity())
 
 
-def maps_at(backbone: nn.Module, x: torch.Tensor, levels: list[int]) -> list[torch.Tensor]:
+def maps_at(backbone: Backbone, x: torch.Tensor, levels: list[int]) -> list[torch.Tensor]:
     """One feature map per entry of ``levels``; a shallow ViT may repeat a block index, which
     timm's ``forward_intermediates`` would return once."""
     unique = sorted(set(levels))
@@ -153,7 +157,7 @@ class SegmentationModel(nn.Module):
     replaced by ``Identity`` so that every trainable parameter gets a gradient (DDP requires it).
     """
 
-    def __init__(self, backbone: nn.Module, head: nn.Module, levels: list[int] | None = None,
+    def __init__(self, backbone: Backbone, head: nn.Module, levels: list[int] | None = None,
                  frozen: bool = False) -> None:
         super().__init__()
         self.backbone, self.head, self.frozen = backbone, head, frozen

@@ -34,7 +34,7 @@ def family_of(task: str) -> str:
 def cell_fraction(record_ids: list[str], provenance: dict[str, dict]) -> float | None:
     """The one train fraction a cell's records carry; None when none has one or they differ."""
     found = {provenance[rid].get("train_fraction") for rid in record_ids} - {None}
-    return float(next(iter(found))) if len(found) == 1 else None
+    return float(next(iter(found))) if len(found) == 1 else None  # type: ignore[arg-type]  # None removed above
 
 
 def curve_points(board: SuiteBoard) -> pd.DataFrame:

@@ -273,7 +273,8 @@ def compare_builds(old: Path | str, new: Path | str) -> DriftReport:
             continue
         changed, notes = provenance_changes(o, n, old_base, new_base)
         report.drifted.append(
-            CellDrift(*key, reason=reason, old=o, new=n, provenance=changed, provenance_notes=notes)
+            CellDrift(key[0], key[1], key[2], reason=reason, old=o, new=n, provenance=changed,
+                      provenance_notes=notes)
         )
     return report
 

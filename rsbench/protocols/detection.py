@@ -24,10 +24,10 @@ them as well is an error. Both train and score through the same module, schedule
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import lightning as L
 import torch
-from torch import nn
 
 from rsbench.config import SpecError
 from rsbench.engine.protocol import (
@@ -40,6 +40,10 @@ from rsbench.engine.protocol import (
 from rsbench.heads.detection import DetectionModel
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
 from rsbench.tasks.detection import coco_scores
+
+if TYPE_CHECKING:
+    from rsbench.backbones.base import Backbone
+    from rsbench.heads.mmdet import MMDetModel
 
 COMMON_DEFAULTS = {
     "backend": "torchvision",
@@ -129,7 +133,7 @@ class DetectionModule(ShardedModule, L.LightningModule):
     ``layer_decay`` None means a frozen encoder (only pyramid and detector heads are optimised).
     """
 
-    def __init__(self, model: DetectionModel, hp: dict, layer_decay: float | None = None) -> None:
+    def __init__(self, model: DetectionModel | MMDetModel, hp: dict, layer_decay: float | None = None) -> None:
         super().__init__()
         self.model, self.hp, self.layer_decay = model, hp, layer_decay
         self.total_steps, self.steps_per_epoch = 1, 1
@@ -163,7 +167,7 @@ class DetectionModule(ShardedModule, L.LightningModule):
                               lambda s: step_lr_factor(s, hp, total, per_epoch))
 
 
-def checked_backend(hp: dict, where: str) -> str:
+def checked_backend(hp: dict, where: str | None) -> str:
     """``hp["backend"]`` once its options are consistent; a ``SpecError`` naming the task if not."""
     backend = hp["backend"]
     if backend == "torchvision":
@@ -182,7 +186,7 @@ def checked_backend(hp: dict, where: str) -> str:
     return backend
 
 
-def build_module(backbone: nn.Module, num_classes: int, hp: dict, image_size: int, frozen: bool,
+def build_module(backbone: Backbone, num_classes: int, hp: dict, image_size: int, frozen: bool,
                  layer_decay: float | None, base_dir: Path | None = None) -> DetectionModule:
     """Backbone + pyramid + detector wrapped for training.
 

@@ -11,6 +11,8 @@ MAE; validation is not used for early stopping.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import lightning as L
 import torch
 from torch import nn
@@ -26,6 +28,9 @@ from rsbench.engine.protocol import (
 from rsbench.heads import finetune_head
 from rsbench.protocols.base import warmup_cosine
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
+
+if TYPE_CHECKING:
+    from rsbench.backbones.base import Backbone
 
 RECIPE = ("MAE main_finetune.py as used by RVSA/SatMAE: AdamW blr {blr} (lr = blr x batch / 256), "
           "layer decay {layer_decay}, drop path {drop_path}, {epochs} epochs ({warmup_epochs} "
@@ -70,7 +75,7 @@ def train_transform(image_size: int, hp: dict):
 class Finetuner(ShardedModule, L.LightningModule):
     """Backbone + linear classifier trained end to end."""
 
-    def __init__(self, backbone: nn.Module, num_classes: int, hp: dict, total_steps: int,
+    def __init__(self, backbone: Backbone, num_classes: int, hp: dict, total_steps: int,
                  lr: float) -> None:
         super().__init__()
         self.backbone = backbone

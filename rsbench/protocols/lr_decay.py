@@ -31,7 +31,7 @@ def param_groups_lrd(model: nn.Module, weight_decay: float, layer_decay: float) 
 
         return param_groups_layer_decay(model, weight_decay=weight_decay, layer_decay=layer_decay,
                                         no_weight_decay_list=skip)
-    num_layers = len(model.blocks) + 1
+    num_layers = len(model.blocks) + 1  # type: ignore[arg-type]  # a timm ViT's nn.Sequential
     groups: dict[tuple[int, bool], dict] = {}
     for name, param in model.named_parameters():
         if not param.requires_grad:

@@ -45,7 +45,7 @@ PRUNERS = ("median", "none")
 PARAM_KEYS = {"low", "high", "log"}
 
 
-def search_spec(search: dict, allowed: tuple[str, ...], where: str) -> dict:
+def search_spec(search: dict, allowed: tuple[str, ...], where: str | None) -> dict:
     """``search`` checked against ``allowed`` parameter names and completed with defaults."""
     if not isinstance(search, dict):
         raise SpecError(f"{where}: protocol.search must be a mapping or null, got {search!r}")
@@ -186,7 +186,8 @@ class ValPruning(L.Callback):
     """
 
     def __init__(self, trial, score: Callable[[L.LightningModule], float]) -> None:
-        self.trial, self.score, self.pruned, self.values = trial, score, False, []
+        self.trial, self.score, self.pruned = trial, score, False
+        self.values: list[float] = []
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         was_training = pl_module.training

@@ -19,9 +19,10 @@ pixel-wise NLL loss have no deterministic kernels, so the trainer runs with
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import lightning as L
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from rsbench.engine.protocol import (
@@ -36,6 +37,9 @@ from rsbench.heads.upernet import SegmentationModel, segmentation_head
 from rsbench.protocols.base import warmup_poly
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
 from rsbench.tasks.segmentation import image_confusions, scores_from_confusion
+
+if TYPE_CHECKING:
+    from rsbench.backbones.base import Backbone
 
 COMMON_DEFAULTS = {
     "decoder": "upernet",
@@ -132,7 +136,7 @@ def slide_stride(hp: dict, crop: int) -> int:
     return int(hp["slide_stride"]) if hp["slide_stride"] else max(1, (2 * crop) // 3)
 
 
-def build_module(backbone: nn.Module, num_classes: int, hp: dict, crop: int, ignore_index: int,
+def build_module(backbone: Backbone, num_classes: int, hp: dict, crop: int, ignore_index: int,
                  frozen: bool, layer_decay: float | None) -> SegmentationModule:
     """Backbone + decoder wrapped for training."""
     head = segmentation_head(hp["decoder"], backbone.embed_dim, num_classes, hp["channels"])

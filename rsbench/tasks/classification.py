@@ -46,8 +46,9 @@ def scores(preds: torch.Tensor, target: torch.Tensor, num_classes: int) -> dict[
                               "(too few images per class for the split's ratios?)")
     if preds.ndim == 2:
         preds = preds.argmax(dim=1)
-    kw = {"num_classes": num_classes, "validate_args": False}
     return {
-        "overall_accuracy": float(multiclass_accuracy(preds, target, average="micro", **kw)),
-        "average_accuracy": float(multiclass_accuracy(preds, target, average="macro", **kw)),
+        "overall_accuracy": float(multiclass_accuracy(preds, target, num_classes, average="micro",
+                                                      validate_args=False)),
+        "average_accuracy": float(multiclass_accuracy(preds, target, num_classes, average="macro",
+                                                      validate_args=False)),
     }

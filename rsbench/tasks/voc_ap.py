@@ -203,15 +203,15 @@ def devkit_class_ap(detections: Sequence[dict], ground_truth: Sequence[dict], k:
         image_of += [i] * int(d.sum())
     if not boxes:
         return 0.0
-    boxes, scores = np.concatenate(boxes), np.concatenate(scores)
-    order = np.argsort(-scores)  # numpy's default sort, as the devkit (ties: its order)
+    all_boxes, all_scores = np.concatenate(boxes), np.concatenate(scores)
+    order = np.argsort(-all_scores)  # numpy's default sort, as the devkit (ties: its order)
     tp, fp = np.zeros(len(order)), np.zeros(len(order))
     for rank, j in enumerate(order):
         i = image_of[j]
         if len(truth[i]) == 0:
             fp[rank] = 1
             continue
-        overlaps = devkit_iou(boxes[j], truth[i])
+        overlaps = devkit_iou(all_boxes[j], truth[i])
         best = int(np.argmax(overlaps))
         if overlaps[best] > iou_thr:  # strictly above
             if not hard[i][best]:

@@ -11,6 +11,7 @@ from rsbench.engine.features import FeatureCache, extracted_features
 from rsbench.engine.trainer import EngineOptions
 from rsbench.protocols import ProtocolContext
 from rsbench.protocols.frozen_features import cached_splits
+from rsbench.tasks import plugin as task_plugin
 
 
 class CountingBackbone(torch.nn.Module):
@@ -37,7 +38,8 @@ def context(tmp_path, data, backbone):
     task = type("T", (), {"dataset": type("D", (), {"image_size": 32})()})()
     return ProtocolContext(task=task, seed=0, opts=EngineOptions(accelerator="cpu", progress=False),
                            make_backbone=lambda **_: backbone, make_data=lambda **_: data,
-                           cache=FeatureCache(tmp_path / "cache"), identity={"model": "tiny"})
+                           cache=FeatureCache(tmp_path / "cache"), identity={"model": "tiny"},
+                           plugin=task_plugin("classification"))
 
 
 def test_two_splits_of_the_same_images_run_the_backbone_once_per_image(tmp_path):

@@ -66,7 +66,7 @@ def synthetic_pair(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.
     """One ``(RGB uint8 [size, size, 3], mask uint8 [size, size] in 0..7)`` pair."""
     mask = region_mask(size, rng, (4, 10))
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    img = np.zeros((size, size, 3), np.float32)
+    img: np.ndarray = np.zeros((size, size, 3), np.float32)
     shift = rng.uniform(-0.04, 0.04, size=3)
     for k, (colour, angle, cycles, contrast) in CLASS_LOOKS.items():
         where = mask == k
@@ -89,7 +89,7 @@ def texture_pair(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.nd
     """Like :func:`synthetic_pair`, but class ``c`` is UC Merced-style texture ``c - 1`` (stripe
     orientation and frequency) in palette 0 or 1, drawn per image and class."""
     mask = region_mask(size, rng, (2, 5))
-    img = np.zeros((size, size, 3), np.float32)
+    img: np.ndarray = np.zeros((size, size, 3), np.float32)
     for k in range(1, 8):
         where = mask == k
         if where.any():
