@@ -7,8 +7,8 @@
   activation checkpointing on blocks when asked for or when the plan needs it.
 - CPU (where ``FSDPStrategy`` refuses to run): FSDP2 under Lightning's
   ``ModelParallelStrategy(data_parallel_size=N, tensor_parallel_size=1)``; the LightningModule's
-  ``configure_model`` calls ``shard_module`` here, which applies ``fully_shard`` to every block,
-  every encoder and then the root, filling a lazy encoder from its file shard by shard.
+  ``configure_model`` calls ``shard_module`` here, which applies ``fully_shard`` to every block
+  and then to the root, and fills a lazy encoder from its file shard by shard.
 
 Only ``torch.cuda.is_available`` / ``device_count`` / ``get_device_properties`` are used, which
 ROCm builds of PyTorch implement; nothing here names NCCL or CUDA-only features.
@@ -108,16 +108,18 @@ def fsdp_strategy(opts, accelerator: str, workload: Workload | None, device_byte
 
 
 def shard_module(module) -> None:
-    """FSDP2 for ``configure_model``: ``fully_shard`` each transformer block, each encoder
-    (a ``Backbone``'s ``model``: patch and position embeddings, final norm), then the root.
+    """FSDP2 for ``configure_model``: ``fully_shard`` each transformer block, then the root.
 
     Blocks are activation-checkpointed first when the plan says so (``--strategy fsdp`` with
     ``EngineOptions(activation_checkpointing=True)``, or when the auto plan needs it).
 
     A lazy encoder (``rsbench.checkpoints.sharded.lazy_backbone``: on the meta device, a
-    ``shard_fill`` pending) is filled right after it is sharded, each rank reading only its
-    shards from the file over the strategy's data-parallel mesh, before the root (heads and
-    decoders, initialised as usual) is sharded. Blocks already sharded are left as they are.
+    ``shard_fill`` pending) is filled once sharded, each rank allocating and reading only its
+    shards (over the strategy's data-parallel mesh); heads and decoders arrive initialised
+    and are sharded as they are. Blocks already sharded are left as they are.
+
+    The encoder is not an FSDP unit of its own: a ``Backbone`` runs it through methods
+    (``forward_features``), not its ``__call__``, so its hooks would never gather it.
 
     Does nothing unless the trainer's strategy is Lightning's ``ModelParallelStrategy`` (the
     CPU path of ``--strategy fsdp``), or when the module is already sharded (``configure_model``
@@ -157,13 +159,14 @@ def shard_module(module) -> None:
         targets = [m for m in module.modules() if isinstance(m, CheckpointWrapper)]
     for sub in targets:
         fully_shard(sub, mesh=mesh, reshard_after_forward=reshard, mp_policy=mp)
+    # The root takes the encoder's tensors outside the blocks too (a meta tensor shards as
+    # one: FSDP2 keeps meta and real parameters in one group), so only then is all of a lazy
+    # encoder sharded and can its shards be allocated and filled.
+    fully_shard(module, mesh=mesh, reshard_after_forward=reshard, mp_policy=mp)
     for backbone in encoders(module):
-        if not isinstance(backbone.model, FSDPModule):
-            fully_shard(backbone.model, mesh=mesh, reshard_after_forward=reshard, mp_policy=mp)
         if pending_fill(backbone) is not None:
             how = filled(backbone, trainer.strategy.root_device)
             rank_zero_info(f"rsbench: encoder filled shard by shard ({how})")
-    fully_shard(module, mesh=mesh, reshard_after_forward=reshard, mp_policy=mp)
 
 
 def encoders(module: nn.Module) -> list[Backbone]:
