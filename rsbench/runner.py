@@ -89,14 +89,25 @@ class LoadedModel:
     def spec_for(self, image_size: int):
         return replace(self.card.input_spec, img_size=image_size)
 
-    def _read(self, image_size: int, dtype=None, **extra):
+    def _read(self, image_size: int, dtype=None, sharded: bool = False, **extra):
+        """The encoder from the file; ``sharded``: lazy, on the meta device, checked by shapes
+        and filled shard by shard when the trainer shards it (``lazy_backbone``)."""
         from rsbench.checkpoints import load_backbone
+        from rsbench.checkpoints.sharded import lazy_backbone
 
         card = self.card
         assert card.checkpoint is not None  # a card without one is random_init, never read
-        return load_backbone(card.checkpoint, card.arch, input_spec=self.spec_for(image_size),
-                             pool=self.pool, allow_partial=self.opts.allow_partial, dtype=dtype,
-                             **{**card.arch_overrides, **extra})
+        load = lazy_backbone if sharded else load_backbone
+        return load(card.checkpoint, card.arch, input_spec=self.spec_for(image_size),
+                    pool=self.pool, allow_partial=self.opts.allow_partial, dtype=dtype,
+                    **{**card.arch_overrides, **extra})
+
+    def _sharded(self) -> bool:
+        """Whether trained protocols fill their encoder shard by shard (``--strategy fsdp``
+        on the CPU): then the check reads shapes only, and no rank reads the whole file."""
+        from rsbench.engine.sharding import fills_sharded
+
+        return fills_sharded(self.opts.engine)
 
     def check(self, image_size: int, dtype=None) -> None:
         """Load at ``image_size`` once, so a bad checkpoint is refused before any data is read."""
@@ -110,25 +121,31 @@ class LoadedModel:
                                                       self.pool, **card.arch_overrides)
             self._reports[image_size] = None
             return
-        backbone = self._read(image_size, dtype)
+        backbone = self._read(image_size, dtype, sharded=self._sharded())
         rep = backbone.load_report
         self._reports[image_size] = rep.to_dict() if rep is not None else None
         self._unclaimed[image_size] = backbone
 
-    def backbone(self, image_size: int, dtype=None, **extra):
+    def backbone(self, image_size: int, dtype=None, sharded: bool = False, **extra):
         """A fresh encoder for one run, its weights in ``dtype`` (fp32 when None; bf16 is read
-        as bf16, rsbench.checkpoints.load); ``extra`` timm options (e.g. drop path) rebuild it."""
+        as bf16, rsbench.checkpoints.load); ``extra`` timm options (e.g. drop path) rebuild it.
+
+        ``sharded`` (a trained protocol under ``--strategy fsdp`` on the CPU): a lazy encoder
+        that ``rsbench.engine.sharding.shard_module`` fills rank by rank; a random-init card
+        gives its ordinary encoder, sharded the same way."""
         self.check(image_size, dtype)
         if self.card.random_init:
             drawn = self._random_copy(image_size, **extra)
             if dtype is not None:
                 drawn.model.to(dtype)  # the encoder only: input statistics stay fp32
             return drawn
+        lazy = sharded and self._sharded()
         unclaimed = self._unclaimed.pop(image_size, None)  # never two copies alive at once
-        if not extra and unclaimed is not None and weights_dtype(unclaimed) == dtype_name(dtype):
+        if not extra and unclaimed is not None and weights_dtype(unclaimed) == dtype_name(dtype) \
+                and is_lazy(unclaimed) == lazy:
             return unclaimed
         del unclaimed
-        return self._read(image_size, dtype, **extra)
+        return self._read(image_size, dtype, sharded=lazy, **extra)
 
     def _random_copy(self, image_size: int, **extra):
         drawn = self._random[image_size]
@@ -163,6 +180,13 @@ def run_inputs(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions) 
         "protocol_overrides": opts.overrides_for(task.task),
         "precision": run_precision(opts.engine),
     }
+
+
+def is_lazy(backbone) -> bool:
+    """Whether ``backbone`` waits to be filled shard by shard (``lazy_backbone``)."""
+    from rsbench.checkpoints.sharded import pending_fill
+
+    return pending_fill(backbone) is not None
 
 
 def weights_dtype(backbone) -> str:
@@ -207,6 +231,7 @@ def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
 def run_context(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
     """``(protocol context, pre-flight timings, band plan)`` of one (task, seed); the timings
     fill in when the context first builds its data."""
+    from rsbench.checkpoints.sharded import band_subset_later
     from rsbench.engine.features import FeatureCache
     from rsbench.protocols import ProtocolContext
     from rsbench.tasks import plugin as task_plugin
@@ -233,7 +258,8 @@ def run_context(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions)
 
     ctx = ProtocolContext(
         task=task, seed=seed, opts=opts.engine,
-        make_backbone=lambda **extra: bands.fitted(model.backbone(size, dtype, **extra)),
+        make_backbone=lambda sharded=False, **extra: bands.fitted(band_subset_later(
+            model.backbone(size, dtype, sharded, **extra), bands.keep, bands.fill)),
         make_data=make_data, cache=FeatureCache(opts.cache_dir, opts.feature_workers),
         identity={"model": model.identity(), "dataset": task.dataset.name,
                   "precision": run_precision(opts.engine), **cache_identity(bands),
