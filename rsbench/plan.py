@@ -13,11 +13,12 @@ estimate; the host side is what rsbench's loader holds while it fills an encoder
 - ``LOAD_RUNTIME_BYTES`` above the imports (BENCHMARKS.md, ``load_memory.py``: ViT-L/16 1.47 GB
   for a 1.21 GB file, ViT-H/14 2.79 GB for 2.52 GB: 0.26-0.27 GB above the file both times) and
   ``IMPORTS_BYTES`` per process (peak RSS after importing torch, Lightning, timm and rsbench);
-- under ``--strategy fsdp`` a run's ranks each read the whole encoder before sharding it, so
-  a node holds ``ranks per node`` copies of it during the load; with ``sharded_load`` (the
-  encoder filled by ``rsbench.checkpoints.sharded.load_sharded``, each rank reading its rows)
-  a rank holds its ``1/world`` share (measured, 2 ranks, safetensors: ViT-L/16 0.63 GB and
-  ViT-H/14 1.29 GB per rank, 0.52x and 0.51x of the file);
+- under ``--strategy fsdp`` on GPUs a run's ranks each read the whole encoder before sharding
+  it, so a node holds ``ranks per node`` copies of it during the load; on the CPU a fine-tune
+  has ``sharded_load`` (``setting``: the encoder is lazy until ``configure_model``, then each
+  rank reads its rows, ``rsbench.engine.sharding.shard_module``) and a rank holds its
+  ``1/world`` share (measured, 2 ranks, safetensors: ViT-L/16 0.63 GB and ViT-H/14 1.29 GB
+  per rank, 0.52x and 0.51x of the file);
 - on the CPU the device is host memory: the larger of the load and the run's estimate counts.
 
 Load time is the bytes one rank reads over a stated per-rank read bandwidth (``--read-gbps``).
@@ -185,7 +186,9 @@ def plan(size: ModelSize, protocol: str, s: Setting, batch_size: int = 32, img_s
     """
     dtype = weights_dtype(protocol, s)
     cast = 4 * size.largest if dtype != "float32" else 0  # one fp32 tensor while it is cast
-    share = s.world_size if s.sharded_load and s.strategy == "fsdp" else 1
+    # Only fine-tunes are counted sharded: frozen classification passes read the encoder whole
+    # (data parallel), and frozen dense runs, which are filled sharded, are planned whole.
+    share = s.world_size if s.sharded_load and s.strategy == "fsdp" and protocol == "finetune" else 1
     load = size.params * DTYPE_BYTES[dtype] / share + cast + LOAD_RUNTIME_BYTES + IMPORTS_BYTES
     mem, sharding = device_estimate(size, protocol, s, batch_size, img_size, device_bytes)
     on_gpu = s.accelerator == "gpu"

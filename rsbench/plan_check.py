@@ -169,7 +169,13 @@ def setting(engine) -> Setting:
     if precision == "auto" and resolved_precision("auto", accelerator) != "bf16-mixed":
         precision = "32-true"  # a GPU without bf16, or the CPU
     return Setting(engine.strategy, int(devices), int(engine.num_nodes), precision, accelerator,
-                   engine.sharding)
+                   engine.sharding, sharded_load=fills_sharded(engine.strategy, accelerator))
+
+
+def fills_sharded(strategy: str, accelerator: str) -> bool:
+    """Whether fine-tunes fill the encoder shard by shard (``rsbench.engine.sharding``'s
+    ``fills_sharded``: ``--strategy fsdp`` on the CPU; on GPUs each rank loads it whole)."""
+    return strategy == "fsdp" and accelerator != "gpu"
 
 
 def card_sizer(card) -> Callable[[int], ModelSize]:
@@ -243,7 +249,7 @@ def ls_plan(args) -> int:
     import json
 
     s = Setting(args.strategy, args.devices, args.num_nodes, args.precision, args.accelerator,
-                args.sharding)
+                args.sharding, sharded_load=fills_sharded(args.strategy, args.accelerator))
     node = NodeMemory(args.node_memory * GIB, "--node-memory", args.device_memory * GIB,
                       "--device-memory")
     if args.tasks:
