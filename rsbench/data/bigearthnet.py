@@ -113,6 +113,14 @@ class MultiLabelData(SplitData):
     """Multi-label scenes: datasets yield ``(image, multi-hot target)``; ``classes`` in label
     order; the fields are :class:`~rsbench.data.bundle.SplitData`'s."""
 
+    def summary(self) -> dict:
+        """The provenance, plus the classes no test image has: their average precision is
+        undefined and counts 0 in ``map_macro`` (``rsbench.tasks.multilabel``)."""
+        present = {label for _, labels in getattr(self.test, "samples", []) for label in labels}
+        return {**super().summary(),
+                "classes_without_test_positive": [c for i, c in enumerate(self.classes)
+                                                  if i not in present]}
+
 
 class BigEarthNetAdapter(DatasetAdapter):
     """BigEarthNet v1, Sentinel-2, 19 classes, torchgeo's official train/val/test split."""

@@ -13,7 +13,8 @@ Reported, as fractions in [0, 1]:
 
 A label without a positive test image has no average precision; torchmetrics (and so ConfigILM)
 counts it as 0 in the macro mean, and so does rsbench, to give the reference's number;
-:func:`unscored_labels` names such labels for the record.
+:func:`unscored_labels` names such labels; a record lists their class names in
+``data.classes_without_test_positive``.
 
 Protocols: ``linear_probe`` (the classification probe head trained with :func:`probe_loss`,
 binary cross-entropy on the logits) and ``knn`` (each label the similarity-weighted vote of the

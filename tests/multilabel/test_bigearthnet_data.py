@@ -57,6 +57,9 @@ def test_labels_map_43_names_to_19_classes_by_hand(bigearthnet_root, tmp_path):
     assert data.test.samples[4][1] == ()  # only Airports: no label
     assert data.test.targets[4] == [0] * 19
     assert data.summary()["n_train"] == 6 and data.summary()["num_classes"] == 19
+    # Test labels: urban 0, arable 2, pastures 4, broad-leaved 8, coniferous 9, marine 18.
+    assert data.summary()["classes_without_test_positive"] == [
+        data.classes[i] for i in range(19) if i not in (0, 2, 4, 8, 9, 18)]
 
 
 def test_missing_data_names_the_folder_and_the_download(tmp_path):

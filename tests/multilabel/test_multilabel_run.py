@@ -44,14 +44,14 @@ def run(world, protocol: str) -> dict:
     return record
 
 
-def cached_features(world) -> dict:
-    (path,) = (world["tmp"] / "cache" / "features").glob("*.pt")
+def cached_features(world, record: dict) -> dict:
+    path = world["tmp"] / "cache" / "features" / f"{record['timings']['feature_cache_key']}.pt"
     return torch.load(path, weights_only=True)["splits"]
 
 
 def test_knn_record_equals_numpy_votes_and_metrics(world):
     record = run(world, "knn")
-    splits = cached_features(world)
+    splits = cached_features(world, record)
     (xtr, ytr), (xva, yva), (xte, yte) = (splits[s] for s in ("train", "val", "test"))
     assert ytr.shape == (6, 19) and yte.shape == (5, 19)
     votes = knn_votes(torch.cat([xtr, xva]).double().numpy(), torch.cat([ytr, yva]).numpy(),
@@ -61,6 +61,7 @@ def test_knn_record_equals_numpy_votes_and_metrics(world):
     assert record["data"]["input"]["encoder_bands"] == ["rgb:R", "rgb:G", "rgb:B"]
     assert [m["data"] for m in record["data"]["input"]["mapping"]] == [
         "s2_l2a:B04", "s2_l2a:B03", "s2_l2a:B02"]
+    assert record["data"]["n_test"] == 5 and record["data"]["num_classes"] == 19
 
 
 def test_linear_probe_record_equals_the_bce_head_scored_by_numpy(world):
@@ -71,7 +72,7 @@ def test_linear_probe_record_equals_the_bce_head_scored_by_numpy(world):
     record = run(world, "linear_probe")
     hp = record["protocol"]["hparams"]
     assert hp["loss"] == "binary_cross_entropy_with_logits"
-    splits = cached_features(world)
+    splits = cached_features(world, record)
     (xtr, ytr), (xva, yva), (xte, yte) = (splits[s] for s in ("train", "val", "test"))
     ctx = SimpleNamespace(seed=0, opts=EngineOptions(accelerator="cpu"))
     settings = {**DEFAULTS, "epochs": 4, "batch_size": 4, "warmup_epochs": 1}
@@ -82,3 +83,14 @@ def test_linear_probe_record_equals_the_bce_head_scored_by_numpy(world):
     assert record["metrics"] == pytest.approx(multilabel_metrics(probs, yte.numpy()), abs=1e-6)
     assert set(hp["val_sweep"]) == {"0.3", "3.0"} and hp["blr"] in (0.3, 3.0)
     assert np.isfinite(record["metrics"]["map_macro"])
+
+
+def test_dataset_normalisation_takes_the_train_split_statistics_of_b04_b03_b02(world):
+    task = world["tmp"] / "ben_knn_norm.yaml"
+    task.write_text(world["knn"].read_text().replace(
+        "dataset: {image_size: 16}", "dataset: {image_size: 16, normalisation: dataset}"))
+    world["knn_norm"] = task
+    inp = run(world, "knn_norm")["data"]["input"]
+    stats = inp["statistics"]
+    assert inp["normalisation"] == "dataset" and stats["images"] == 6 and len(stats["mean"]) == 12
+    assert inp["mean"] == [stats["mean"][i] for i in (3, 2, 1)]
