@@ -247,8 +247,7 @@ def load_backbone(
         result = backbone.model.load_state_dict(state_dict, strict=False)
         if result.unexpected_keys:  # to_timm only keeps target keys; this would be a bug here
             raise RuntimeError(f"unexpected keys after conversion: {result.unexpected_keys[:5]}")
-    # Backbone declares the attribute as None until a load sets it (rsbench/backbones/base.py)
-    backbone.load_report = report  # type: ignore[assignment]
+    backbone.load_report = report
     return backbone
 
 

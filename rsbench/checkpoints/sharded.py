@@ -231,7 +231,7 @@ def lazy_backbone(path_or_dir: str | Path, arch: str, input_spec: InputSpec | No
         raise CheckpointError(f"{path}: a sharded load fills every encoder tensor from the file; "
                               f"{len(report.missing)} are missing (run without --strategy fsdp)")
     keys = source_keys(shapes_only) if source.storage in SLICEABLE else None
-    backbone.load_report = report  # type: ignore[assignment]  # declared None in base.py
+    backbone.load_report = report
     setattr(backbone, "shard_fill", ShardFill(source, built, keys))  # noqa: B010  (plain attribute)
     return backbone
 

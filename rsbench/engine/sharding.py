@@ -16,11 +16,13 @@ ROCm builds of PyTorch implement; nothing here names NCCL or CUDA-only features.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
 from rsbench.backbones.memory import ShardingPlan, Workload, auto_sharding, estimate
+
+FSDP1Sharding = Literal["FULL_SHARD", "SHARD_GRAD_OP", "NO_SHARD", "HYBRID_SHARD"]
 
 if TYPE_CHECKING:
     from torch import nn
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from rsbench.backbones.base import Backbone
 
 
-def block_classes() -> set[type]:
+def block_classes() -> set[type[nn.Module]]:
     """The transformer block types to wrap / shard / checkpoint one by one."""
     from timm.models.vision_transformer import Block
 
@@ -84,13 +86,13 @@ def fsdp_strategy(opts, accelerator: str, workload: Workload | None, device_byte
     if accelerator != "gpu":
         from lightning.pytorch.strategies import ModelParallelStrategy
 
-        strategy = ModelParallelStrategy(data_parallel_size=plan.world_size, tensor_parallel_size=1)
-        strategy.rsbench_plan = plan  # read by shard_module
-        return strategy
+        cpu = ModelParallelStrategy(data_parallel_size=plan.world_size, tensor_parallel_size=1)
+        cpu.rsbench_plan = plan  # type: ignore[attr-defined]  # our tag, read by shard_module
+        return cpu
     from lightning.pytorch.strategies import FSDPStrategy
     from torch.distributed.fsdp import BackwardPrefetch
 
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     sharding = plan.sharding
     if sharding == "HYBRID_SHARD" and plan.shard_group == 1:
         # The study's best setting for models that fit one GPU: HYBRID_SHARD with a shard
@@ -99,11 +101,11 @@ def fsdp_strategy(opts, accelerator: str, workload: Workload | None, device_byte
     elif sharding == "HYBRID_SHARD":
         kwargs["device_mesh"] = (plan.world_size // plan.shard_group, plan.shard_group)
     blocks = block_classes()
-    strategy = FSDPStrategy(auto_wrap_policy=blocks, sharding_strategy=sharding,
+    strategy = FSDPStrategy(auto_wrap_policy=blocks, sharding_strategy=cast(FSDP1Sharding, sharding),
                             backward_prefetch=BackwardPrefetch.BACKWARD_PRE, limit_all_gathers=True,
                             activation_checkpointing_policy=blocks if plan.activation_checkpointing else None,
                             **kwargs)
-    strategy.rsbench_plan = plan
+    strategy.rsbench_plan = plan  # type: ignore[attr-defined]  # our tag on Lightning's object
     return strategy
 
 
@@ -145,7 +147,8 @@ def shard_module(module) -> None:
     mp = (MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
           if str(trainer.precision).startswith("bf16-mixed") else MixedPrecisionPolicy())
     blocks = tuple(block_classes())
-    targets = [m for m in module.modules() if isinstance(m, blocks) and not isinstance(m, FSDPModule)]
+    targets: list[nn.Module] = [m for m in module.modules()
+                                if isinstance(m, blocks) and not isinstance(m, FSDPModule)]
     if plan is not None and plan.activation_checkpointing:
         # Wrap first, then shard the wrappers (torchtitan's order). The wrapper strips its
         # prefix from parameter and state-dict names, so optimizer groups and checkpoints
