@@ -23,7 +23,14 @@ from torch.utils.data import Dataset
 
 from rsbench.config import spec_hash
 from rsbench.engine.predict import predict_in_order
-from rsbench.engine.trainer import EngineOptions, accelerator_name, make_trainer
+from rsbench.engine.protocol import ShardedModule
+from rsbench.engine.sharding import fills_sharded
+from rsbench.engine.trainer import (
+    EngineOptions,
+    accelerator_name,
+    make_trainer,
+    resolved_precision,
+)
 
 if TYPE_CHECKING:
     from rsbench.backbones.base import Backbone
@@ -79,6 +86,19 @@ class FeatureExtractor(L.LightningModule):
         return self.backbone.pooled(images).float(), torch.as_tensor(labels).long()
 
 
+class ShardedFeatureExtractor(ShardedModule, FeatureExtractor):
+    """``FeatureExtractor`` with its encoder FSDP2-sharded (``configure_model``): each rank
+    holds its shard and gathers one block at a time; the forward goes through the root."""
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.backbone.pooled(images)
+
+    def predict_step(self, batch, batch_idx):
+        images, labels = batch
+        _FORWARDS["images"] += len(images)
+        return self(images).float(), torch.as_tensor(labels).long()
+
+
 def extracted_features(
     backbone: Backbone, dataset: Dataset, opts: EngineOptions, batch_size: int = 64,
     workers: int | None = None,
@@ -87,14 +107,25 @@ def extracted_features(
 
     Under ``--devices N --strategy ddp`` each rank extracts every N-th batch and the results
     are gathered (``predict_in_order``), so they equal the one-process ones bit for bit.
+    Under ``--strategy fsdp`` on the CPU the encoder is FSDP2-sharded over the ranks
+    (``ShardedFeatureExtractor``; a lazy backbone is filled shard by shard there), the batches
+    dealt the same way; on GPUs a frozen pass runs data parallel.
     ``workers``: loader processes (None: ``opts.num_workers``; see ``extraction_workers``).
     """
     if len(cast(Sized, dataset)) == 0:  # e.g. val with val_fraction 0: Lightning would return nothing
         return torch.empty(0, backbone.embed_dim), torch.empty(0, dtype=torch.long)
     workers = opts.num_workers if workers is None else workers
-    # No workload: under --strategy fsdp a frozen forward pass runs data parallel (DDP).
-    trainer = make_trainer(opts, use_distributed_sampler=False)
-    feats, labels = predict_in_order(trainer, FeatureExtractor(backbone), cast(Any, dataset), batch_size,
+    module: FeatureExtractor = FeatureExtractor(backbone)
+    workload = None  # no workload: make_trainer runs --strategy fsdp as DDP
+    if fills_sharded(opts):
+        from rsbench.backbones.memory import module_workload
+
+        module = ShardedFeatureExtractor(backbone)
+        size = int(backbone.input_spec.img_size)
+        precision = resolved_precision(opts.precision, opts.accelerator)
+        workload = module_workload(backbone, batch_size, size, precision, training=False)
+    trainer = make_trainer(opts, workload=workload, use_distributed_sampler=False)
+    feats, labels = predict_in_order(trainer, module, cast(Any, dataset), batch_size,
                                      workers, loader_options=loader_options(workers, opts))
     return feats, labels
 
