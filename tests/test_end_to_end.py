@@ -61,7 +61,7 @@ def test_run_writes_one_record_per_task_and_seed_then_is_a_no_op(world, capsys):
     mtimes = [f.stat().st_mtime_ns for f in files]
     assert run(world, out) == 0  # every record exists: nothing re-runs, nothing is rewritten
     assert [f.stat().st_mtime_ns for f in sorted(out.rglob("*.json"))] == mtimes
-    assert "record exists, skipped" in capsys.readouterr().err
+    assert "all 6 run(s) already recorded" in capsys.readouterr().err
 
 
 def test_same_seed_gives_bit_identical_metrics(world):

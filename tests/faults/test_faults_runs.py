@@ -171,7 +171,7 @@ def test_loveda_mask_value_out_of_range(world, tmp_path):
     err = failed(world, tmp_path, "loveda",
                  lambda r: write_mask(r / "Train/Rural/masks_png/1.png", 9))
     assert err["message"] == preflight_line(
-        tmp_path, "loveda", 1, 4, "Train/Rural/images_png/1.png (read failed (ValueError: "
+        tmp_path, "loveda", 1, 4, "Train/Rural/images_png/1.png (read failed (DataError: "
         "Train/Rural/masks_png/1.png: LoveDA mask value 9 is neither no-data (0) nor a class "
         "(1..7)))")
 
@@ -234,7 +234,7 @@ def test_potsdam_label_value_out_of_range(world, tmp_path):
     name = potsdam_patch(world["clean"] / "potsdam", "train", 1).name
     err = failed(world, tmp_path, "potsdam", lambda r: write_mask(r / "ann_dir/train" / name, 9))
     assert err["message"] == preflight_line(
-        tmp_path, "potsdam", 1, 8, f"img_dir/train/{name} (read failed (ValueError: "
+        tmp_path, "potsdam", 1, 8, f"img_dir/train/{name} (read failed (DataError: "
         f"ann_dir/train/{name}: not an ISPRS label in mmseg's encoding (single-band, values "
         f"0..6), got shape (32, 32), max 9))")
 
@@ -270,7 +270,7 @@ def test_isaid_label_value_out_of_range(world, tmp_path):
     mask = "ann_dir/val/P1001_0_32_0_32_instance_color_RGB.png"
     err = failed(world, tmp_path, "isaid", lambda r: write_mask(r / mask, 77))
     assert err["message"] == preflight_line(
-        tmp_path, "isaid", 1, 4, f"img_dir/val/P1001_0_32_0_32.png (read failed (ValueError: "
+        tmp_path, "isaid", 1, 4, f"img_dir/val/P1001_0_32_0_32.png (read failed (DataError: "
         f"{mask}: label value 77 is neither a class (0..15) nor ignore (255)))")
 
 
