@@ -28,6 +28,7 @@ import torch
 
 from rsbench.backbones import Backbone, InputSpec, build_backbone
 from rsbench.backbones.base import Pool
+from rsbench.checkpoints import infer
 from rsbench.checkpoints.digest import file_sha256
 from rsbench.checkpoints.load import checkpoint_arch, convert_into, fills_everything, naming
 from rsbench.checkpoints.safe_load import CheckpointError
@@ -189,8 +190,6 @@ def fill_from_slices(model: torch.nn.Module, read_rows, keys: dict[str, str],
 
 def resolved(path: Path, arch: str, pool: Pool, overrides: dict) -> tuple[str, dict]:
     """``arch`` and ``overrides`` with ``auto`` inferred from the checkpoint (as load_backbone)."""
-    from rsbench.checkpoints import infer
-
     if arch != infer.AUTO:
         return arch, overrides
     inference = infer.infer_arch(path)
@@ -222,8 +221,12 @@ def lazy_backbone(path_or_dir: str | Path, arch: str, input_spec: InputSpec | No
         source = open_source(path)
         shapes_only, report = convert_into(tagged(source, weights), model, built)
         report.sha256 = file_sha256(path)
+        report.arch_source = infer.remembered(path, arch, overrides)  # as load_checkpoint says
     except CheckpointError as err:
         raise naming(err, path) from None
+    if built != arch:
+        report.warnings.append(f"{arch} requested; the checkpoint's MLP keys are those of "
+                               f"{built}, which was built")
     report.allow_partial = allow_partial
     if not report.complete and not allow_partial:
         raise CheckpointError(report.refusal())
@@ -272,6 +275,10 @@ def load_sharded(path_or_dir: str | Path, arch: str, input_spec: InputSpec | Non
     """A ``Backbone`` whose encoder is FSDP2-sharded over ``mesh`` (default: the whole world,
     one dimension) and filled from the checkpoint as the module notes say; ``device`` is where
     the shards live (``cpu``, or ``cuda`` for this rank's GPU).
+
+    The encoder itself is an FSDP unit here, which suits its state (gathered, saved), not a
+    forward: ``Backbone`` calls its encoder through methods, which bypass that unit's hooks, so
+    a sharded forward needs a root unit above the ``Backbone``, as ``shard_module`` makes.
 
     Called on every rank of an initialised process group, like ``fully_shard``. The backbone's
     ``load_report`` is the one ``load_backbone`` gives; ``sharded_read`` says how it was read.
