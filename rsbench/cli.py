@@ -208,7 +208,7 @@ PREPARE_OPTIONS = {  # CLI flag -> keyword of each family's prepare function
     "segmentation": {"patch": "patch", "stride": "stride", "workers": "workers",
                      "variant": "variant", "tiles": "tiles"},
     "detection": {"patch": "tile", "overlap": "overlap", "workers": "workers",
-                  "variant": "variant"},
+                  "variant": "variant", "tiles": "tiles"},
 }
 
 
@@ -402,7 +402,8 @@ def parser() -> argparse.ArgumentParser:
     prep.add_argument("--workers", type=int, help="processes, one tile each")
     prep.add_argument("--variant", help="the reference preparation to reproduce (default: the "
                       "dataset's reference; see README, 'Which protocol matches which paper')")
-    prep.add_argument("--tiles", help="ISPRS tiles / iSAID scene names, comma-separated: a subset for smoke tests "
+    prep.add_argument("--tiles", help="ISPRS tiles / iSAID, DOTA (P0000) or xView (104) image names, "
+                      "comma-separated: a subset for smoke tests "
                       "(marked in the manifest; suites refuse it)")
     prep.set_defaults(func=cmd_data_prepare)
 

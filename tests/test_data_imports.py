@@ -28,11 +28,3 @@ def test_no_data_module_imports_results():
         for path in sorted(DATA_ROOT.rglob("*.py"))
     }
     assert {path: names for path, names in offenders.items() if names} == {}
-
-
-def test_the_old_atomic_name_is_the_same_function():
-    from rsbench import atomic_io
-    from rsbench.results import atomic
-
-    assert atomic.atomic_write_bytes is atomic_io.atomic_write_bytes
-    assert atomic.atomic_write_text is atomic_io.atomic_write_text

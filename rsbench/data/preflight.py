@@ -71,7 +71,7 @@ def scene_problem(dataset, sample) -> tuple[str | None, bool]:
 
 def mask_problem(dataset, sample, num_classes: int, ignore: int) -> tuple[str | None, bool]:
     """Segmentation: a 3-band image and a same-size mask of class indices or ``ignore``."""
-    from rsbench.data.segmentation.common import read_image
+    from rsbench.data.decode import read_image
 
     image = read_image(dataset.root / sample[0])
     if image.shape[0] != 3:

@@ -4,7 +4,7 @@ One JSON record per (model, task, seed, ...) run, named by a hash of the run's i
 docs/ARCHITECTURE.md "Records and leaderboards". Leaderboards are computed only from these records.
 """
 
-from rsbench.results.atomic import atomic_write_bytes, atomic_write_text
+from rsbench.atomic_io import atomic_write_bytes, atomic_write_text
 from rsbench.results.provenance import environment, git_revision
 from rsbench.results.record import (
     SCHEMA_VERSION,

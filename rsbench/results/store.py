@@ -15,7 +15,7 @@ import re
 import warnings
 from pathlib import Path
 
-from rsbench.results.atomic import atomic_write_text, is_temp_file
+from rsbench.atomic_io import atomic_write_text, is_temp_file
 from rsbench.results.record import RecordError, load_record, record_id, validate_record
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
