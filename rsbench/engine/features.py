@@ -99,6 +99,19 @@ class ShardedFeatureExtractor(ShardedModule, FeatureExtractor):
         return self(images).float(), torch.as_tensor(labels).long()
 
 
+def sharded_extractor(backbone: Backbone) -> ShardedFeatureExtractor:
+    """The ``ShardedFeatureExtractor`` of ``backbone``, one per backbone: once sharded under
+    one root, an encoder cannot be sharded under another (several splits reuse one backbone).
+    """
+    made = backbone.__dict__.get("_rsbench_extractor")
+    if made is None:
+        made = ShardedFeatureExtractor(backbone)
+        # A plain attribute, not a submodule (nn.Module.__setattr__ would make a cycle of
+        # children); the reference cycle is the garbage collector's.
+        object.__setattr__(backbone, "_rsbench_extractor", made)
+    return made
+
+
 def extracted_features(
     backbone: Backbone, dataset: Dataset, opts: EngineOptions, batch_size: int = 64,
     workers: int | None = None,
@@ -120,7 +133,7 @@ def extracted_features(
     if fills_sharded(opts):
         from rsbench.backbones.memory import module_workload
 
-        module = ShardedFeatureExtractor(backbone)
+        module = sharded_extractor(backbone)
         size = int(backbone.input_spec.img_size)
         precision = resolved_precision(opts.precision, opts.accelerator)
         workload = module_workload(backbone, batch_size, size, precision, training=False)

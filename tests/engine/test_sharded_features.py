@@ -40,3 +40,5 @@ def test_fsdp_extraction_on_two_cpu_processes_matches_one_process_exactly(tmp_pa
             assert torch.equal(labels, ref_labels), (n, batch)
         ref_feats, _ = extracted_features(backbone(), dataset(7), opts, batch_size=3)
         assert torch.equal(got["from_file"][0], ref_feats)
+        ref_feats, _ = extracted_features(backbone(), dataset(3), opts, batch_size=4)
+        assert torch.equal(got["again"][0], ref_feats)  # the same backbone, sharded once

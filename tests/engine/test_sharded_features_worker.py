@@ -3,8 +3,8 @@
 Holds no tests itself. Lightning's subprocess launcher re-runs this script for rank 1; every
 rank extracts features under ``--strategy fsdp`` on 2 CPU processes (the encoder FSDP2-sharded,
 ``ShardedFeatureExtractor``) for each ``CASES`` entry from a whole backbone, and once more from
-a lazy backbone over ``OUT/w.safetensors`` (filled shard by shard in ``configure_model``), and
-writes what it got, with its local share of the lazy encoder, to ``OUT/rank{r}.pt``.
+a lazy backbone over ``OUT/w.safetensors`` (filled shard by shard in ``configure_model``) on
+two datasets in turn, as the splits of one cache entry are, and writes what it got, with its local share of the lazy encoder, to ``OUT/rank{r}.pt``.
 """
 
 import sys
@@ -31,10 +31,11 @@ if __name__ == "__main__":
     lazy = lazy_backbone(out / "w.safetensors", "vit_tiny_patch16", InputSpec(img_size=32),
                          depth=2, patch_size=8)
     from_file = extracted_features(lazy, dataset(7), opts, batch_size=3)
+    again = extracted_features(lazy, dataset(3), opts, batch_size=4)  # a second split, one backbone
     params = list(lazy.model.parameters())
     import torch.distributed as dist
 
-    torch.save({"results": results, "from_file": from_file, "world": dist.get_world_size(),
+    torch.save({"results": results, "from_file": from_file, "again": again, "world": dist.get_world_size(),
                 "types": sorted({type(p).__name__ for p in params}),
                 "local": sum(p.to_local().numel() if isinstance(p, DTensor) else p.numel()
                              for p in params),
