@@ -63,6 +63,7 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check rsbench tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 test-all: setup
