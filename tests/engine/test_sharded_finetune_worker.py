@@ -36,11 +36,11 @@ class Counted:
 
 def counting_reader():
     """Patch the row reader so every row read is counted."""
-    from rsbench.checkpoints import sharded
+    from rsbench.checkpoints import rows
 
-    real = sharded.safetensors_rows
+    real = rows.safetensors_rows
 
-    def rows(path):
+    def counting(path):
         read = real(path)
 
         def counted(key, start, stop):
@@ -50,7 +50,7 @@ def counting_reader():
 
         return counted
 
-    sharded.safetensors_rows = rows
+    rows.safetensors_rows = counting
 
 
 def no_full_load():

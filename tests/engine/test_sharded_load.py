@@ -16,7 +16,7 @@ sys.path.insert(0, str(HERE.parent / "checkpoints"))
 from ckpt_helpers import ARCH, OVERRIDES, SPEC, free_port, timm_vit  # noqa: E402
 
 from rsbench.checkpoints import load_backbone  # noqa: E402
-from rsbench.checkpoints.sharded import row_range  # noqa: E402
+from rsbench.checkpoints.rows import row_range  # noqa: E402
 
 
 def save(state: dict, path: Path, kind: str) -> None:
