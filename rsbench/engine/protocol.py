@@ -82,14 +82,20 @@ class ProtocolResult:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def resolved_hparams(defaults: dict, given: dict, where: str | None) -> dict:
-    """``defaults`` updated with the task's ``protocol:`` section (minus ``name``/``recipe``)."""
+def resolved_hparams(defaults: dict, given: dict, where: str | None,
+                     schema: dict[str, tuple] | None = None) -> dict:
+    """``defaults`` (the recipe's values) updated with the task's ``protocol:`` section (minus
+    ``name``/``recipe``), checked against the protocol's ``schema`` of keys and types."""
     given = {k: v for k, v in given.items() if k not in ("name", "recipe")}
-    unknown = sorted(set(given) - set(defaults))
+    unknown = sorted(set(given) - set(schema or defaults))
     if unknown:
         raise SpecError(f"{where}: protocol option(s) {unknown} are not used by this protocol; "
-                        f"allowed: {sorted(defaults)}")
-    return {**defaults, **given}
+                        f"allowed: {sorted(schema or defaults)}")
+    if schema is None:
+        return {**defaults, **given}
+    from rsbench.protocols.recipes import checked_values
+
+    return checked_values({**defaults, **given}, schema, where)
 
 
 def recipe_text(template: str, values: dict) -> str:
@@ -191,7 +197,9 @@ class TrainedProtocol:
     """A protocol that trains, for one task type; subclasses fill the hooks.
 
     Class attributes:
-        defaults: every allowed ``protocol:`` key with its default (the recipe's numbers).
+        defaults: the recipe's values (``rsbench.protocols.recipes.recipe``: the shipped
+            ``tasks/<type>/_protocols/<name>.yaml``).
+        schema: every allowed ``protocol:`` key with its allowed types.
         recipe: the recipe sentence, a template over the resolved hyper-parameters.
         frozen: whether the encoder is frozen (no drop path, no encoder gradients).
         deterministic: Lightning's ``deterministic`` (``"warn"`` where CUDA has no
@@ -199,6 +207,7 @@ class TrainedProtocol:
     """
 
     defaults: dict[str, Any] = {}
+    schema: dict[str, tuple] | None = None
     recipe: str = ""
     frozen: bool = False
     deterministic: bool | str = True
@@ -267,7 +276,7 @@ class TrainedProtocol:
         )
 
         task = ctx.task
-        hp = self.checked(resolved_hparams(self.defaults, task.protocol, task.path), ctx)
+        hp = self.checked(resolved_hparams(self.defaults, task.protocol, task.path, self.schema), ctx)
         L.seed_everything(ctx.seed, workers=True, verbose=False)
         data = ctx.make_data(train_transform=self.train_transform(ctx, hp))
         from rsbench.engine.sharding import fills_sharded

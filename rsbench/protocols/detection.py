@@ -39,32 +39,22 @@ from rsbench.engine.protocol import (
 )
 from rsbench.heads.detection import DetectionModel
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
+from rsbench.protocols.recipes import NONE, NUMBER, recipe
 from rsbench.tasks.detection import coco_scores
 
 if TYPE_CHECKING:
     from rsbench.backbones.base import Backbone
     from rsbench.heads.mmdet import MMDetModel
 
-COMMON_DEFAULTS = {
-    "backend": "torchvision",
-    "model_config": None,
-    "detector": "faster_rcnn",
-    "channels": 256,
-    "epochs": 12,
-    "iterations": None,
-    "lr_steps": [8, 11],
-    "lr_gamma": 0.1,
-    "batch_size": 16,
-    "eval_batch_size": 2,
-    "lr": 1e-4,
-    "weight_decay": 0.05,
-    "warmup_iters": 500,
-    "warmup_ratio": 0.001,
-    "hflip": 0.5,
-    "score_thresh": 0.05,
-    "detections_per_img": 100,
-    "box_batch_size_per_image": 512,
+COMMON_SCHEMA = {
+    "backend": (str,), "model_config": (dict, str, NONE), "detector": (str,), "channels": (int,),
+    "epochs": (int,), "iterations": (int, NONE), "lr_steps": (list,), "lr_gamma": NUMBER,
+    "batch_size": (int,), "eval_batch_size": (int,), "lr": NUMBER, "weight_decay": NUMBER,
+    "warmup_iters": (int,), "warmup_ratio": NUMBER, "hflip": NUMBER, "score_thresh": NUMBER,
+    "detections_per_img": (int,), "box_batch_size_per_image": (int,),
 }
+FINETUNE_SCHEMA = {"layer_decay": NUMBER, "drop_path": NUMBER}
+COMMON_DEFAULTS = recipe("detection", "frozen")  # tasks/detection/_protocols/frozen.yaml
 # What the torchvision backend builds from; an mmdet model config says all of it itself.
 TORCHVISION_ONLY = ("detector", "channels", "score_thresh", "detections_per_img",
                     "box_batch_size_per_image")
@@ -221,6 +211,7 @@ class DetectionProtocol(TrainedProtocol):
 
     def __init__(self, defaults: dict, recipe: str, frozen: bool) -> None:
         self.defaults, self.recipe, self.frozen = defaults, recipe, frozen
+        self.schema = COMMON_SCHEMA if frozen else {**COMMON_SCHEMA, **FINETUNE_SCHEMA}
 
     def checked(self, hp: dict, ctx: ProtocolContext) -> dict:
         checked_backend(hp, ctx.task.path)

@@ -11,14 +11,15 @@ scale 1 (the layer after the last block).
 from __future__ import annotations
 
 from rsbench.protocols.base import ProtocolContext, ProtocolResult
-from rsbench.protocols.detection import COMMON_DEFAULTS, DetectionProtocol
+from rsbench.protocols.detection import DetectionProtocol
+from rsbench.protocols.recipes import recipe
 
 RECIPE = ("ViTDet (Li et al. 2022) / RVSA (Wang et al. 2022) detection fine-tune: simple feature "
           "pyramid + {model}, AdamW lr {lr}, wd {weight_decay}, layer decay "
           "{layer_decay}, drop path {drop_path}, {image_size} px, {total_steps} steps ({epochs} "
           "epochs at 1x, lr x{lr_gamma} at epochs {lr_steps}), warm-up {warmup_iters} iters, batch "
           "{batch_size} (global); COCO eval with difficult ignored")
-DEFAULTS = {**COMMON_DEFAULTS, "layer_decay": 0.75, "drop_path": 0.15}
+DEFAULTS = recipe("detection", "finetune")  # tasks/detection/_protocols/finetune.yaml
 
 
 def run(ctx: ProtocolContext) -> ProtocolResult:

@@ -28,6 +28,7 @@ from rsbench.engine.protocol import (
 from rsbench.heads import finetune_head
 from rsbench.protocols.base import warmup_cosine
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
+from rsbench.protocols.recipes import NONE, NUMBER, recipe
 
 if TYPE_CHECKING:
     from rsbench.backbones.base import Backbone
@@ -36,24 +37,14 @@ RECIPE = ("MAE main_finetune.py as used by RVSA/SatMAE: AdamW blr {blr} (lr = bl
           "layer decay {layer_decay}, drop path {drop_path}, {epochs} epochs ({warmup_epochs} "
           "warm-up) then cosine, batch {batch_size} (global), RandAugment m{randaug_magnitude}, "
           "smoothing {label_smoothing}, mixup {mixup}, cutmix {cutmix}, reprob {reprob}")
-DEFAULTS = {
-    "epochs": 200,
-    "batch_size": 64,
-    "blr": 1e-3,
-    "warmup_epochs": 5,
-    "weight_decay": 0.05,
-    "layer_decay": 0.75,
-    "drop_path": 0.1,
-    "label_smoothing": 0.1,
-    "mixup": 0.8,
-    "cutmix": 1.0,
-    "randaug_magnitude": 9,
-    "randaug_ops": 2,
-    "reprob": 0.25,
-    "min_crop_scale": 0.08,
-    "hflip": 0.5,
-    "search": None,  # optuna search of blr/weight_decay on val: rsbench/protocols/search.py
+SCHEMA = {
+    "epochs": (int,), "batch_size": (int,), "blr": NUMBER, "warmup_epochs": (int,),
+    "weight_decay": NUMBER, "layer_decay": NUMBER, "drop_path": NUMBER, "label_smoothing": NUMBER,
+    "mixup": NUMBER, "cutmix": NUMBER, "randaug_magnitude": NUMBER, "randaug_ops": (int,),
+    "reprob": NUMBER, "min_crop_scale": NUMBER, "hflip": NUMBER,
+    "search": (dict, NONE),  # optuna search of blr/weight_decay on val: rsbench/protocols/search.py
 }
+DEFAULTS = recipe("classification", "finetune")  # tasks/classification/_protocols/finetune.yaml
 
 
 def train_transform(image_size: int, hp: dict):
@@ -119,7 +110,7 @@ def learning_rate(hp: dict) -> float:
 class ClassificationFinetune(TrainedProtocol):
     """Hooks for classification fine-tuning; the run loop is the engine's."""
 
-    defaults, recipe = DEFAULTS, RECIPE
+    defaults, recipe, schema = DEFAULTS, RECIPE, SCHEMA
 
     def checked(self, hp: dict, ctx: ProtocolContext) -> dict:
         if hp["search"] is None:

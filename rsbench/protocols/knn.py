@@ -21,11 +21,13 @@ import torch.nn.functional as F
 
 from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams
 from rsbench.protocols.frozen_features import cached_splits
+from rsbench.protocols.recipes import NUMBER, recipe
 
 RECIPE = "DINO eval_knn.py (Caron et al. 2021): cosine, k=20, T=0.07 weighted votes"
 MULTILABEL_RULE = ("; multi-label: a label's vote is its share of the neighbours' weight, "
                    "predicted above 0.5 (per-label weighted binary kNN, OlmoEarth/Galileo evals)")
-DEFAULTS = {"k": 20, "temperature": 0.07}
+SCHEMA = {"k": (int,), "temperature": NUMBER}
+DEFAULTS = recipe("classification", "knn")  # tasks/classification/_protocols/knn.yaml
 
 
 def knn_votes(bank: torch.Tensor, bank_labels: torch.Tensor, queries: torch.Tensor,
@@ -60,7 +62,7 @@ def knn_predictions(bank: torch.Tensor, bank_labels: torch.Tensor, queries: torc
 
 def run(ctx: ProtocolContext) -> ProtocolResult:
     """kNN accuracy on the test split."""
-    hp = resolved_hparams(DEFAULTS, ctx.task.protocol, ctx.task.path)
+    hp = resolved_hparams(DEFAULTS, ctx.task.protocol, ctx.task.path, SCHEMA)
     splits, data, timings = cached_splits(ctx)
     (xtr, ytr), (xva, yva), (xte, yte) = splits["train"], splits["val"], splits["test"]
     start = time.perf_counter()

@@ -48,20 +48,16 @@ from rsbench.protocols.base import (
 )
 from rsbench.protocols.frozen_features import cached_splits
 from rsbench.protocols.probe_heads import fitted_heads
+from rsbench.protocols.recipes import NONE, NUMBER, recipe
 
 RECIPE = ("MAE main_linprobe.py head (He et al. 2022): BN(affine=False)+Linear, 90 ep, warm-up + "
           "cosine, no weight decay; SGD momentum 0.9 (DINO eval_linear.py) or MAE's LARS")
-DEFAULTS = {
-    "epochs": 90,
-    "batch_size": 256,
-    "blr_grid": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0],
-    "warmup_epochs": 10,
-    "weight_decay": 0.0,
-    "momentum": 0.9,
-    "optimizer": "sgd",
-    "refit_on_trainval": True,
-    "search": None,  # optuna search replacing blr_grid: rsbench/protocols/search.py
+SCHEMA = {
+    "epochs": (int,), "batch_size": (int,), "blr_grid": (list,), "warmup_epochs": (int,),
+    "weight_decay": NUMBER, "momentum": NUMBER, "optimizer": (str,), "refit_on_trainval": (bool,),
+    "search": (dict, NONE),  # optuna search replacing blr_grid: rsbench/protocols/search.py
 }
+DEFAULTS = recipe("classification", "linear_probe")  # tasks/classification/_protocols/linear_probe.yaml
 
 
 class ProbeHead(L.LightningModule):
@@ -193,7 +189,7 @@ def searched_probe(ctx: ProtocolContext, hp: dict, train: tuple, val: tuple,
 
 def run(ctx: ProtocolContext) -> ProtocolResult:
     """Probe: pick blr on val, refit, score on test."""
-    hp = resolved_hparams(DEFAULTS, ctx.task.protocol, ctx.task.path)
+    hp = resolved_hparams(DEFAULTS, ctx.task.protocol, ctx.task.path, SCHEMA)
     splits, data, timings = cached_splits(ctx)
     (xtr, ytr), (xva, yva), (xte, yte) = splits["train"], splits["val"], splits["test"]
     k = len(data.classes)

@@ -36,26 +36,19 @@ from rsbench.engine.sliding import sliding_logits
 from rsbench.heads.upernet import SegmentationModel, segmentation_head
 from rsbench.protocols.base import warmup_poly
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
+from rsbench.protocols.recipes import NONE, NUMBER
 from rsbench.tasks.segmentation import image_confusions, scores_from_confusion
 
 if TYPE_CHECKING:
     from rsbench.backbones.base import Backbone
 
-COMMON_DEFAULTS = {
-    "decoder": "upernet",
-    "channels": 512,
-    "iterations": 160_000,
-    "batch_size": 8,
-    "eval_batch_size": 1,
-    "lr": 6e-5,
-    "weight_decay": 0.05,
-    "warmup_iters": 1500,
-    "poly_power": 1.0,
-    "scale_min": 0.5,
-    "scale_max": 2.0,
-    "hflip": 0.5,
-    "slide_stride": None,  # None: 2/3 of the crop (341 for 512, as mmseg's RVSA configs)
+COMMON_SCHEMA = {
+    "decoder": (str,), "channels": (int,), "iterations": (int,), "batch_size": (int,),
+    "eval_batch_size": (int,), "lr": NUMBER, "weight_decay": NUMBER, "warmup_iters": (int,),
+    "poly_power": NUMBER, "scale_min": NUMBER, "scale_max": NUMBER, "hflip": NUMBER,
+    "slide_stride": (int, NONE),  # None: 2/3 of the crop (341 for 512, as mmseg's RVSA configs)
 }
+FINETUNE_SCHEMA = {"layer_decay": NUMBER, "drop_path": NUMBER}
 
 
 class JointTrainTransform:
@@ -158,6 +151,7 @@ class SegmentationProtocol(TrainedProtocol):
 
     def __init__(self, defaults: dict, recipe: str, frozen: bool) -> None:
         self.defaults, self.recipe, self.frozen = defaults, recipe, frozen
+        self.schema = COMMON_SCHEMA if frozen else {**COMMON_SCHEMA, **FINETUNE_SCHEMA}
         self.transform: JointTrainTransform | None = None
 
     def train_transform(self, ctx: ProtocolContext, hp: dict) -> JointTrainTransform:

@@ -10,12 +10,13 @@ iSAID), sliding-window test. The decoder has lr scale 1 (the layer after the las
 from __future__ import annotations
 
 from rsbench.protocols.base import ProtocolContext, ProtocolResult
-from rsbench.protocols.segmentation import COMMON_DEFAULTS, SegmentationProtocol
+from rsbench.protocols.recipes import recipe
+from rsbench.protocols.segmentation import SegmentationProtocol
 
 RECIPE = ("RVSA (Wang et al. 2022) mmseg UperNet fine-tune: AdamW lr {lr}, wd {weight_decay}, layer "
           "decay {layer_decay}, drop path {drop_path}, warm-up {warmup_iters} iters then poly, "
           "{iterations} iters, batch {batch_size} (global), {crop_size} crops, sliding-window test")
-DEFAULTS = {**COMMON_DEFAULTS, "layer_decay": 0.9, "drop_path": 0.1}
+DEFAULTS = recipe("segmentation", "finetune")  # tasks/segmentation/_protocols/finetune.yaml
 
 
 def run(ctx: ProtocolContext) -> ProtocolResult:

@@ -10,14 +10,15 @@ RVSA's; PANGAEA's own optimiser numbers are not copied here.
 from __future__ import annotations
 
 from rsbench.protocols.base import ProtocolContext, ProtocolResult
-from rsbench.protocols.segmentation import COMMON_DEFAULTS, SegmentationProtocol
+from rsbench.protocols.recipes import recipe
+from rsbench.protocols.segmentation import SegmentationProtocol
 
 RECIPE = ("frozen encoder, decoder-only training as PANGAEA's default; UperNet (mmseg UPerHead) on "
           "ViT blocks at 1/4..4/4 depth resampled to strides 4/8/16/32 (ViTDet/RVSA); schedule of "
           "RVSA (Wang et al. 2022): AdamW lr {lr}, wd {weight_decay}, warm-up {warmup_iters} iters "
           "then poly, {iterations} iters, batch {batch_size} (global), {crop_size} crops, "
           "sliding-window test")
-DEFAULTS = dict(COMMON_DEFAULTS)
+DEFAULTS = recipe("segmentation", "frozen")  # tasks/segmentation/_protocols/frozen.yaml
 
 
 def run(ctx: ProtocolContext) -> ProtocolResult:

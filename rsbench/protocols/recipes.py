@@ -1,0 +1,67 @@
+"""The published recipes' numbers, read from the shipped task YAMLs; the code holds their schema.
+
+A recipe is ``tasks/<task type>/_protocols/<protocol>.yaml``: the ``protocol:`` section every
+shipped task of that type and protocol includes, commented with its source. Protocol modules
+read their defaults from it (``recipe``), so a number lives in one place, and declare a
+``SCHEMA`` of allowed keys and types, which :func:`checked_values` applies to whatever a task
+resolves to: a key the protocol does not know, or a value of the wrong type, is a ``SpecError``
+naming the task file and the key.
+"""
+
+from __future__ import annotations
+
+import numbers
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rsbench.errors import SpecError
+
+#: The shipped task folder (not ``$RSBENCH_TASKS``: a user's own task folder need not hold the
+#: recipes the protocols are defined by).
+SHIPPED = Path(__file__).resolve().parents[2] / "tasks"
+NONE = type(None)
+#: A number: an int is accepted wherever a float is (YAML writes 1e-3 and 1 alike).
+NUMBER = (numbers.Real,)
+
+
+@cache
+def _read(task_type: str, protocol: str) -> dict:
+    path = SHIPPED / task_type / "_protocols" / f"{protocol}.yaml"
+    if not path.is_file():
+        raise SpecError(f"{path}: the recipe of protocol {protocol!r} for {task_type} tasks is "
+                        "missing from the shipped task folder; reinstall rsbench from its repository")
+    section = yaml.safe_load(path.read_text()).get("protocol") or {}
+    return {k: v for k, v in section.items() if k not in ("name", "recipe")}
+
+
+def recipe(task_type: str, protocol: str) -> dict:
+    """The recipe's values for ``protocol`` of ``task_type`` (a fresh copy)."""
+    import copy
+
+    return copy.deepcopy(_read(task_type, protocol))
+
+
+def _allowed(value: Any, kinds: tuple) -> bool:
+    if isinstance(value, bool) and bool not in kinds:
+        return False  # YAML's true is not a number
+    return isinstance(value, kinds)
+
+
+def checked_values(values: dict, schema: dict[str, tuple], where: str | None) -> dict:
+    """``values`` once every key is in ``schema`` with a value of an allowed type."""
+    unknown = sorted(set(values) - set(schema))
+    if unknown:
+        raise SpecError(f"{where}: protocol option(s) {unknown} are not used by this protocol; "
+                        f"allowed: {sorted(schema)}")
+    missing = sorted(set(schema) - set(values))
+    if missing:
+        raise SpecError(f"{where}: protocol option(s) {missing} have no value; include the "
+                        "recipe (tasks/<type>/_protocols/<protocol>.yaml) or set them")
+    for key, kinds in schema.items():
+        if not _allowed(values[key], kinds):
+            names = ", ".join("null" if k is NONE else k.__name__ for k in kinds)
+            raise SpecError(f"{where}: protocol.{key} is {values[key]!r}; expected {names}")
+    return values
