@@ -249,7 +249,10 @@ def run_context(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions)
     checks: dict[str, float] = {}  # the first pre-flight's timings, merged into the record's
 
     def make_data(train_transform=None):
+        from rsbench import progress
         from rsbench.data.preflight import preflight
+
+        progress.stage("pre-flight")
 
         data = plugin.build_data(task, opts.data_root, opts.cache_dir, opts.download, train_transform)
         for key, value in preflight(data, task.task, task.primary_metric).items():
@@ -390,24 +393,38 @@ def run_suite(card: ModelCard, tasks: list[TaskSpec], seeds: list[int], opts: Ru
                         opts.device_memory_gib).line())
     model = LoadedModel(card, opts)
     records = []
-    planned_features(model, [(t, s) for t in tasks for s in seeds
-                             if not store.done(run_inputs(model, t, s, opts), opts.retry_failed)],
-                     opts)
-    for task in tasks:
-        for seed in seeds:
-            inputs = run_inputs(model, task, seed, opts)
-            existing = store.get(inputs)
-            if existing is not None and store.done(inputs, retry_failed=opts.retry_failed):
-                log(f"{card.name} / {task.task} / seed {seed}: record exists, skipped")
-                records.append(existing)
-                continue
-            log(f"{card.name} / {task.task} / seed {seed}: running {task.protocol_name}")
-            record = run_record(model, task, seed, opts, previous=existing)
-            path = store.write(record)
-            metric = record["metrics"].get(task.primary_metric)
-            shown = f"{task.primary_metric} = {metric:.4f}" if metric is not None else "failed"
-            log(f"{card.name} / {task.task} / seed {seed}: {shown} -> {path}")
-            records.append(record)
+    pending = [(t, s) for t in tasks for s in seeds
+               if not store.done(run_inputs(model, t, s, opts), opts.retry_failed)]
+    from dataclasses import replace
+
+    from rsbench import progress
+
+    shown_live = progress.wanted(quiet=not opts.engine.progress)
+    with progress.live(len(pending), shown_live) as display:
+        if display is not None:  # its training stage replaces Lightning's own bar
+            opts = replace(opts, engine=replace(opts.engine, progress=False))
+            display.start_run("suite plan")
+            display.stage("features of every distinct image")
+        planned_features(model, pending, opts)
+        for task in tasks:
+            for seed in seeds:
+                inputs = run_inputs(model, task, seed, opts)
+                existing = store.get(inputs)
+                if existing is not None and store.done(inputs, retry_failed=opts.retry_failed):
+                    log(f"{card.name} / {task.task} / seed {seed}: record exists, skipped")
+                    records.append(existing)
+                    continue
+                log(f"{card.name} / {task.task} / seed {seed}: running {task.protocol_name}")
+                if display is not None:
+                    display.start_run(f"{task.task} seed {seed}")
+                record = run_record(model, task, seed, opts, previous=existing)
+                path = store.write(record)
+                metric = record["metrics"].get(task.primary_metric)
+                shown = f"{task.primary_metric} = {metric:.4f}" if metric is not None else "failed"
+                log(f"{card.name} / {task.task} / seed {seed}: {shown} -> {path}")
+                if display is not None:
+                    display.end_run()
+                records.append(record)
     failed = [f"{r['task']['name']} seed {r['seed']}" for r in records if r["status"] != "ok"]
     if failed:
         log(f"{len(failed)} of {len(records)} run(s) failed: {', '.join(failed)}")

@@ -125,6 +125,9 @@ def extracted_features(
     dealt the same way; on GPUs a frozen pass runs data parallel.
     ``workers``: loader processes (None: ``opts.num_workers``; see ``extraction_workers``).
     """
+    from rsbench import progress
+
+    progress.stage(f"features of {len(cast(Sized, dataset))} images")
     if len(cast(Sized, dataset)) == 0:  # e.g. val with val_fraction 0: Lightning would return nothing
         return torch.empty(0, backbone.embed_dim), torch.empty(0, dtype=torch.long)
     workers = opts.num_workers if workers is None else workers

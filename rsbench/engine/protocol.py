@@ -309,10 +309,14 @@ class TrainedProtocol:
         trainer.fit(module, train, ckpt_path=checkpoint_path(saved) if saved else None)
         train_s = time.perf_counter() - start
         start = time.perf_counter()
+        from rsbench import progress
+
+        progress.stage("testing")
         outputs = predict_in_order(trainer, module, data.test, self.eval_batch_size(hp),
                                    ctx.opts.num_workers, collate_fn=self.collate())
         test_s = time.perf_counter() - start
         start = time.perf_counter()
+        progress.stage("scoring")
         metrics = self.scores(ctx, data, outputs)
         score_s = time.perf_counter() - start
         if saved:

@@ -128,7 +128,11 @@ def make_trainer(opts: EngineOptions, max_epochs: int | None = None, workload=No
         kwargs.update(trainer_extras(resume_dir and Path(resume_dir), resume_generator))
     callbacks = [*kwargs.pop("callbacks", []), *overrides.pop("callbacks", [])]  # keep both
     kwargs.update(overrides, callbacks=callbacks)
-    if opts.progress:
+    from rsbench import progress
+
+    if progress.active():  # the run's live display shows the steps (rich: one live display)
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), progress.lightning_callback()]
+    elif opts.progress:
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), progress_bar()]
     return L.Trainer(**kwargs)
 

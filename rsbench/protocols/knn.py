@@ -66,6 +66,9 @@ def run(ctx: ProtocolContext) -> ProtocolResult:
     splits, data, timings = cached_splits(ctx)
     (xtr, ytr), (xva, yva), (xte, yte) = splits["train"], splits["val"], splits["test"]
     start = time.perf_counter()
+    from rsbench import progress
+
+    progress.stage("kNN votes")
     k = len(data.classes)
     bank, labels = torch.cat([xtr, xva]), torch.cat([ytr, yva])
     vote_scores = getattr(ctx.plugin, "knn_scores", None)  # multi-label: scores the votes

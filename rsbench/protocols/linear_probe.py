@@ -146,6 +146,9 @@ def grid_heads(x: torch.Tensor, y: torch.Tensor, num_classes: int, blrs: list[fl
                ctx: ProtocolContext) -> list[nn.Module | None]:
     """One trained head per base learning rate (None: it diverged): the batched sweep for
     cross-entropy, one ``fitted_head`` each (a divergence caught) for a task type's own loss."""
+    from rsbench import progress
+
+    progress.stage(f"heads ({len(blrs)} base lr)")
     loss = probe_loss(ctx)
     if loss is None:
         return list(fitted_heads(x, y, num_classes, blrs, hp, ctx))
