@@ -55,7 +55,8 @@ class ProtocolContext:
         seed: the run seed (weights init, data order, augmentation).
         opts: engine options (device, precision, workers).
         make_backbone: builds the loaded backbone; keyword args are timm overrides
-            such as ``drop_path_rate``.
+            such as ``drop_path_rate``, and ``sharded=True`` asks for a lazy encoder that
+            ``ShardedModule.configure_model`` fills rank by rank (a maker may ignore it).
         make_data: builds the task's data; takes the train-time transform.
         cache: feature cache for frozen protocols.
         identity: what identifies model + data for caching (checkpoint hash, precision, ...).
