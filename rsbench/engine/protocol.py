@@ -213,6 +213,11 @@ class TrainedProtocol:
     frozen: bool = False
     deterministic: bool | str = True
 
+    @property
+    def DEFAULTS(self) -> dict:  # noqa: N802  (the name protocol modules expose)
+        """The recipe's values, as ``rsbench.protocols.protocol_module(...).DEFAULTS``."""
+        return self.defaults
+
     # -- hooks ----------------------------------------------------------------------------
     def checked(self, hp: dict, ctx: ProtocolContext) -> dict:
         """The hyper-parameters once consistent (raise ``SpecError`` naming the task if not)."""
@@ -326,5 +331,6 @@ class TrainedProtocol:
         timings = {"train_s": train_s, "train_img_per_s": n_seen / max(train_s, 1e-9),
                    "test_s": test_s, "score_s": score_s}
         used = self.resolved(module, hp, ctx)
-        return ProtocolResult(metrics, {**used, "recipe": recipe_text(self.recipe, used)},
+        template = task.protocol.get("recipe") or self.recipe  # the task file's sentence wins
+        return ProtocolResult(metrics, {**used, "recipe": recipe_text(template, used)},
                               timings, data.summary())

@@ -39,7 +39,7 @@ from rsbench.engine.protocol import (
 )
 from rsbench.heads.detection import DetectionModel
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
-from rsbench.protocols.recipes import NONE, NUMBER, recipe
+from rsbench.protocols.recipes import NONE, NUMBER, recipe, recipe_sentence
 from rsbench.tasks.detection import coco_scores
 
 if TYPE_CHECKING:
@@ -209,9 +209,12 @@ class DetectionProtocol(TrainedProtocol):
 
     deterministic = "warn"
 
-    def __init__(self, defaults: dict, recipe: str, frozen: bool) -> None:
-        self.defaults, self.recipe, self.frozen = defaults, recipe, frozen
-        self.schema = COMMON_SCHEMA if frozen else {**COMMON_SCHEMA, **FINETUNE_SCHEMA}
+    def __init__(self, name: str) -> None:
+        """``name``: ``frozen`` (pyramid and detector only) or ``finetune``; its recipe is
+        ``tasks/detection/_protocols/<name>.yaml``."""
+        self.frozen = name == "frozen"
+        self.defaults, self.recipe = recipe("detection", name), recipe_sentence("detection", name)
+        self.schema = COMMON_SCHEMA if self.frozen else {**COMMON_SCHEMA, **FINETUNE_SCHEMA}
 
     def checked(self, hp: dict, ctx: ProtocolContext) -> dict:
         checked_backend(hp, ctx.task.path)
@@ -242,3 +245,8 @@ class DetectionProtocol(TrainedProtocol):
                  else f"torchvision {used['detector']}")
         return {**used, "image_size": ctx.task.dataset.image_size,
                 "total_steps": module.total_steps, "model": model}
+
+
+#: The registered protocols (``rsbench.tasks.detection.PROTOCOLS``).
+FROZEN = DetectionProtocol("frozen")
+FINETUNE = DetectionProtocol("finetune")

@@ -28,15 +28,12 @@ from rsbench.engine.protocol import (
 from rsbench.heads import finetune_head
 from rsbench.protocols.base import warmup_cosine
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
-from rsbench.protocols.recipes import NONE, NUMBER, recipe
+from rsbench.protocols.recipes import NONE, NUMBER, recipe, recipe_sentence
 
 if TYPE_CHECKING:
     from rsbench.backbones.base import Backbone
 
-RECIPE = ("MAE main_finetune.py as used by RVSA/SatMAE: AdamW blr {blr} (lr = blr x batch / 256), "
-          "layer decay {layer_decay}, drop path {drop_path}, {epochs} epochs ({warmup_epochs} "
-          "warm-up) then cosine, batch {batch_size} (global), RandAugment m{randaug_magnitude}, "
-          "smoothing {label_smoothing}, mixup {mixup}, cutmix {cutmix}, reprob {reprob}")
+RECIPE = recipe_sentence("classification", "finetune")  # tasks/classification/_protocols/finetune.yaml
 SCHEMA = {
     "epochs": (int,), "batch_size": (int,), "blr": NUMBER, "warmup_epochs": (int,),
     "weight_decay": NUMBER, "layer_decay": NUMBER, "drop_path": NUMBER, "label_smoothing": NUMBER,

@@ -21,9 +21,9 @@ import torch.nn.functional as F
 
 from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams
 from rsbench.protocols.frozen_features import cached_splits
-from rsbench.protocols.recipes import NUMBER, recipe
+from rsbench.protocols.recipes import NUMBER, recipe, recipe_sentence
 
-RECIPE = "DINO eval_knn.py (Caron et al. 2021): cosine, k=20, T=0.07 weighted votes"
+RECIPE = recipe_sentence("classification", "knn")  # tasks/classification/_protocols/knn.yaml
 MULTILABEL_RULE = ("; multi-label: a label's vote is its share of the neighbours' weight, "
                    "predicted above 0.5 (per-label weighted binary kNN, OlmoEarth/Galileo evals)")
 SCHEMA = {"k": (int,), "temperature": NUMBER}

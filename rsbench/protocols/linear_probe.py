@@ -48,10 +48,9 @@ from rsbench.protocols.base import (
 )
 from rsbench.protocols.frozen_features import cached_splits
 from rsbench.protocols.probe_heads import fitted_heads
-from rsbench.protocols.recipes import NONE, NUMBER, recipe
+from rsbench.protocols.recipes import NONE, NUMBER, recipe, recipe_sentence
 
-RECIPE = ("MAE main_linprobe.py head (He et al. 2022): BN(affine=False)+Linear, 90 ep, warm-up + "
-          "cosine, no weight decay; SGD momentum 0.9 (DINO eval_linear.py) or MAE's LARS")
+RECIPE = recipe_sentence("classification", "linear_probe")  # tasks/classification/_protocols/linear_probe.yaml
 SCHEMA = {
     "epochs": (int,), "batch_size": (int,), "blr_grid": (list,), "warmup_epochs": (int,),
     "weight_decay": NUMBER, "momentum": NUMBER, "optimizer": (str,), "refit_on_trainval": (bool,),

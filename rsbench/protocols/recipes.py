@@ -37,6 +37,13 @@ def _read(task_type: str, protocol: str) -> dict:
     return {k: v for k, v in section.items() if k not in ("name", "recipe")}
 
 
+@cache
+def recipe_sentence(task_type: str, protocol: str) -> str:
+    """The recipe's ``recipe:`` sentence, a template over its values (``{lr}`` ...)."""
+    path = SHIPPED / task_type / "_protocols" / f"{protocol}.yaml"
+    return str((yaml.safe_load(path.read_text()).get("protocol") or {}).get("recipe", ""))
+
+
 def recipe(task_type: str, protocol: str) -> dict:
     """The recipe's values for ``protocol`` of ``task_type`` (a fresh copy)."""
     import copy

@@ -36,7 +36,7 @@ from rsbench.engine.sliding import sliding_logits
 from rsbench.heads.upernet import SegmentationModel, segmentation_head
 from rsbench.protocols.base import warmup_poly
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
-from rsbench.protocols.recipes import NONE, NUMBER
+from rsbench.protocols.recipes import NONE, NUMBER, recipe, recipe_sentence
 from rsbench.tasks.segmentation import image_confusions, scores_from_confusion
 
 if TYPE_CHECKING:
@@ -149,9 +149,12 @@ class SegmentationProtocol(TrainedProtocol):
 
     deterministic = "warn"
 
-    def __init__(self, defaults: dict, recipe: str, frozen: bool) -> None:
-        self.defaults, self.recipe, self.frozen = defaults, recipe, frozen
-        self.schema = COMMON_SCHEMA if frozen else {**COMMON_SCHEMA, **FINETUNE_SCHEMA}
+    def __init__(self, name: str) -> None:
+        """``name``: ``frozen`` (decoder only) or ``finetune``; its recipe is
+        ``tasks/segmentation/_protocols/<name>.yaml``."""
+        self.frozen = name == "frozen"
+        self.defaults, self.recipe = recipe("segmentation", name), recipe_sentence("segmentation", name)
+        self.schema = COMMON_SCHEMA if self.frozen else {**COMMON_SCHEMA, **FINETUNE_SCHEMA}
         self.transform: JointTrainTransform | None = None
 
     def train_transform(self, ctx: ProtocolContext, hp: dict) -> JointTrainTransform:
@@ -175,3 +178,8 @@ class SegmentationProtocol(TrainedProtocol):
 
     def resolved(self, module, hp, ctx) -> dict:
         return {**hp, "slide_stride": module.stride, "crop_size": ctx.task.dataset.image_size}
+
+
+#: The registered protocols (``rsbench.tasks.segmentation.PROTOCOLS``).
+FROZEN = SegmentationProtocol("frozen")
+FINETUNE = SegmentationProtocol("finetune")

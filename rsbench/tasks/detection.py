@@ -42,8 +42,8 @@ from rsbench.config import SpecError
 
 TYPE = "detection"
 PROTOCOLS = {
-    "frozen": "rsbench.protocols.detection_frozen",
-    "finetune": "rsbench.protocols.detection_finetune",
+    "frozen": "rsbench.protocols.detection:FROZEN",
+    "finetune": "rsbench.protocols.detection:FINETUNE",
 }
 METRICS = ("map50", "map", "map50_voc", "map50_dota")
 #: The reference each detection metric equals on the same detections (task files cite these in

@@ -41,8 +41,8 @@ from rsbench.data.errors import DataError
 
 TYPE = "segmentation"
 PROTOCOLS = {
-    "frozen": "rsbench.protocols.segmentation_frozen",
-    "finetune": "rsbench.protocols.segmentation_finetune",
+    "frozen": "rsbench.protocols.segmentation:FROZEN",
+    "finetune": "rsbench.protocols.segmentation:FINETUNE",
 }
 METRICS = ("miou", "mf1", "overall_accuracy")
 IGNORE_INDEX = 255

@@ -9,14 +9,16 @@ import rsbench.tasks.detection as det_plugin
 from rsbench.config import SpecError
 from rsbench.protocols import ProtocolContext, protocol_module
 from rsbench.protocols.detection import (
+    FINETUNE,
+    FROZEN,
     DetectionModule,
     DetectionTrainTransform,
     build_module,
     step_lr_factor,
     training_targets,
 )
-from rsbench.protocols.detection_finetune import DEFAULTS as FT_DEFAULTS
-from rsbench.protocols.detection_frozen import DEFAULTS as FROZEN_DEFAULTS
+
+FT_DEFAULTS, FROZEN_DEFAULTS = FINETUNE.defaults, FROZEN.defaults
 
 FAST = {"channels": 32, "iterations": 4, "batch_size": 4, "eval_batch_size": 4, "lr": 1e-3,
         "warmup_iters": 1, "box_batch_size_per_image": 32}

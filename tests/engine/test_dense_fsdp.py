@@ -60,10 +60,9 @@ def train_mode_logits(state: dict) -> torch.Tensor:
     from seg_helpers import fake_seg_data
     from tiny_models import tiny_vit
 
-    from rsbench.protocols.segmentation import build_module
-    from rsbench.protocols.segmentation_finetune import DEFAULTS
+    from rsbench.protocols.segmentation import FINETUNE, build_module
 
-    module = build_module(tiny_vit(32), 3, {**DEFAULTS, **script.SEG}, 32, 255, frozen=False,
+    module = build_module(tiny_vit(32), 3, {**FINETUNE.defaults, **script.SEG}, 32, 255, frozen=False,
                           layer_decay=0.9)
     module.load_state_dict(state)
     with torch.no_grad():

@@ -33,10 +33,8 @@ DET = {"detector": "retinanet", "channels": 16, "iterations": STEPS, "batch_size
 def protocol(kind: str):
     if kind == "segmentation":
         from rsbench.protocols.segmentation import SegmentationProtocol as Base
-        from rsbench.protocols.segmentation_finetune import DEFAULTS, RECIPE
     else:
         from rsbench.protocols.detection import DetectionProtocol as Base
-        from rsbench.protocols.detection_finetune import DEFAULTS, RECIPE
 
     class Captured(Base):
         """Keeps the module's initial and trained full weights (the latter gathered on every
@@ -58,7 +56,7 @@ def protocol(kind: str):
             self.param_types = sorted({type(p).__name__ for p in module.parameters()})
             return super().resolved(module, hp, ctx)
 
-    return Captured(DEFAULTS, RECIPE, frozen=False)
+    return Captured("finetune")
 
 
 def main(out: Path, devices: int, strategy: str, kind: str) -> None:

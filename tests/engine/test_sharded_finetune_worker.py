@@ -65,7 +65,6 @@ def no_full_load():
 
 def protocol():
     from rsbench.protocols.segmentation import SegmentationProtocol
-    from rsbench.protocols.segmentation_finetune import DEFAULTS, RECIPE
 
     class Captured(SegmentationProtocol):
         def module(self, ctx, hp, data, backbone, schedule):
@@ -89,7 +88,7 @@ def protocol():
                 module, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
             return super().resolved(module, hp, ctx)
 
-    return Captured(DEFAULTS, RECIPE, frozen=False)
+    return Captured("finetune")
 
 
 def main(out: Path, mode: str) -> None:

@@ -27,6 +27,6 @@ def test_shipped_protocol_fragments_set_only_known_options():
         proto = resolve_includes(path)["protocol"]
         module = protocol_module("classification", proto["name"])
         # The fragment spells out the whole recipe: every default appears with its value.
-        assert set(proto) - {"name"} == set(module.DEFAULTS), path
+        assert set(proto) - {"name", "recipe"} == set(module.DEFAULTS), path
         assert resolved_hparams(module.DEFAULTS, proto, str(path)) == {
-            k: v for k, v in proto.items() if k != "name"}, path
+            k: v for k, v in proto.items() if k not in ("name", "recipe")}, path

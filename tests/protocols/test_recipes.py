@@ -40,12 +40,12 @@ def test_every_shipped_recipe_gives_exactly_its_schema(task_type, name):
 
 
 def test_protocol_defaults_are_the_recipe_files():
-    from rsbench.protocols import detection_finetune, segmentation_finetune
+    from rsbench.protocols import detection, segmentation
     from rsbench.protocols.finetune import DEFAULTS
 
     assert DEFAULTS == recipe("classification", "finetune") and DEFAULTS["blr"] == 1e-3
-    assert segmentation_finetune.DEFAULTS["lr"] == 6e-5  # RVSA's, as the YAML comment cites
-    assert detection_finetune.DEFAULTS["lr_steps"] == [8, 11]
+    assert segmentation.FINETUNE.defaults["lr"] == 6e-5  # RVSA's, as the YAML comment cites
+    assert detection.FINETUNE.defaults["lr_steps"] == [8, 11]
 
 
 def test_a_value_of_the_wrong_type_names_the_key():

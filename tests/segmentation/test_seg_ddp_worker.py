@@ -14,8 +14,7 @@ from torch.utils.data import TensorDataset
 from rsbench.backbones import InputSpec, build_backbone
 from rsbench.engine import EngineOptions, make_trainer
 from rsbench.engine.predict import predict_in_order
-from rsbench.protocols.segmentation import build_module
-from rsbench.protocols.segmentation_frozen import DEFAULTS
+from rsbench.protocols.segmentation import FROZEN, build_module
 
 NUM_CLASSES = 3
 
@@ -31,7 +30,7 @@ def labelled_images() -> TensorDataset:
 def scored_confusion(out: Path, devices: int) -> torch.Tensor:
     torch.manual_seed(0)
     backbone = build_backbone("vit_tiny_patch16", InputSpec(img_size=32), depth=2, patch_size=8)
-    hp = {**DEFAULTS, "decoder": "linear", "slide_stride": 16}
+    hp = {**FROZEN.defaults, "decoder": "linear", "slide_stride": 16}
     module = build_module(backbone, NUM_CLASSES, hp, 32, 255, frozen=True, layer_decay=None).eval()
     opts = EngineOptions(accelerator="cpu", devices=devices, strategy="ddp" if devices > 1 else "auto",
                          progress=False, root_dir=str(out))

@@ -5,9 +5,15 @@ from tiny_models import protocol_context, tiny_vit
 
 import rsbench.tasks.segmentation as seg_plugin
 from rsbench.protocols import ProtocolContext, protocol_module
-from rsbench.protocols.segmentation import JointTrainTransform, build_module, warmup_poly
-from rsbench.protocols.segmentation_finetune import DEFAULTS as FT_DEFAULTS
-from rsbench.protocols.segmentation_frozen import DEFAULTS as FROZEN_DEFAULTS
+from rsbench.protocols.segmentation import (
+    FINETUNE,
+    FROZEN,
+    JointTrainTransform,
+    build_module,
+    warmup_poly,
+)
+
+FT_DEFAULTS, FROZEN_DEFAULTS = FINETUNE.defaults, FROZEN.defaults
 
 
 def context(tmp_path, protocol: dict, backbones: list, size: int = 32, **data_kw) -> ProtocolContext:
