@@ -147,9 +147,10 @@ def cmd_validate(args) -> int:
             if spec.primary_metric not in plug.METRICS:
                 raise SpecError(f"{path}: metrics.primary {spec.primary_metric!r}; allowed {plug.METRICS}")
             from rsbench.protocols import protocol_module, resolved_hparams
+            from rsbench.protocols.recipes import schema_of
 
             module = protocol_module(spec.type, spec.protocol_name)
-            resolved_hparams(module.DEFAULTS, spec.protocol, str(path))
+            resolved_hparams(module.DEFAULTS, spec.protocol, str(path), schema_of(module))
             if spec.task != path.stem:
                 raise SpecError(f"{path}: task name {spec.task!r} must equal the file name {path.stem!r}")
             if spec.task in names:

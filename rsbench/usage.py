@@ -115,6 +115,7 @@ def task_problems(card, spec, overrides: Overrides) -> list[str]:
     """Why ``spec`` cannot run with ``card``: unknown protocol, options or metric, other bands."""
     from rsbench.config import SpecError
     from rsbench.protocols import protocol_module, resolved_hparams
+    from rsbench.protocols.recipes import schema_of
     from rsbench.tasks import plugin as task_plugin
 
     plug = task_plugin(spec.type)
@@ -130,7 +131,7 @@ def task_problems(card, spec, overrides: Overrides) -> list[str]:
                         f"use it with --set TASK:protocol.KEY=VALUE")
     else:
         try:
-            resolved_hparams(module.DEFAULTS, spec.protocol, spec.task)
+            resolved_hparams(module.DEFAULTS, spec.protocol, spec.task, schema_of(module))
         except SpecError as err:
             problems.append(str(err))
     if spec.primary_metric not in plug.METRICS:

@@ -68,7 +68,28 @@ def checked_values(values: dict, schema: dict[str, tuple], where: str | None) ->
         raise SpecError(f"{where}: protocol option(s) {missing} have no value; include the "
                         "recipe (tasks/<type>/_protocols/<protocol>.yaml) or set them")
     for key, kinds in schema.items():
-        if not _allowed(values[key], kinds):
-            names = ", ".join("null" if k is NONE else k.__name__ for k in kinds)
-            raise SpecError(f"{where}: protocol.{key} is {values[key]!r}; expected {names}")
+        value = values[key]
+        if not _allowed(value, kinds):
+            names = " or ".join(KIND_NAMES.get(k, k.__name__) for k in kinds)
+            hint = ""
+            if isinstance(value, str) and _is_number(value):  # YAML 1.1 reads 5e-3 as text
+                hint = f"; YAML reads {value} as text: write it with a dot, e.g. 5.0e-3"
+            raise SpecError(f"{where}: protocol.{key} is {value!r}; expected {names}{hint}")
     return values
+
+
+KIND_NAMES = {numbers.Real: "a number", int: "an integer", str: "text", bool: "true/false",
+              list: "a list", dict: "a mapping", NONE: "null"}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def schema_of(protocol: Any) -> dict[str, tuple] | None:
+    """The schema a protocol (module or ``TrainedProtocol`` object) declares, if any."""
+    return getattr(protocol, "schema", None) or getattr(protocol, "SCHEMA", None)

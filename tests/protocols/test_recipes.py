@@ -51,10 +51,27 @@ def test_protocol_defaults_are_the_recipe_files():
 def test_a_value_of_the_wrong_type_names_the_key():
     from rsbench.protocols.knn import DEFAULTS, SCHEMA
 
-    with pytest.raises(SpecError, match=r"task.yaml: protocol.k is '20'; expected int"):
+    with pytest.raises(SpecError, match=r"task.yaml: protocol.k is 'x'; expected an integer$"):
+        resolved_hparams(DEFAULTS, {"k": "x"}, "task.yaml", SCHEMA)
+    with pytest.raises(SpecError, match=r"protocol.k is '20'; expected an integer; YAML reads 20"):
         resolved_hparams(DEFAULTS, {"k": "20"}, "task.yaml", SCHEMA)
     with pytest.raises(SpecError, match=r"protocol.temperature is True"):
         resolved_hparams(DEFAULTS, {"temperature": True}, "task.yaml", SCHEMA)
     assert resolved_hparams(DEFAULTS, {"temperature": 1}, "t", SCHEMA)["temperature"] == 1
     with pytest.raises(SpecError, match=r"\['kk'\] are not used"):
         resolved_hparams(DEFAULTS, {"kk": 3}, "task.yaml", SCHEMA)
+
+
+def test_a_mistyped_override_is_refused_before_anything_runs(tmp_path, capsys):
+    """--set protocol.temperature=5e-3 is text to YAML 1.1: one line up front, no record."""
+    from tiny_models import write_demo_task, write_tiny_card
+
+    from rsbench.cli import main
+
+    card = write_tiny_card(tmp_path, 32)
+    task = write_demo_task(tmp_path, "t_knn", "knn", "{k: 3}")
+    rc = main(["run", "--model", str(card), "--tasks", str(task), "--out", str(tmp_path / "out"),
+               "--data-root", str(tmp_path / "data"), "--set", "protocol.temperature=5e-3"])
+    assert rc == 2 and not (tmp_path / "out").exists()
+    assert "protocol.temperature is '5e-3'; expected a number; YAML reads 5e-3 as text" in \
+        capsys.readouterr().err
