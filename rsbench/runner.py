@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from rsbench.config import ModelCard, TaskSpec
-from rsbench.engine.trainer import EngineOptions
+from rsbench.engine.trainer import EngineOptions, world_size
 
 if TYPE_CHECKING:
     from rsbench.backbones.base import Backbone, Pool
@@ -303,19 +303,6 @@ def planned_features(model: LoadedModel, runs: list[tuple[TaskSpec, int]], opts:
             "data checks)")
 
 
-def planned_world_size(eng: EngineOptions) -> int:
-    """Processes the run is configured for (``devices: auto`` counts the visible GPUs)."""
-    devices = eng.devices
-    if devices == "auto":
-        import torch
-
-        from rsbench.engine.trainer import accelerator_name
-
-        gpu = accelerator_name(eng.accelerator) == "gpu"
-        devices = torch.cuda.device_count() if gpu else 1
-    return int(devices) * int(eng.num_nodes)
-
-
 def scored(task: TaskSpec, result) -> None:
     """Refuse a result whose primary metric is missing or not a finite number."""
     from rsbench.errors import MetricUndefined
@@ -375,7 +362,7 @@ def assembled(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions, i
         primary_metric=task.primary_metric,
         higher_is_better=task.metrics["higher_is_better"],
         timings={"total_s": time.perf_counter() - start, **(result.timings if result else {})},
-        environment=environment(inputs["precision"], eng.strategy, planned_world_size(eng),
+        environment=environment(inputs["precision"], eng.strategy, world_size(eng),
                                 eng.devices, eng.accelerator),
         error=error,
         previous_attempts=[previous] if previous else None,
