@@ -39,7 +39,7 @@ from rsbench.engine.protocol import (
 )
 from rsbench.heads.detection import DetectionModel
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
-from rsbench.protocols.recipes import NONE, NUMBER, recipe, recipe_sentence
+from rsbench.protocols.recipes import NONE, NUMBER, named_recipe, recipe
 from rsbench.tasks.detection import coco_scores
 
 if TYPE_CHECKING:
@@ -53,7 +53,6 @@ COMMON_SCHEMA = {
     "warmup_iters": (int,), "warmup_ratio": NUMBER, "hflip": NUMBER, "score_thresh": NUMBER,
     "detections_per_img": (int,), "box_batch_size_per_image": (int,),
 }
-FINETUNE_SCHEMA = {"layer_decay": NUMBER, "drop_path": NUMBER}
 COMMON_DEFAULTS = recipe("detection", "frozen")  # tasks/detection/_protocols/frozen.yaml
 # What the torchvision backend builds from; an mmdet model config says all of it itself.
 TORCHVISION_ONLY = ("detector", "channels", "score_thresh", "detections_per_img",
@@ -212,9 +211,7 @@ class DetectionProtocol(TrainedProtocol):
     def __init__(self, name: str) -> None:
         """``name``: ``frozen`` (pyramid and detector only) or ``finetune``; its recipe is
         ``tasks/detection/_protocols/<name>.yaml``."""
-        self.frozen = name == "frozen"
-        self.defaults, self.recipe = recipe("detection", name), recipe_sentence("detection", name)
-        self.schema = COMMON_SCHEMA if self.frozen else {**COMMON_SCHEMA, **FINETUNE_SCHEMA}
+        named_recipe(self, "detection", name, COMMON_SCHEMA)
 
     def checked(self, hp: dict, ctx: ProtocolContext) -> dict:
         checked_backend(hp, ctx.task.path)

@@ -93,3 +93,16 @@ def _is_number(text: str) -> bool:
 def schema_of(protocol: Any) -> dict[str, tuple] | None:
     """The schema a protocol (module or ``TrainedProtocol`` object) declares, if any."""
     return getattr(protocol, "schema", None) or getattr(protocol, "SCHEMA", None)
+
+
+#: What a fine-tune adds to its frozen counterpart's keys: the encoder trains.
+ENCODER_TRAINING_SCHEMA = {"layer_decay": NUMBER, "drop_path": NUMBER}
+
+
+def named_recipe(protocol: Any, task_type: str, name: str, common_schema: dict) -> None:
+    """Set a dense ``TrainedProtocol``'s ``frozen``, ``defaults``, ``recipe`` and ``schema``
+    from ``tasks/<task_type>/_protocols/<name>.yaml`` (``frozen`` or ``finetune``)."""
+    protocol.frozen = name == "frozen"
+    protocol.defaults = recipe(task_type, name)
+    protocol.recipe = recipe_sentence(task_type, name)
+    protocol.schema = common_schema if protocol.frozen else {**common_schema, **ENCODER_TRAINING_SCHEMA}

@@ -36,7 +36,7 @@ from rsbench.engine.sliding import sliding_logits
 from rsbench.heads.upernet import SegmentationModel, segmentation_head
 from rsbench.protocols.base import warmup_poly
 from rsbench.protocols.lr_decay import adamw_stepwise, encoder_and_head_groups
-from rsbench.protocols.recipes import NONE, NUMBER, recipe, recipe_sentence
+from rsbench.protocols.recipes import NONE, NUMBER, named_recipe
 from rsbench.tasks.segmentation import image_confusions, scores_from_confusion
 
 if TYPE_CHECKING:
@@ -48,7 +48,6 @@ COMMON_SCHEMA = {
     "poly_power": NUMBER, "scale_min": NUMBER, "scale_max": NUMBER, "hflip": NUMBER,
     "slide_stride": (int, NONE),  # None: 2/3 of the crop (341 for 512, as mmseg's RVSA configs)
 }
-FINETUNE_SCHEMA = {"layer_decay": NUMBER, "drop_path": NUMBER}
 
 
 class JointTrainTransform:
@@ -152,9 +151,7 @@ class SegmentationProtocol(TrainedProtocol):
     def __init__(self, name: str) -> None:
         """``name``: ``frozen`` (decoder only) or ``finetune``; its recipe is
         ``tasks/segmentation/_protocols/<name>.yaml``."""
-        self.frozen = name == "frozen"
-        self.defaults, self.recipe = recipe("segmentation", name), recipe_sentence("segmentation", name)
-        self.schema = COMMON_SCHEMA if self.frozen else {**COMMON_SCHEMA, **FINETUNE_SCHEMA}
+        named_recipe(self, "segmentation", name, COMMON_SCHEMA)
         self.transform: JointTrainTransform | None = None
 
     def train_transform(self, ctx: ProtocolContext, hp: dict) -> JointTrainTransform:

@@ -22,7 +22,9 @@ PROTOCOLS = [
 def schema_of(task_type: str, name: str):
     if task_type in ("segmentation", "detection"):
         module = importlib.import_module(f"rsbench.protocols.{task_type}")
-        extra = module.FINETUNE_SCHEMA if name == "finetune" else {}
+        from rsbench.protocols.recipes import ENCODER_TRAINING_SCHEMA
+
+        extra = ENCODER_TRAINING_SCHEMA if name == "finetune" else {}
         return {**module.COMMON_SCHEMA, **extra}
     return next(getattr(importlib.import_module(m), a) for t, n, m, a in PROTOCOLS
                 if (t, n) == (task_type, name))
