@@ -324,6 +324,7 @@ def run_record(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions,
     whatever goes wrong, the run ends as a record and the suite goes on.
     """
     from rsbench.checkpoints import CheckpointError
+    from rsbench.engine import resume
     from rsbench.results import failure_info
 
     inputs = run_inputs(model, task, seed, opts)
@@ -335,6 +336,9 @@ def run_record(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions,
     except CheckpointError:
         raise  # a bad checkpoint is refused before anything runs, not scored as failed
     except Exception as exc:  # any failure becomes a visible record, never a dropped run
+        if resume.warned():  # the job is being preempted: the requeued job runs this seed
+            log(f"{task.task} seed {seed}: ended by the preemption warning ({exc}); no record")
+            raise SystemExit(1) from exc
         error = failure_info(exc)
         log(f"{task.task} seed {seed}: FAILED: {error['message']}")
         return assembled(model, task, seed, opts, inputs, start, None, error, previous)

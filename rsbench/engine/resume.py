@@ -57,6 +57,16 @@ class Requeued(SystemExit):
     """Raised after the state is saved and the job requeued: the run ends without a record."""
 
 
+_warned = False  # this process got the preemption warning (set by Preemption's handler)
+
+
+def warned() -> bool:
+    """Whether this process got SLURM's preemption warning: the job is ending, so a failure
+    now (a peer rank killed by the requeue, say) is not the run's and gets no record; the
+    process exits non-zero and ``slurm/launch.sh`` requeues the job if nothing else did."""
+    return _warned
+
+
 def under_slurm() -> bool:
     """Whether this process runs inside a SLURM job (batch or srun step)."""
     return bool(os.environ.get("SLURM_JOB_ID"))
@@ -147,8 +157,9 @@ class Preemption(L.Callback):
         self._previous: Any = None
 
     def _on_signal(self, signum, frame) -> None:
+        global _warned
         log(f"signal {signum}: saving at the end of this epoch, then requeueing")
-        self.warned = True
+        self.warned = _warned = True
 
     def on_fit_start(self, trainer, pl_module) -> None:
         self._previous = signal.signal(self.signum, self._on_signal)
@@ -164,11 +175,16 @@ class Preemption(L.Callback):
         if warned or periodic:
             self.save(trainer)
         if warned:
+            # Every rank is past its last collective before the requeue kills the step, and
+            # the kill is plain: Lightning's SIGTERM handler broadcasts from rank 0, which
+            # would meet the other ranks at a barrier (or gone) and fail the run instead.
+            trainer.strategy.barrier("rsbench-requeue")
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             if trainer.is_global_zero:
                 job = slurm_job_id()
+                log(f"state saved after epoch {epoch}; scontrol requeue {job}")
                 code = subprocess.call(["scontrol", "requeue", job])
-                log(f"state saved after epoch {epoch}; scontrol requeue {job}: exit {code}")
-            trainer.strategy.barrier("rsbench-requeue")
+                log(f"scontrol requeue {job}: exit {code}")
             raise Requeued(0)
 
     def save(self, trainer) -> None:
