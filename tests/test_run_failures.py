@@ -141,3 +141,15 @@ def test_an_empty_split_is_an_undefined_metric_not_a_crash():
     preds = knn_predictions(torch.randn(5, 4), torch.arange(5), torch.empty(0, 4), 5, k=3)
     with pytest.raises(MetricUndefined, match="the split scored is empty"):
         plugin("classification").scores(preds, torch.empty(0, dtype=torch.long), 5)
+
+
+def test_a_failure_after_the_preemption_warning_writes_no_record(world, tmp_path, monkeypatch):
+    """A peer rank killed by the requeue fails this one; a failed record would make the requeued
+    job skip the seed, so the process exits non-zero and leaves nothing (launch.sh requeues)."""
+    from rsbench.engine import resume
+
+    monkeypatch.setattr(resume, "_warned", True)
+    with pytest.raises(SystemExit) as ended:
+        run(world, tmp_path / "r", [world["tasks"]["seg"]])
+    assert ended.value.code == 1
+    assert records(tmp_path / "r") == []
