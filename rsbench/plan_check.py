@@ -157,7 +157,7 @@ def task_job(task) -> Job:
 
 def setting(engine) -> Setting:
     """The ``Setting`` of a run's ``EngineOptions`` on this machine."""
-    from rsbench.engine.trainer import accelerator_name, resolved_precision
+    from rsbench.engine.trainer import accelerator_name
 
     accelerator = accelerator_name(engine.accelerator)
     devices = engine.devices
@@ -165,10 +165,7 @@ def setting(engine) -> Setting:
         import torch
 
         devices = max(1, torch.cuda.device_count()) if accelerator == "gpu" else 1
-    precision = engine.precision
-    if precision == "auto" and resolved_precision("auto", accelerator) != "bf16-mixed":
-        precision = "32-true"  # a GPU without bf16, or the CPU
-    return Setting(engine.strategy, int(devices), int(engine.num_nodes), precision, accelerator,
+    return Setting(engine.strategy, int(devices), int(engine.num_nodes), engine.precision, accelerator,
                    engine.sharding, sharded_load=fills_sharded(engine.strategy, accelerator))
 
 

@@ -8,8 +8,8 @@ is read here without torch:
 - task specs and model cards are YAML (``rsbench.config``);
 - the checkpoint's sha256 and an ``arch: auto`` card's inferred architecture are kept by
   ``rsbench.hashcache`` per file version, so only the first job that reads a checkpoint pays;
-- ``--precision auto`` is ``32-true`` on a machine without GPU device files, and otherwise the
-  value the first full run on this host and device set resolved (kept the same way).
+- ``--precision auto`` is already resolved in the run's ``EngineOptions``, without torch where
+  it can be (``rsbench.engine.precision``).
 
 When every (task, seed) has a record, ``rsbench run`` prints them and exits; anything missing,
 a first-seen checkpoint or a problem with the command sends it down the full path, which checks
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,6 @@ from rsbench import hashcache
 from rsbench.config import ModelCard, card_from_dict, read_yaml
 from rsbench.errors import UserError
 
-GPU_DEVICE_FILES = ("nvidia", "kfd", "dxg")  # CUDA, ROCm, WSL: no such file, no GPU for torch
-VISIBILITY = ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES")
 # An ``arch: auto`` resolution is as good as the code that made it: any edit to these modules
 # (their file versions are part of the key) makes it a miss.
 INFERENCE_CODE = ("checkpoints/infer.py", "checkpoints/vit_shapes.py", "checkpoints/arch_names.py",
@@ -104,37 +101,6 @@ def model_card(args: Any) -> ModelCard:
         hashcache.store(key, json.dumps({"arch": card.arch, "arch_overrides": card.arch_overrides,
                                          "pool": card.pool}))
     return card
-
-
-def gpu_device_files() -> list[str]:
-    """The GPU device files of this machine (empty: torch can see no GPU here)."""
-    try:
-        return sorted(n for n in os.listdir("/dev") if n.startswith(GPU_DEVICE_FILES))
-    except OSError:
-        return ["unknown"]  # cannot tell: never conclude there is no GPU
-
-
-def run_precision(precision: str, accelerator: str) -> str:
-    """``rsbench.engine.trainer.resolved_precision``, without torch where the answer is sure."""
-    if precision != "auto" or accelerator == "cpu":
-        return "32-true" if precision == "auto" else precision
-    devices = gpu_device_files()
-    if not devices and accelerator == "auto":
-        return "32-true"  # no GPU: what resolved_precision answers on a CPU machine
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        torch_version = version("torch")
-    except PackageNotFoundError:
-        torch_version = None
-    key = hashcache.key_of("precision", (precision, accelerator, socket.gethostname(), devices,
-                                         [os.environ.get(v) for v in VISIBILITY], torch_version))
-    kept = hashcache.lookup(key)
-    if kept is not None:
-        return kept
-    from rsbench.engine.trainer import resolved_precision
-
-    return hashcache.store(key, resolved_precision(precision, accelerator))
 
 
 def recorded_suite(card: ModelCard, names: list[str], items: list[str], seeds: list[int],

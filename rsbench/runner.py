@@ -178,7 +178,7 @@ def run_inputs(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions) 
         "task": {"name": task.task, "version": task.version, "spec_hash": task.hash},
         "seed": seed,
         "protocol_overrides": opts.overrides_for(task.task),
-        "precision": run_precision(opts.engine),
+        "precision": opts.engine.precision,
     }
 
 
@@ -208,13 +208,6 @@ def encoder_dtype(task: TaskSpec, eng: EngineOptions):
     import torch
 
     return torch.bfloat16
-
-
-def run_precision(eng: EngineOptions) -> str:
-    """The precision a run records (``auto`` resolved; without torch where it is sure)."""
-    from rsbench.recorded import run_precision as resolved
-
-    return resolved(eng.precision, eng.accelerator)
 
 
 def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
@@ -265,7 +258,7 @@ def run_context(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions)
             model.backbone(size, dtype, sharded, **extra), bands.keep, bands.fill)),
         make_data=make_data, cache=FeatureCache(opts.cache_dir, opts.feature_workers),
         identity={"model": model.identity(), "dataset": task.dataset.name,
-                  "precision": run_precision(opts.engine), **cache_identity(bands),
+                  "precision": opts.engine.precision, **cache_identity(bands),
                   # fp32 weights, what every earlier cache entry was extracted with, add no key
                   **({"weights_dtype": "bfloat16"} if dtype is not None else {})},
         plugin=plugin,

@@ -29,7 +29,6 @@ from rsbench.engine.trainer import (
     EngineOptions,
     accelerator_name,
     make_trainer,
-    resolved_precision,
 )
 
 if TYPE_CHECKING:
@@ -138,8 +137,7 @@ def extracted_features(
 
         module = sharded_extractor(backbone)
         size = int(backbone.input_spec.img_size)
-        precision = resolved_precision(opts.precision, opts.accelerator)
-        workload = module_workload(backbone, batch_size, size, precision, training=False)
+        workload = module_workload(backbone, batch_size, size, opts.precision, training=False)
     trainer = make_trainer(opts, workload=workload, use_distributed_sampler=False)
     feats, labels = predict_in_order(trainer, module, cast(Any, dataset), batch_size,
                                      workers, loader_options=loader_options(workers, opts))

@@ -17,7 +17,8 @@ says *how*, once for all of them (docs/ARCHITECTURE.md, "Protocols and the engin
   (:mod:`rsbench.engine.resume`);
 - one exact distributed evaluation: :func:`rsbench.engine.predict.predict_in_order`, every test
   sample once, in dataset order, on every rank;
-- precision resolved once (:func:`rsbench.engine.trainer.resolved_precision`), the same timings;
+- precision resolved once, when ``EngineOptions`` is made (:mod:`rsbench.engine.precision`),
+  the same timings;
 - BatchNorm in decoders is synchronised across processes on GPUs (mmseg's SyncBN). PyTorch's
   ``SyncBatchNorm`` has no CPU implementation, so several CPU processes keep per-process batch
   statistics: there a decoder with BatchNorm matches DDP, not one process.
@@ -277,7 +278,6 @@ class TrainedProtocol:
         from rsbench.engine.trainer import (
             accelerator_name,
             make_trainer,
-            resolved_precision,
             world_size,
         )
 
@@ -298,8 +298,7 @@ class TrainedProtocol:
                             f"{len(data.train)} training images")
         schedule = Schedule(hp["batch_size"], per_rank, world, per_epoch, self.total_steps(hp, per_epoch))
         module = self.module(ctx, hp, data, backbone, schedule)
-        precision = resolved_precision(ctx.opts.precision, ctx.opts.accelerator)
-        workload = module_workload(backbone, per_rank, task.dataset.image_size, precision,
+        workload = module_workload(backbone, per_rank, task.dataset.image_size, ctx.opts.precision,
                                    training=not self.frozen)
         # Under SLURM: the run's own checkpoint folder (epoch ends, save + requeue on warning).
         saved = resume_dir(ctx.opts.root_dir, run_key(ctx)) if under_slurm() else None

@@ -42,6 +42,10 @@ class EngineOptions:
             raise UserError(f"--strategy {self.strategy!r}: allowed {', '.join(STRATEGIES)}")
         if self.sharding not in SHARDINGS:
             raise UserError(f"--sharding {self.sharding!r}: allowed {', '.join(SHARDINGS)}")
+        # Resolved here, once: records name the precision, so no code downstream sees "auto".
+        from rsbench.engine.precision import run_precision
+
+        object.__setattr__(self, "precision", run_precision(self.precision, self.accelerator))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,17 +68,6 @@ def world_size(opts: EngineOptions) -> int:
 
         devices = torch.cuda.device_count() if accelerator_name(opts.accelerator) == "gpu" else 1
     return max(1, int(devices)) * int(opts.num_nodes)
-
-
-def resolved_precision(precision: str, accelerator: str) -> str:
-    """``auto``: bf16 mixed precision where the GPU supports it, full fp32 elsewhere."""
-    if precision != "auto":
-        return precision
-    import torch
-
-    if accelerator_name(accelerator) == "gpu" and torch.cuda.is_bf16_supported():
-        return "bf16-mixed"
-    return "32-true"
 
 
 def make_trainer(opts: EngineOptions, max_epochs: int | None = None, workload=None,
@@ -112,7 +105,7 @@ def make_trainer(opts: EngineOptions, max_epochs: int | None = None, workload=No
         "devices": opts.devices,
         "num_nodes": opts.num_nodes,
         "strategy": strategy,
-        "precision": resolved_precision(opts.precision, opts.accelerator),
+        "precision": opts.precision,
         "max_epochs": max_epochs,
         "deterministic": True,
         "logger": False,

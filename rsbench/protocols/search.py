@@ -250,7 +250,7 @@ def finetune_trials(ctx, hp: dict, spec: dict, train, val, num_classes: int) -> 
     from torch.utils.data import DataLoader
 
     from rsbench.backbones.memory import module_workload
-    from rsbench.engine.trainer import make_trainer, resolved_precision
+    from rsbench.engine.trainer import make_trainer
     from rsbench.protocols.finetune import Finetuner, learning_rate
 
     if len(val) == 0:
@@ -268,7 +268,7 @@ def finetune_trials(ctx, hp: dict, spec: dict, train, val, num_classes: int) -> 
                             generator=torch.Generator().manual_seed(ctx.seed),
                             num_workers=ctx.opts.num_workers)
         workload = module_workload(backbone, batch, ctx.task.dataset.image_size,
-                                   resolved_precision(ctx.opts.precision, ctx.opts.accelerator))
+                                   ctx.opts.precision)
         pruning = ValPruning(trial, dataset_score(ctx, val, batch, num_classes))
         trainer = make_trainer(replace(ctx.opts, progress=False), max_epochs=hp["epochs"],
                                workload=workload, callbacks=[pruning])

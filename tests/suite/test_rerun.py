@@ -88,7 +88,7 @@ def test_a_missing_record_takes_the_full_path(suite):
 
 
 def test_precision_auto_is_resolved_without_torch_only_where_it_is_sure(monkeypatch):
-    from rsbench import recorded
+    from rsbench.engine import precision as recorded
 
     assert recorded.run_precision("bf16-mixed", "auto") == "bf16-mixed"
     assert recorded.run_precision("auto", "cpu") == "32-true"
@@ -96,7 +96,7 @@ def test_precision_auto_is_resolved_without_torch_only_where_it_is_sure(monkeypa
     assert recorded.run_precision("auto", "auto") == "32-true"  # no device file, no GPU
     asked = []
     monkeypatch.setattr(recorded, "gpu_device_files", lambda: ["nvidia0", "nvidiactl"])
-    monkeypatch.setattr("rsbench.engine.trainer.resolved_precision",
+    monkeypatch.setattr(recorded, "torch_precision",
                         lambda p, a: asked.append((p, a)) or "bf16-mixed")
     hashcache.forget_in_memory()
     assert recorded.run_precision("auto", "auto") == "bf16-mixed"
