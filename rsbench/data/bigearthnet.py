@@ -1,20 +1,26 @@
-"""BigEarthNet v1 (Sumbul et al., IGARSS 2019): Sentinel-2 multi-label scenes, 19 classes.
+"""BigEarthNet v1 (Sumbul et al., IGARSS 2019): Sentinel-2 and Sentinel-1 multi-label scenes.
 
-590,326 Sentinel-2 L2A patches of 1.2 x 1.2 km, each labelled with the CORINE Land Cover 2018
-classes it contains, read here in the 19-class nomenclature (Sumbul et al., IEEE TNNLS 2021) that
-BigEarthNet papers report. On disk, as torchgeo 0.8's ``BigEarthNet(bands="s2")`` reads it::
+590,326 pairs of Sentinel-2 L2A and Sentinel-1 GRD patches of 1.2 x 1.2 km, each labelled with
+the CORINE Land Cover 2018 classes it contains, read here in the 19-class nomenclature (Sumbul et
+al., IEEE TNNLS 2021) that BigEarthNet papers report. On disk, as torchgeo 0.8's ``BigEarthNet``
+reads it::
 
-    <root>/BigEarthNet-v1.0/<patch>/<patch>_B01.tif ... _B12.tif   one single-band GeoTIFF
-        per band (B01..B09, B8A, B11, B12: 12 bands, no B10); 10 m bands 120 px, 20 m 60 px,
-        60 m 20 px
-    <root>/BigEarthNet-v1.0/<patch>/<patch>_labels_metadata.json   {"labels": [43-class names]}
-    <root>/bigearthnet-{train,val,test}.csv                        "<s2 patch>,<s1 patch>" lines
+    <root>/BigEarthNet-v1.0/<s2 patch>/<s2 patch>_B01.tif ... _B12.tif   one single-band
+        GeoTIFF per band (B01..B09, B8A, B11, B12: 12 bands, no B10); 10 m bands 120 px,
+        20 m 60 px, 60 m 20 px
+    <root>/BigEarthNet-v1.0/<s2 patch>/<s2 patch>_labels_metadata.json   {"labels": [43 names]}
+    <root>/BigEarthNet-S1-v1.0/<s1 patch>/<s1 patch>_VV.tif, _VH.tif     float32 dB, 120 px
+    <root>/BigEarthNet-S1-v1.0/<s1 patch>/<s1 patch>_labels_metadata.json
+    <root>/bigearthnet-{train,val,test}.csv                              "<s2>,<s1>" lines
 
-Each band is read as torchgeo reads it (rasterio, bilinear to 120 x 120, as int32), then scaled
-to reflectance (DN / 10,000, the L2A quantification value) and clipped to [0, 1]. Labels are
-torchgeo's: the 43 names mapped through ``BigEarthNet.label_converter`` (names outside the 19
-classes are dropped, so a patch may have no label). Class names, the mapping, the split file
-names and the folder name are read from torchgeo's class attributes, never copied.
+``dataset.variant`` is torchgeo's ``bands=`` argument: ``s2`` (the default), ``s1`` (VV, VH) or
+``all`` (S1 bands named ``s1:VV``, ``s1:VH`` beside the S2 names). Bands are read as
+``rsbench.data.multilabel_patches`` says: S2 as reflectance (DN / 10,000, the L2A quantification
+value) clipped to [0, 1], S1 as the stored dB. Labels are torchgeo's: the 43 names of the label
+file (the S1 patch's for ``s1`` and ``all``, as torchgeo reads them) mapped through
+``BigEarthNet.label_converter`` (names outside the 19 classes are dropped, so a patch may have no
+label). Class names, the mapping, the split file names and the folder names are read from
+torchgeo's class attributes, never copied.
 
 A sample is ``(<patch>/<patch>_labels_metadata.json, label indices)``: the label file names the
 patch, so the pre-flight checks and the split file see one file per sample, while the
@@ -26,100 +32,26 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import numpy as np
-import torch
-
-from rsbench.config import DatasetSpec
+from rsbench.config import DatasetSpec, SpecError
 from rsbench.data.adapter import DatasetAdapter
-from rsbench.data.bundle import SizedDataset, SplitData
-from rsbench.data.decode import resized
-from rsbench.data.errors import DataError, SplitSpecError
-from rsbench.data.split_files import pinned_split
-from rsbench.data.splits import parse_split
+from rsbench.data.errors import DataError
+from rsbench.data.multilabel_patches import (
+    S1_BANDS,
+    S2_BANDS,
+    LabelledPatch,
+    MultiLabelData,
+    MultiLabelDataset,
+    PatchReader,
+    PatchSplits,
+    build_patch_data,
+    checked,
+)
 from rsbench.data.torchgeo_meta import FromTorchGeo
 
-#: Sentinel-2 L2A bands in torchgeo's order (``sort_sentinel2_bands``: B8A after B08).
-S2_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")
-#: The grid torchgeo resamples every band to.
-NATIVE_SIZE = 120
-LabelledPatch = tuple[str, tuple[int, ...]]
-"""A sample: its label file relative to the root, and the indices of its classes."""
-
-
-class PatchReader:
-    """Chosen bands of one BigEarthNet patch folder as float32 ``[len(bands), 120, 120]``.
-
-    Args:
-        bands: band names, in output order.
-        scale: raw value mapped to 1.0; values are divided by it and clipped to [0, 1].
-    """
-
-    def __init__(self, bands: tuple[str, ...], scale: float) -> None:
-        self.bands = tuple(bands)
-        self.scale = float(scale)
-
-    def __call__(self, path: Path) -> torch.Tensor:
-        """The bands of the patch that ``path`` (any file in its folder) belongs to."""
-        import rasterio
-        from rasterio.enums import Resampling
-
-        folder = Path(path).parent
-        arrays = []
-        for band in self.bands:
-            with rasterio.open(folder / f"{folder.name}_{band}.tif") as src:
-                arrays.append(src.read(indexes=1, out_shape=(NATIVE_SIZE, NATIVE_SIZE),
-                                       out_dtype="int32", resampling=Resampling.bilinear))
-        tensor = torch.from_numpy(np.stack(arrays, axis=0)).float()
-        return tensor.div_(self.scale).clamp_(0.0, 1.0)
-
-    def __repr__(self) -> str:
-        return f"PatchReader(bands={self.bands}, scale={self.scale})"
-
-
-class MultiLabelDataset(SizedDataset):
-    """``(image, target)`` pairs: float32 ``[C, size, size]`` in [0, 1] and a ``{0, 1}`` int64
-    vector over ``num_labels``; ``transform`` (train only) applies after the resize."""
-
-    def __init__(self, root: Path, samples: list[LabelledPatch], reader: Callable, size: int,
-                 num_labels: int, transform: Callable | None = None) -> None:
-        self.root, self.samples, self.reader = Path(root), list(samples), reader
-        self.size, self.num_labels, self.transform = int(size), int(num_labels), transform
-
-    def multi_hot(self, labels: tuple[int, ...]) -> torch.Tensor:
-        """The ``{0, 1}`` vector of ``labels``."""
-        target = torch.zeros(self.num_labels, dtype=torch.long)
-        target[list(labels)] = 1
-        return target
-
-    @property
-    def targets(self) -> list[list[int]]:
-        """The multi-hot label vectors, in sample order."""
-        return [self.multi_hot(labels).tolist() for _, labels in self.samples]
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        rel, labels = self.samples[index]
-        image = resized(self.reader(self.root / rel), self.size)
-        if self.transform is not None:
-            image = self.transform(image)
-        return image, self.multi_hot(labels)
-
-
-class MultiLabelData(SplitData):
-    """Multi-label scenes: datasets yield ``(image, multi-hot target)``; ``classes`` in label
-    order; the fields are :class:`~rsbench.data.bundle.SplitData`'s."""
-
-    def summary(self) -> dict:
-        """The provenance, plus the classes no test image has: their average precision is
-        undefined and counts 0 in ``map_macro`` (``rsbench.tasks.multilabel``)."""
-        present = {label for _, labels in getattr(self.test, "samples", []) for label in labels}
-        return {**super().summary(),
-                "classes_without_test_positive": [c for i, c in enumerate(self.classes)
-                                                  if i not in present]}
+__all__ = ["S1_BANDS", "S2_BANDS", "BigEarthNetAdapter", "MultiLabelData", "MultiLabelDataset",
+           "PatchReader", "build_bigearthnet_data"]
 
 
 class BigEarthNetAdapter(DatasetAdapter):
@@ -129,9 +61,13 @@ class BigEarthNetAdapter(DatasetAdapter):
     title = "BigEarthNet v1 (Sentinel-2 L2A, 12 bands, 19 classes, multi-label)"
     homepage = "https://bigearth.net"
     torchgeo_class: ClassVar[str] = "torchgeo.datasets:BigEarthNet"
+    #: torchgeo's ``bands=`` argument this adapter reads as (the ``dataset.variant``).
+    variant: ClassVar[str] = "s2"
     sensor: ClassVar[str] = "s2_l2a"
-    #: L2A digital number of reflectance 1.0 (ESA's quantification value).
+    #: L2A digital number of reflectance 1.0 (ESA's quantification value); S1 dB are unscaled.
     value_scale: ClassVar[float] = 10000.0
+    #: The task's band names this variant reads.
+    band_names: ClassVar[tuple[str, ...]] = S2_BANDS
     official_splits: ClassVar[tuple[str, ...]] = ("torchgeo",)
     classes = FromTorchGeo(lambda tg: tuple(tg("class_sets")[19]))
     #: 43-class name -> 19-class index (names outside the 19 classes absent).
@@ -140,39 +76,62 @@ class BigEarthNetAdapter(DatasetAdapter):
                                          if i in tg("label_converter")})
     #: Every name a label file may hold (those outside the 19 classes are dropped).
     names_43 = FromTorchGeo(lambda tg: frozenset(tg("class_sets")[43]))
-    directory = FromTorchGeo(lambda tg: str(tg("metadata")["s2"]["directory"]))
+    #: Sensor key of torchgeo's ``metadata`` -> the patch folder of that sensor.
+    directories = FromTorchGeo(lambda tg: {k: str(m["directory"])
+                                           for k, m in tg("metadata").items()})
     split_filenames = FromTorchGeo(lambda tg: {s: str(m["filename"])
                                                for s, m in tg("splits_metadata").items()})
 
-    def expected(self, root: Path) -> str:
-        files = ", ".join(self.split_filenames.values())
-        return (f"{self.directory}/<patch>/<patch>_B01.tif..._B12.tif (12 single-band GeoTIFFs) "
-                f"and <patch>_labels_metadata.json, plus {files}")
-
-    def how_to_get(self) -> str:
-        return ("run with --download (torchgeo's BigEarthNet fetches the S2 archive, 66 GB, and "
-                f"the split files) or extract BigEarthNet-S2-v1.0.tar.gz from {self.homepage}")
-
-    def reader(self, bands: tuple[str, ...]) -> PatchReader:
-        """Reads ``bands`` of a patch as reflectance in [0, 1].
+    def with_variant(self, name: str | None) -> BigEarthNetAdapter:
+        """The Sentinel-2 patches (None, ``s2``), Sentinel-1 (``s1``) or both (``all``).
 
         Raises:
-            SpecError: a band BigEarthNet's S2 patches do not have.
+            SpecError: another variant name.
         """
-        from rsbench.config import SpecError
+        if name in VARIANTS:
+            return VARIANTS[name]()
+        raise SpecError(f"dataset.variant {name!r}: BigEarthNet has "
+                        f"{', '.join(str(v) for v in VARIANTS if v)}")
 
-        unknown = [b for b in bands if b not in S2_BANDS]
-        if unknown or not bands:
-            raise SpecError(f"dataset {self.name!r}: dataset.bands {list(bands)} not available; "
-                            f"allowed: {', '.join(S2_BANDS)}")
-        return PatchReader(tuple(bands), self.value_scale)
+    def sensors(self) -> tuple[str, ...]:
+        """torchgeo's sensor keys this variant reads; labels come from the first (as torchgeo)."""
+        return {"s2": ("s2",), "s1": ("s1",), "all": ("s1", "s2")}[self.variant]
+
+    def s1_first(self) -> bool:
+        """Whether a sample's own folder (its label file's) is the Sentinel-1 patch."""
+        return self.sensors()[0] == "s1"
+
+    def split_dataset(self) -> str:
+        """The dataset name of the split file: a variant with other samples has its own file."""
+        return self.name if self.variant == "s2" else f"{self.name}_{self.variant}"
+
+    def expected(self, root: Path) -> str:
+        files = ", ".join(self.split_filenames.values())
+        parts = {"s2": f"{self.directories['s2']}/<patch>/<patch>_B01.tif..._B12.tif "
+                       "(12 single-band GeoTIFFs)",
+                 "s1": f"{self.directories['s1']}/<patch>/<patch>_VV.tif, _VH.tif"}
+        return (" and ".join(parts[k] for k in self.sensors())
+                + f" with <patch>_labels_metadata.json, plus {files}")
+
+    def how_to_get(self) -> str:
+        archives = " and ".join(f"BigEarthNet-{k.upper()}-v1.0.tar.gz" for k in self.sensors())
+        return (f"run with --download (torchgeo's BigEarthNet, bands={self.variant!r}, fetches "
+                f"the archives and the split files) or extract {archives} from {self.homepage}")
+
+    def checked_bands(self, bands: tuple[str, ...]) -> tuple[str, ...]:
+        """``bands`` when this variant has them.
+
+        Raises:
+            SpecError: a band the variant's patches do not have.
+        """
+        return checked(self.name, bands, self.band_names)
 
     def download(self, root: Path) -> None:
-        """Everything torchgeo's ``BigEarthNet(bands="s2", download=True)`` fetches."""
+        """Everything torchgeo's ``BigEarthNet(bands=<variant>, download=True)`` fetches."""
         from torchgeo.datasets import BigEarthNet
 
         root.mkdir(parents=True, exist_ok=True)
-        BigEarthNet(str(root), split="train", bands="s2", download=True)
+        BigEarthNet(str(root), split="train", bands=self.variant, download=True)
 
     def official(self, root: Path, name: str, download: bool = False) -> dict:
         """Refused: the scene-classification builder's entry; BigEarthNet is multi-label.
@@ -188,32 +147,46 @@ class BigEarthNetAdapter(DatasetAdapter):
 
     def wrong_type(self) -> Exception:
         """The one-line error of a single-label task on this multi-label dataset."""
-        from rsbench.config import SpecError
-
         return SpecError(f"dataset {self.name!r} is multi-label: its tasks have type: multilabel "
                          "(tasks/multilabel/)")
 
-    def labelled_splits(self, root: Path, download: bool = False
-                        ) -> dict[str, list[LabelledPatch]]:
-        """The ``train``/``val``/``test`` patches the split files list, with their labels.
+    def missing(self, root: Path) -> bool:
+        """Whether a split file or a patch folder this variant reads is absent."""
+        return (any(not (root / f).is_file() for f in self.split_filenames.values())
+                or any(not (root / self.directories[k]).is_dir() for k in self.sensors()))
+
+    def splits(self, root: Path, download: bool = False) -> PatchSplits:
+        """The ``train``/``val``/``test`` patches the split files list, with their labels, and
+        (variant ``all``) each S1 patch's S2 folder.
 
         Raises:
-            DatasetNotFound: a split file or the patch folder is absent.
+            DatasetNotFound: a split file or a patch folder is absent.
             DataError: a listed patch has no label file, or a label name is unknown.
         """
-        missing = [f for f in self.split_filenames.values() if not (root / f).is_file()]
-        if (missing or not (root / self.directory).is_dir()) and download:
+        if self.missing(root) and download:
             self.download(root)
-            missing = [f for f in self.split_filenames.values() if not (root / f).is_file()]
-        if missing or not (root / self.directory).is_dir():
+        if self.missing(root):
             raise self.not_found(root)
-        return {split: [self.labelled(root, line.split(",")[0].strip()) for line in
-                        (root / name).read_text().strip().splitlines()]
-                for split, name in self.split_filenames.items()}
+        own, *other = self.sensors()
+        column = {"s2": 0, "s1": 1}
+        assignment: dict[str, list[LabelledPatch]] = {}
+        partners: dict[str, Path] | None = {} if other else None
+        for split, name in self.split_filenames.items():
+            pairs = [line.split(",") for line in (root / name).read_text().strip().splitlines()]
+            assignment[split] = [self.labelled(root, own, p[column[own]].strip()) for p in pairs]
+            if partners is not None:
+                partners.update({p[column[own]].strip(): root / self.directories[other[0]]
+                                 / p[column[other[0]]].strip() for p in pairs})
+        return PatchSplits(assignment, partners)
 
-    def labelled(self, root: Path, patch: str) -> LabelledPatch:
+    def labelled_splits(self, root: Path, download: bool = False
+                        ) -> dict[str, list[LabelledPatch]]:
+        """The ``train``/``val``/``test`` patches with their labels (see :meth:`splits`)."""
+        return self.splits(root, download).assignment
+
+    def labelled(self, root: Path, sensor: str, patch: str) -> LabelledPatch:
         """``(label file, 19-class indices)`` of one patch, as torchgeo maps its 43 names."""
-        rel = f"{self.directory}/{patch}/{patch}_labels_metadata.json"
+        rel = f"{self.directories[sensor]}/{patch}/{patch}_labels_metadata.json"
         try:
             names = json.loads((root / rel).read_text())["labels"]
         except (OSError, ValueError, KeyError) as err:
@@ -227,10 +200,29 @@ class BigEarthNetAdapter(DatasetAdapter):
         return rel, tuple(sorted({self.label_map[n] for n in names if n in self.label_map}))
 
 
-def band_files(root: Path, rel: str, bands: tuple[str, ...]) -> list[str]:
-    """The band files, relative to ``root``, of the patch whose label file is ``rel``."""
-    folder = Path(rel).parent
-    return [(folder / f"{folder.name}_{b}.tif").as_posix() for b in bands]
+class BigEarthNetS1Adapter(BigEarthNetAdapter):
+    """BigEarthNet v1, Sentinel-1 (VV, VH backscatter in dB), labels from the S1 patches."""
+
+    title = "BigEarthNet v1 (Sentinel-1 GRD, VV and VH, 19 classes, multi-label)"
+    variant: ClassVar[str] = "s1"
+    sensor: ClassVar[str] = "s1"
+    #: dB are read as stored: a data value of 1.0 is 1 dB.
+    value_scale: ClassVar[float] = 1.0
+    band_names: ClassVar[tuple[str, ...]] = S1_BANDS
+
+
+class BigEarthNetAllAdapter(BigEarthNetAdapter):
+    """BigEarthNet v1, Sentinel-1 and Sentinel-2 (torchgeo's ``bands="all"``); S1 bands are
+    named ``s1:VV``, ``s1:VH`` beside the S2 names; labels from the S1 patches, as torchgeo."""
+
+    title = "BigEarthNet v1 (Sentinel-1 VV, VH and Sentinel-2 L2A, 19 classes, multi-label)"
+    variant: ClassVar[str] = "all"
+    band_names: ClassVar[tuple[str, ...]] = (*(f"s1:{b}" for b in S1_BANDS), *S2_BANDS)
+
+
+VARIANTS: dict[str | None, type[BigEarthNetAdapter]] = {
+    None: BigEarthNetAdapter, "s2": BigEarthNetAdapter, "s1": BigEarthNetS1Adapter,
+    "all": BigEarthNetAllAdapter}
 
 
 def build_bigearthnet_data(spec: DatasetSpec, root: Path, split_dir: Path, download: bool = False,
@@ -239,27 +231,9 @@ def build_bigearthnet_data(spec: DatasetSpec, root: Path, split_dir: Path, downl
 
     Raises:
         SplitSpecError: a ratio split or a train fraction (BigEarthNet's split is official).
-        SpecError: bands BigEarthNet has not, or a variant.
+        SpecError: bands the variant has not, or an unknown variant.
         DatasetNotFound: the data is absent (says where and how to get it).
-        DataError: a band file the split uses is missing, or a label file is unreadable.
+        DataError: a label file is unreadable or holds an unknown name.
     """
-    adapter = BigEarthNetAdapter().with_variant(spec.variant)
-    if spec.split.get("kind") != "official":
-        raise SplitSpecError(f"dataset {adapter.name!r}: use dataset.split.kind: official "
-                             "(BigEarthNet's train/val/test split is the one its papers report)")
-    split = parse_split(spec.split, adapter.official_splits)
-    bands = tuple(spec.bands)
-    reader = adapter.reader(bands)
-    assignment: dict[str, Any] = adapter.labelled_splits(root, download)
-    classes = list(adapter.classes)
-    used = [f for items in assignment.values() for rel, _ in items
-            for f in (rel, *band_files(root, rel, bands))]
-
-    def part(name: str, transform: Callable | None = None) -> MultiLabelDataset:
-        return MultiLabelDataset(root, assignment[name], reader, spec.image_size, len(classes),
-                                 transform)
-
-    return MultiLabelData(
-        dataset=spec.name, split=split, classes=classes,
-        train=part("train", train_transform), val=part("val"), test=part("test"), root=root,
-        **pinned_split(spec.name, split, classes, assignment, split_dir, root, used))
+    return build_patch_data(BigEarthNetAdapter(), spec, root, split_dir, download,
+                            train_transform)

@@ -4,6 +4,10 @@ Per patch, 12 single-band uint16 GeoTIFFs at each band's real size (10 m bands 1
 60 m 20 px) and a ``_labels_metadata.json`` with 43-class names; three split CSVs listing
 ``<s2 patch>,<s1 patch>``. Labels are hand-chosen: patches share some, differ in others, and use
 names that merge (both urban fabrics -> "Urban fabric") and that the 19 classes drop (Airports).
+
+Each S2 patch has its Sentinel-1 partner as torchgeo reads ``bands="s1"|"all"``: VV and VH float32
+GeoTIFFs of backscatter in dB (120 px) and its own label file, holding the S2 patch's names except
+in one patch (:data:`S1_LABELS`), so a test can tell which label file was read.
 """
 
 from __future__ import annotations
@@ -35,27 +39,49 @@ PATCHES = (
 )
 
 
+#: Patch index -> the S1 label file's names where they differ from the S2 patch's.
+S1_LABELS = {13: ["Airports", "Water bodies"]}
+
+
 def patch_name(i: int) -> str:
     """An S2 patch name in BigEarthNet's form (tile, date, column, row)."""
     return f"S2A_MSIL2A_20170613T101031_{i}_{40 + i}"
 
 
-def write_band(path: Path, array: np.ndarray) -> None:
-    """A single-band uint16 GeoTIFF as BigEarthNet ships (UTM, 10/20/60 m pixels)."""
+def s1_name(i: int) -> str:
+    """An S1 patch name in BigEarthNet's form (mission, mode, date, tile, column, row)."""
+    return f"S1A_IW_GRDH_1SDV_20170613T165043_33UUP_{i}_{40 + i}"
+
+
+def write_band(path: Path, array: np.ndarray, dtype: str = "uint16") -> None:
+    """A single-band GeoTIFF as BigEarthNet ships (UTM, 10/20/60 m pixels)."""
     import rasterio
     from rasterio.transform import from_origin
 
     size = array.shape[0]
     gsd = 1200 / size
     with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=1,
-                       dtype="uint16", crs="EPSG:32632",
+                       dtype=dtype, crs="EPSG:32632",
                        transform=from_origin(500000, 5000000, gsd, gsd)) as dst:
-        dst.write(array.astype(np.uint16), 1)
+        dst.write(array.astype(dtype), 1)
+
+
+def write_s1_patch(root: Path, i: int, s2_labels: list[str], rng: np.random.Generator) -> None:
+    """The S1 partner of S2 patch ``i``: VV, VH in dB with decimals, and its label file."""
+    name = s1_name(i)
+    folder = root / "BigEarthNet-S1-v1.0" / name
+    folder.mkdir(parents=True)
+    for band, level in (("VV", -11.0), ("VH", -18.0)):
+        write_band(folder / f"{name}_{band}.tif", level - 2.0 * (i % 3)
+                   + rng.uniform(-6.0, 6.0, size=(120, 120)), dtype="float32")
+    (folder / f"{name}_labels_metadata.json").write_text(json.dumps(
+        {"labels": S1_LABELS.get(i, s2_labels), "corresponding_s2_patch": patch_name(i)}))
 
 
 def make_fake_bigearthnet(root: Path, seed: int = 0) -> Path:
     """Write the fake under ``root`` (created) and return it."""
     rng = np.random.default_rng(seed)
+    s1_rng = np.random.default_rng(seed + 1)  # its own stream: the S2 pixels stay as they were
     splits: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     for i, (split, labels) in enumerate(PATCHES):
         name = patch_name(i)
@@ -69,7 +95,8 @@ def make_fake_bigearthnet(root: Path, seed: int = 0) -> Path:
         (folder / f"{name}_labels_metadata.json").write_text(json.dumps(
             {"labels": labels, "coordinates": {}, "projection": "", "tile_source": "",
              "acquisition_date": "2017-06-13 10:10:31"}))
-        splits[split].append(f"{name},S1A_IW_GRDH_1SDV_20170613T165043_33UUP_{i}_{40 + i}")
+        write_s1_patch(root, i, labels, s1_rng)
+        splits[split].append(f"{name},{s1_name(i)}")
     for split, lines in splits.items():
         (root / f"bigearthnet-{split}.csv").write_text("\n".join(lines) + "\n")
     return root
