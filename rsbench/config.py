@@ -261,7 +261,7 @@ class ModelCard:
 
 
 CARD_KEYS = {"name", "arch", "checkpoint", "input_spec", "pool", "arch_overrides", "sha256",
-             "random_init", "license", "paper", "contact", "description"}
+             "random_init", "license", "paper", "contact", "description", "weights"}
 
 
 def card_from_dict(data: dict, where: str, base_dir: Path | None = None) -> ModelCard:
@@ -276,11 +276,15 @@ def card_from_dict(data: dict, where: str, base_dir: Path | None = None) -> Mode
     pool = data.get("pool", "cls")
     if pool not in ("cls", "avg"):
         raise SpecError(f"{where}: field 'pool' must be 'cls' or 'avg', got {pool!r}")
+    arch = _require(data, "arch", where, str)
     try:
         input_spec = InputSpec.from_dict(data.get("input_spec"))
     except (ValueError, TypeError) as err:
         raise SpecError(f"{where}: {err}") from None
-    arch = _require(data, "arch", where, str)
+    if arch.startswith("zoo:") or "weights" in data:  # torchgeo's models (rsbench.zoo)
+        from rsbench.zoo.spec import card_spec
+
+        input_spec = card_spec(arch, data.get("weights"), data.get("input_spec"), input_spec, where)
     overrides = dict(data.get("arch_overrides") or {})
     if arch == "auto":  # resolved here, so identity, records and cache keys name the real arch
         arch, overrides, pool = auto_arch(ckpt, overrides, data.get("pool"), where)
@@ -289,7 +293,8 @@ def card_from_dict(data: dict, where: str, base_dir: Path | None = None) -> Mode
         checkpoint=ckpt, input_spec=input_spec, pool=pool,
         arch_overrides=overrides, sha256=data.get("sha256"),
         random_init=random_init,
-        meta={k: data[k] for k in ("license", "paper", "contact", "description") if k in data},
+        meta={k: data[k] for k in ("license", "paper", "contact", "description", "weights")
+              if k in data},
     )
 
 

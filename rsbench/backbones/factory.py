@@ -140,8 +140,11 @@ class TimmFamily:
         return []
 
     def check(self, arch: str) -> None:
-        if not arch[len(TIMM_PREFIX):]:
-            raise SpecError(f"arch {arch!r} names no timm model (write timm:<model name>)")
+        import timm
+
+        if not timm.is_model(arch[len(TIMM_PREFIX):]):
+            raise SpecError(f"arch {arch!r} names no timm model (write timm:<model name>, a "
+                            "name timm.list_models() gives)")
 
     def build_model(self, arch: str, input_spec: InputSpec, pool: Pool,
                     device: str | torch.device | None, **overrides: Any) -> torch.nn.Module:
@@ -152,15 +155,23 @@ class TimmFamily:
         if "vit" in name or "deit" in name:
             kwargs.setdefault("img_size", input_spec.img_size)
             kwargs.setdefault("dynamic_img_size", True)
+        cfg = timm.get_pretrained_cfg(name)
+        if cfg is not None and cfg.fixed_input_size:  # timm's own rule for passing img_size (Swin)
+            kwargs.setdefault("img_size", input_spec.img_size)
         with torch.device(device or "cpu"):
             return timm.create_model(name, pretrained=False, **kwargs)
 
     def wrap(self, model: torch.nn.Module, input_spec: InputSpec, pool: Pool, arch: str) -> Backbone:
+        from rsbench.backbones.pyramid import TimmPyramid, is_pyramid
+
+        if is_pyramid(model):  # one level at each of strides 4-32: a CNN or a Swin
+            return TimmPyramid(model, input_spec, pool, arch)
         return Backbone(model, input_spec, pool, arch)
 
 
 FAMILIES.register("vit", ViTFamily())
 FAMILIES.register("timm", TimmFamily())
+FAMILIES.register("zoo", "rsbench.zoo.family:FAMILY")  # torchgeo's models (rsbench.zoo)
 # Families defined elsewhere register here as lazy "module:attr" strings (imported on first use).
 
 

@@ -40,6 +40,8 @@ class InputPlan:
         std: the card's per-band std.
         data_scale: the dataset's raw value of 1.0 (recorded, not applied: data is in [0, 1]).
         statistics: the training split's per-data-channel mean/std for ``dataset``.
+        conditioning: the card's model is told each band's physics (``InputSpec.extras``):
+            ``wavelength`` (missing bands are left out, not filled) or ``gsd``; None if not.
     """
 
     model: str
@@ -51,11 +53,13 @@ class InputPlan:
     std: tuple[float, ...]
     data_scale: float
     statistics: dict | None = None
+    conditioning: str | None = None
 
     @property
     def encoder_entries(self) -> tuple[Matched, ...]:
         """The bands the encoder's patch embedding takes: the present ones after slice/adapt."""
-        if self.fill in ("slice", "adapt") and self.match.missing:
+        if self.match.missing and (self.fill in ("slice", "adapt")
+                                   or self.conditioning == "wavelength"):
             return self.match.present
         return self.match.entries
 
@@ -117,14 +121,29 @@ class InputPlan:
 
             with_band_subset(backbone.model, self.keep, self.fill)
         backbone.input_map = self.input_map(backbone.arch)
+        if self.conditioning is not None:
+            backbone.condition(self.encoder_physics())
         return backbone
+
+    def encoder_physics(self) -> list[dict]:
+        """Per encoder channel, its data band's centre wavelength (nm) and GSD (m); the
+        matched model band's wavelength where the data band publishes none (an RGB camera)."""
+        out = []
+        for e in self.encoder_entries:
+            src = e.data or e.model
+            centre = src.centre_nm if src.centre_nm is not None else e.model.centre_nm
+            out.append({"band": src.qualified, "wavelength_nm": centre,
+                        "wavelength_from": (src if src.centre_nm is not None else e.model).qualified,
+                        "gsd_m": src.gsd_m})
+        return out
 
     def patch_embed_change(self) -> str | None:
         """What slice/adapt does to the patch embedding, in words, or None."""
         if self.keep is None:
             return None
         n = len(self.match.entries)
-        return f"{self.fill}: {n} -> {len(self.keep)} input channels (model bands {list(self.keep)})"
+        how = self.fill or "wavelength-conditioned"  # no fill: the bands present are fed
+        return f"{how}: {n} -> {len(self.keep)} input channels (model bands {list(self.keep)})"
 
     def to_dict(self) -> dict:
         """The record's account of the run's input (JSON data)."""
@@ -142,6 +161,8 @@ class InputPlan:
             "normalisation": self.normalisation,
             "mean": mean, "std": std,
             "statistics": self.statistics,
+            **({"conditioning": self.conditioning, "physics": self.encoder_physics()}
+               if self.conditioning else {}),
         }
 
     def identity(self) -> dict:
@@ -167,7 +188,12 @@ def input_plan(spec: Any, model: str, dataset: Any) -> InputPlan:
     model_bands = bands(tuple(spec.bands), spec.sensor, f"model {model}: input_spec.bands")
     data_bands = bands(tuple(dataset.bands), sensor, f"dataset {dataset.name}: dataset.bands")
     match = match_bands(model_bands, data_bands)
-    fill = checked_fill(match, dataset.band_fill, model, dataset.name)
+    conditioning = spec.extras.get("conditioning")
+    if conditioning == "wavelength":
+        conditioned_fill(match, dataset.band_fill, model, dataset.name)
+        fill = None
+    else:
+        fill = checked_fill(match, dataset.band_fill, model, dataset.name)
     norm = dataset.normalisation
     if norm == "dataset" and match.missing and fill in ("zero", "mean"):
         raise BandError(f"dataset {dataset.name}: normalisation 'dataset' has no statistics for "
@@ -175,7 +201,20 @@ def input_plan(spec: Any, model: str, dataset: Any) -> InputPlan:
                         "normalisation: model, or band_fill: slice or adapt")
     return InputPlan(model=model, match=match, fill=fill if match.missing else None,
                      normalisation=norm, scale=float(spec.value_scale), mean=tuple(spec.mean),
-                     std=tuple(spec.std), data_scale=data_scale)
+                     std=tuple(spec.std), data_scale=data_scale, conditioning=conditioning)
+
+
+def conditioned_fill(match: BandMatch, fill: str | None, model: str, dataset: str) -> None:
+    """Check a wavelength-conditioned model can run on the bands present (nothing is filled).
+
+    Raises:
+        BandError: no model band is present, or a ``band_fill`` is declared for missing bands.
+    """
+    if not match.present:
+        checked_fill(match, fill, model, dataset)  # the one-line "shares no band" refusal
+    if fill is not None and match.missing:
+        raise BandError(f"model {model} is wavelength-conditioned: it runs on the bands dataset "
+                        f"{dataset} has; remove dataset.band_fill ({fill!r})")
 
 
 def run_plan(card: Any, task: Any, build_data: Any, cache_dir: Any) -> InputPlan:

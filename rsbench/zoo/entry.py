@@ -1,0 +1,95 @@
+"""One zoo entry: a torchgeo model class, the weights it was released with, and how to run it.
+
+Plain data and callables: building the module, reading its weights' metadata and running it
+import torchgeo (and so torch) inside the functions, never here, so listing the zoo is cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+#: How a model is told about the data beyond its pixels.
+CONDITIONINGS = ("none", "wavelength", "gsd")
+
+
+def resolve(ref: str) -> Any:
+    """The object ``"package.module:attribute"`` names (``torchgeo.models:DOFA``)."""
+    module, _, attribute = ref.partition(":")
+    return getattr(import_module(module), attribute)
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """A torchgeo model rsbench can score, with the facts a run needs about it.
+
+    Attributes:
+        name: the arch after ``zoo:`` (a model card's ``arch: zoo:<name>``).
+        constructor: ``"module:function"`` of torchgeo's builder, called with ``weights=None``
+            (nothing is downloaded) and ``kwargs``.
+        weights: ``"module:WeightsEnum"`` whose members carry the released files' URLs,
+            bands and transforms; None when torchgeo releases no weights for it.
+        default_weights: the member a card without ``weights:`` stands for.
+        sensors: the rsbench sensor (``rsbench.bands.sensors``) each weights member's bands
+            are named in, by member-name prefix (``SENTINEL2_ALL`` -> ``s2_l1c``).
+        bands: band names when the weights' metadata names none (RGB models).
+        kwargs: constructor keywords: no classifier head, the released input channels.
+        conditioning: ``wavelength`` (each band's centre goes in; any subset of bands runs),
+            ``gsd`` (the data's ground sampling distance goes in) or ``none``.
+        defaults: keys torchgeo's own loader lets the released file lack; they keep the
+            values the constructor gives them (LayerNorm's ones and zeros).
+        ignored: keys a released file may hold that the headless encoder has no use for.
+        pools: the card ``pool`` values the model offers, each with its constructor keywords.
+        pooled: ``(model, x, backbone) -> [B, D]``: torchgeo's own forward to pooled features.
+        prepare: ``(model, backbone) -> None`` run before every forward (sets what the
+            module is conditioned on as an attribute, e.g. Scale-MAE's ``res``).
+        maps: whether the module is a timm ViT whose ``forward_intermediates`` gives maps.
+        note: what a card should know (statistics torchgeo does not give...).
+    """
+
+    name: str
+    constructor: str
+    weights: str | None
+    default_weights: str | None
+    sensors: dict[str, str]
+    pooled: Callable[[Any, Any, Any], Any]
+    bands: tuple[str, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    conditioning: str = "none"
+    defaults: frozenset[str] = frozenset()
+    ignored: frozenset[str] = frozenset()
+    pools: dict[str, dict[str, Any]] = field(default_factory=lambda: {"cls": {}})
+    prepare: Callable[[Any, Any], None] | None = None
+    maps: bool = False
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.conditioning not in CONDITIONINGS:
+            raise ValueError(f"zoo entry {self.name}: conditioning {self.conditioning!r}")
+
+    def build(self, pool: str, device: Any = None, **overrides: Any) -> Any:
+        """torchgeo's module, randomly initialised on ``device`` (``"meta"``: no memory)."""
+        import torch
+
+        kwargs = {**self.kwargs, **self.pools[pool], **overrides}
+        with torch.device(device or "cpu"):
+            return resolve(self.constructor)(**kwargs)  # weights=None: nothing downloaded
+
+    def weights_member(self, name: str | None) -> Any:
+        """The torchgeo ``Weights`` of member ``name`` (the default when None), or None."""
+        if self.weights is None:
+            return None
+        enum = resolve(self.weights)
+        return enum[name or self.default_weights]
+
+    def sensor_of(self, weights_name: str | None) -> str | None:
+        """The sensor of a weights member (the longest matching prefix), or None."""
+        name = weights_name or self.default_weights or ""
+        found = [p for p in self.sensors if name.startswith(p)]
+        return self.sensors[max(found, key=len)] if found else None
+
+    def weights_names(self) -> list[str]:
+        """The members of the weights enum (what a card's ``weights:`` may name)."""
+        return [] if self.weights is None else [m.name for m in resolve(self.weights)]

@@ -1,0 +1,119 @@
+"""Build a zoo model and fill it from a local weight file in the layout torchgeo releases it in.
+
+torchgeo's builders load ``weights.get_state_dict()`` — the file its weights URL points to, a
+plain state dict keyed like torchgeo's module — with ``load_state_dict(strict=False)`` and an
+assertion on which keys may be absent. rsbench reads the same file safely (``weights_only``,
+``rsbench.checkpoints.sources``), holds it to the same rule and reports every tensor:
+
+- a key the module has and the file lacks is an error, unless the entry lists it in
+  ``defaults`` (torchgeo's allowed-missing keys), which keep the constructor's values;
+- a file key the module does not have is an error, unless the entry ``ignored`` it (heads);
+- a position embedding of another grid is resampled as rsbench does for any ViT; any other
+  shape that does not fit is an error.
+
+The module is built on the meta device and filled with ``assign=True`` when the file gives
+every tensor; otherwise it is built on the CPU (the constructor's values) and overwritten.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rsbench.backbones.base import Pool
+from rsbench.backbones.input_spec import InputSpec
+from rsbench.checkpoints.adapt import fit_to_target
+from rsbench.checkpoints.digest import file_sha256
+from rsbench.checkpoints.load import fills_everything, in_dtypes_of, naming
+from rsbench.checkpoints.report import LoadReport, summarise
+from rsbench.checkpoints.safe_load import CheckpointError
+from rsbench.checkpoints.sources import open_source
+from rsbench.zoo.backbone import ZooBackbone
+from rsbench.zoo.entry import ZooEntry
+
+
+def build_zoo(arch: str, input_spec: InputSpec | None = None, pool: Pool = "cls",
+              device: str | torch.device | None = None, **overrides: Any) -> ZooBackbone:
+    """A randomly initialised zoo backbone (``"meta"``: shapes only, no memory)."""
+    from rsbench.backbones.factory import build_backbone
+
+    backbone = build_backbone(arch, input_spec, pool, device, **overrides)
+    assert isinstance(backbone, ZooBackbone)  # the zoo family wraps every zoo: arch so
+    return backbone
+
+
+def checked_keys(entry: ZooEntry, file_keys: set[str], target: set[str]) -> tuple[list[str], list[str]]:
+    """``(defaulted, ignored)`` keys, or a ``CheckpointError`` for any other difference."""
+    absent = sorted(target - file_keys)
+    extra = sorted(file_keys - target)
+    missing = [k for k in absent if k not in entry.defaults]
+    unexpected = [k for k in extra if k not in entry.ignored]
+    if missing or unexpected:
+        parts = ([f"lacks {len(missing)} key(s) of torchgeo's module ({', '.join(missing[:4])})"]
+                 if missing else [])
+        parts += ([f"has {len(unexpected)} key(s) the module has not ({', '.join(unexpected[:4])})"]
+                  if unexpected else [])
+        raise CheckpointError(f"not a zoo:{entry.name} weight file in torchgeo's layout: "
+                              f"{'; '.join(parts)}")
+    return [k for k in absent if k in entry.defaults], extra
+
+
+def zoo_report(path: Path, arch: str, storage: str, shapes: dict[str, tuple[int, ...]],
+               loaded: dict[str, torch.Tensor], defaulted: list[str], ignored: list[str],
+               resampled: dict[str, str]) -> LoadReport:
+    """The load report of a zoo load: every module tensor either loaded or a named default."""
+    warnings = ([f"{len(defaulted)} key(s) not in the released file keep torchgeo's constructor "
+                 f"values, as torchgeo's own loader leaves them: {', '.join(defaulted)}"]
+                if defaulted else [])
+    return LoadReport(
+        path=str(path), arch=arch, storage=storage, format="torchgeo", sha256=file_sha256(path),
+        prefix="", matched=len(loaded), total_keys=len(shapes),
+        params_loaded=sum(math.prod(shapes[k]) for k in loaded),
+        params_total=sum(math.prod(shapes[k]) for k in shapes if k not in defaulted),
+        resampled=resampled, ignored=summarise(ignored), ignored_count=len(ignored),
+        warnings=warnings)
+
+
+def load_zoo(path_or_dir: str | Path, arch: str, input_spec: InputSpec | None = None,
+             pool: Pool = "cls", allow_partial: bool = False, dtype: torch.dtype | None = None,
+             **overrides: Any) -> ZooBackbone:
+    """A zoo backbone filled from its released weight file, with ``load_report`` set.
+
+    ``allow_partial`` is accepted for the loader's signature: a zoo file either fits
+    torchgeo's module as torchgeo requires or is refused.
+
+    Raises:
+        CheckpointError: unreadable or unsafe file, or one that is not the entry's layout.
+    """
+    path = Path(path_or_dir)
+    backbone = build_zoo(arch, input_spec, pool, device="meta", **overrides)
+    entry, model = backbone.entry, backbone.model
+    if dtype is not None:
+        model.to(dtype)
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    try:
+        source = open_source(path)
+        defaulted, ignored = checked_keys(entry, set(source.shapes), set(shapes))
+        wanted = [k for k in shapes if k not in defaulted]
+        state_dict, resampled, mismatched = fit_to_target(
+            source.read(wanted), shapes, 1, getattr(getattr(model, "patch_embed", None),
+                                                    "grid_size", None))
+        if mismatched:
+            raise CheckpointError(f"zoo:{entry.name}: shapes that do not fit torchgeo's module: "
+                                  f"{', '.join(f'{k} {v}' for k, v in list(mismatched.items())[:4])}")
+        report = zoo_report(path, arch, source.storage, shapes, state_dict, defaulted, ignored,
+                            resampled)
+    except CheckpointError as err:
+        raise naming(err, path) from None
+    if fills_everything(model, state_dict):
+        model.load_state_dict(in_dtypes_of(model, state_dict), assign=True)
+    else:  # the constructor's values for the defaulted keys and non-persistent buffers
+        backbone = build_zoo(arch, input_spec, pool, **overrides)
+        if dtype is not None:
+            backbone.model.to(dtype)
+        backbone.model.load_state_dict(state_dict, strict=False)
+    backbone.load_report = report
+    return backbone

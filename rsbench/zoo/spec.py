@@ -1,0 +1,100 @@
+"""A zoo model's input spec, read from torchgeo's weights: bands, value scale, mean and std.
+
+torchgeo states each release's preprocessing as ``weights.transforms``, a chain of
+``Normalize`` steps (and resizes, which a task's ``image_size`` decides in rsbench). The chain
+is composed into one ``(v - mean) / std`` over the raw values the release was trained on:
+
+- ``value_scale`` is the divisor of the leading ``Normalize(mean=[0], std=[s])`` (``10000``
+  for Sentinel-2 digital numbers, ``255`` for 8-bit RGB): the raw value of rsbench's 1.0;
+- ``mean`` and ``std`` are the composed chain's, per band, in those raw units.
+
+So ``InputMap`` (scale by ``value_scale``, then standardise) computes exactly torchgeo's
+transforms on the same pixels. A release whose transforms hold no ``Normalize`` (DOFA:
+"normalization is sensor-dependent") gets mean 0 and std 1: a card or the task
+(``normalisation: dataset``) has to say more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from rsbench.backbones.input_spec import InputSpec
+from rsbench.errors import SpecError
+from rsbench.zoo.entry import ZooEntry
+
+
+def normalize_steps(transforms: Any) -> list[tuple[list[float], list[float]]]:
+    """``(mean, std)`` of each ``Normalize`` in torchgeo's transforms, in order."""
+    modules = list(transforms) if transforms is not None else []
+    return [(list(map(float, m.mean)), list(map(float, m.std)))
+            for m in modules if type(m).__name__ == "Normalize"]
+
+
+def composed(steps: list[tuple[list[float], list[float]]], n: int) -> tuple[float, list[float], list[float]]:
+    """``(value_scale, mean, std)`` of a Normalize chain over ``n`` bands (module notes)."""
+    mean, std = [0.0] * n, [1.0] * n
+    for m, s in steps:
+        m_n = m * n if len(m) == 1 else m
+        s_n = s * n if len(s) == 1 else s
+        # (((v - mean) / std) - m) / s  ==  (v - (mean + m * std)) / (std * s)
+        mean = [a + b * c for a, b, c in zip(mean, m_n, std, strict=True)]
+        std = [c * d for c, d in zip(std, s_n, strict=True)]
+    scale = 1.0
+    if steps and steps[0][0] == [0.0] and len(steps[0][1]) == 1:
+        scale = steps[0][1][0]
+    return scale, mean, std
+
+
+def weights_bands(entry: ZooEntry, weights: Any) -> tuple[str, ...]:
+    """The bands a release takes: its metadata's ``bands``, else the entry's declaration."""
+    named = (weights.meta.get("bands") if weights is not None else None) or entry.bands
+    if not named:
+        raise SpecError(f"zoo:{entry.name}: torchgeo names no bands for these weights and the "
+                        "zoo entry declares none; give input_spec.bands in the card")
+    return tuple(str(b) for b in named)
+
+
+def zoo_input_spec(entry: ZooEntry, weights_name: str | None, where: str) -> InputSpec:
+    """The input spec torchgeo's metadata gives for ``weights_name`` of ``entry``."""
+    try:
+        weights = entry.weights_member(weights_name)
+    except KeyError:
+        raise SpecError(f"{where}: field 'weights' is {weights_name!r}; zoo:{entry.name} has "
+                        f"{', '.join(entry.weights_names()) or 'none'}") from None
+    sensor = entry.sensor_of(weights.name if weights is not None else None)
+    if sensor is None:
+        raise SpecError(f"{where}: weights {weights.name} of zoo:{entry.name} are of a sensor "
+                        "rsbench's band registry lacks; give input_spec (bands, sensor) in the card")
+    bands = weights_bands(entry, weights)
+    scale, mean, std = composed(normalize_steps(getattr(weights, "transforms", None)), len(bands))
+    return with_conditioning(InputSpec(bands=bands, mean=tuple(mean), std=tuple(std),
+                                       sensor=sensor, value_scale=scale), entry)
+
+
+def with_conditioning(spec: InputSpec, entry: ZooEntry) -> InputSpec:
+    """``spec`` marked with the entry's conditioning (``extras``, read by the band plan)."""
+    if entry.conditioning == "none":
+        return spec
+    return replace(spec, extras={**spec.extras, "conditioning": entry.conditioning})
+
+
+def card_spec(arch: str, weights_name: str | None, given: dict | None, parsed: InputSpec,
+              where: str) -> InputSpec:
+    """A zoo card's input spec: torchgeo's for its ``weights`` unless the card gives one.
+
+    Raises:
+        SpecError: ``weights`` on a card whose arch is not ``zoo:``, or an unknown entry.
+    """
+    from rsbench.zoo import is_zoo, zoo_entry
+
+    if not is_zoo(arch):
+        raise SpecError(f"{where}: field 'weights' names torchgeo weights of a zoo model; "
+                        f"arch {arch!r} is not zoo:<name> (`rsbench ls models` lists them)")
+    try:
+        entry = zoo_entry(arch)
+    except SpecError as err:
+        raise SpecError(f"{where}: field 'arch': {err}") from None
+    if given:
+        return with_conditioning(parsed, entry)
+    return zoo_input_spec(entry, weights_name, where)
