@@ -15,6 +15,7 @@ from rsbench.data.bundle import SplitData
 from rsbench.data.catalog import dataset_adapter
 from rsbench.data.dataset import SceneDataset
 from rsbench.data.fractions import with_train_fraction
+from rsbench.data.rows import container_rel
 from rsbench.data.split_files import pinned_split
 from rsbench.data.splits import parse_split, ratio_split
 from rsbench.data.variant import adapter_for
@@ -60,7 +61,8 @@ def build_classification_data(spec: DatasetSpec, data_root: Path, split_dir: Pat
         assignment = adapter.official(root, split.name, download)
     assignment = with_train_fraction(assignment, split)
     classes = adapter.sorted_classes()
-    used = [p for items in assignment.values() for p, _ in items]
+    # A row of a container file (So2Sat) is fingerprinted through its file, once.
+    used = list(dict.fromkeys(container_rel(p) for items in assignment.values() for p, _ in items))
 
     def part(name: str, transform: Callable | None = None) -> SceneDataset:
         return SceneDataset(root, assignment[name], reader, spec.image_size, transform)

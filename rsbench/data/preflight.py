@@ -27,6 +27,7 @@ import numpy as np
 
 from rsbench import hashcache
 from rsbench.data.errors import DataError, named
+from rsbench.data.rows import container
 
 SPLITS = ("train", "val", "test")
 VERSION = 1  # bump when the checks change: old verdicts must not vouch for new rules
@@ -37,7 +38,7 @@ COLOUR_MODES = ("RGB", "RGBA", "RGBX", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV")
 def sample_paths(dataset, sample) -> list[Path]:
     """The files one sample reads: its image (and mask or annotation file)."""
     parts = sample if hasattr(dataset, "read_mask") or hasattr(dataset, "adapter") else sample[:1]
-    return [dataset.root / rel for rel in parts]
+    return [container(dataset.root / rel) for rel in parts]  # a row key: its container file
 
 
 def colour_bands(path: Path, reader) -> str | None:

@@ -23,13 +23,14 @@ from pathlib import Path
 import torch
 
 from rsbench.config import spec_hash
+from rsbench.data.rows import container
 
 FORMAT = 2  # bump when extraction changes (pooling, dtype), invalidating every stored row
 
 
 def image_id(path: Path) -> str:
     """What identifies one version of an image file."""
-    stat = path.stat()
+    stat = container(path).stat()  # a row of a container file: that file's version
     return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
 
 
