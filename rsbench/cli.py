@@ -28,12 +28,13 @@ def card_from_args(args) -> ModelCard:
 
 
 def engine_from_args(args):
+    from rsbench import progress
     from rsbench.engine import EngineOptions
 
     return EngineOptions(accelerator=args.accelerator, devices=args.devices, num_nodes=args.num_nodes,
                          strategy=args.strategy, precision=args.precision, num_workers=args.workers or 0,
                          sharding=args.sharding, activation_checkpointing=args.activation_checkpointing,
-                         progress=not args.quiet, root_dir=str(args.cache_dir))
+                         progress=progress.wanted(args.quiet), root_dir=str(args.cache_dir))
 
 
 def cmd_run(args) -> int:
@@ -329,7 +330,8 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--workers", type=int,
                    help="data loader worker processes (default: 0 for training; frozen-feature "
                         "extraction on a GPU: from the job's CPUs, on a CPU: 0)")
-    g.add_argument("--quiet", action="store_true", help="no progress bars")
+    g.add_argument("--quiet", action="store_true",
+                   help="only errors and failures: no progress lines, bars or summary table")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -410,7 +412,7 @@ def parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="offline end-to-end demo on synthetic UC Merced-layout data")
     d.add_argument("--out", default="demo_out")
-    d.add_argument("--quiet", action="store_true")
+    d.add_argument("--quiet", action="store_true", help="only errors and failures")
     d.set_defaults(func=cmd_demo)
 
     ver = sub.add_parser("verify", help="re-run a record exactly and compare its metrics (0 reproduced, "
@@ -458,25 +460,31 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run a command; a bad input prints one line per problem and exits 2 (``--debug``: raise)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    # Accepted anywhere on the line, not only before the command.
-    debug, verbose = "--debug" in argv, "--verbose" in argv
-    args = parser().parse_args([a for a in argv if a not in ("--debug", "--verbose")])
+    # Accepted anywhere on the line, not only before the command (--quiet: where it exists).
+    debug, verbose, quiet = "--debug" in argv, "--verbose" in argv, "--quiet" in argv
+    p = parser()
+    args = p.parse_args([a for a in argv if a not in ("--debug", "--verbose", "--quiet")])
+    if quiet:
+        if not hasattr(args, "quiet"):
+            p.error("unrecognized arguments: --quiet")
+        args.quiet = True
+    from rsbench import console
     from rsbench.engine.quiet import quiet_libraries
 
     quiet_libraries(verbose)
-    try:
-        return int(args.func(args) or 0)
-    except BrokenPipeError:  # `rsbench ls tasks | head`: the reader left, nothing is wrong
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - kept open until exit
-        return 0
-    except RsbenchError as err:
-        # Only rsbench's own errors: a bug (a bare ValueError, KeyError, ...) keeps its
-        # traceback. --debug shows where an rsbench error came from too.
-        if debug:
-            raise
-        for line in str(err).splitlines() or [type(err).__name__]:
-            print(f"rsbench: error: {line}", file=sys.stderr)
-        return 2
+    with console.quiet_while(quiet):
+        try:
+            return int(args.func(args) or 0)
+        except BrokenPipeError:  # `rsbench ls tasks | head`: the reader left, nothing is wrong
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - kept open until exit
+            return 0
+        except RsbenchError as err:
+            # Only rsbench's own errors: a bug (a bare ValueError, KeyError, ...) keeps its
+            # traceback. --debug shows where an rsbench error came from too.
+            if debug:
+                raise
+            console.error(str(err) or type(err).__name__)
+            return 2
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from rsbench.runner import log
+from rsbench.console import log, warn
+from rsbench.progress import wanted  # bars on a terminal only
 
 ARCH = "vit_tiny_patch16"
 ARCH_OVERRIDES: dict[str, Any] = {"depth": 4, "patch_size": 8}
@@ -74,7 +75,7 @@ def pretrained_checkpoints(ckpt_dir: Path, data_dir: Path, quiet: bool) -> dict[
                 save_file({k: v.contiguous() for k, v in pl_module.backbone.model.state_dict().items()},
                           str(early))
 
-    trainer = make_trainer(EngineOptions(accelerator="cpu", precision="32-true", progress=not quiet,
+    trainer = make_trainer(EngineOptions(accelerator="cpu", precision="32-true", progress=wanted(quiet),
                                          root_dir=str(ckpt_dir)),
                            max_epochs=PRETRAIN["epochs"], callbacks=[SaveFirstEpoch()])
     trainer.fit(module, loader)
@@ -134,7 +135,7 @@ def run_demo(out: Path, quiet: bool = False) -> int:
     ckpts = pretrained_checkpoints(out / "checkpoints", pre_root, quiet)
     cards = model_cards(out / "models", ckpts)
     tasks = [find_task(t) for t in TASKS]
-    engine = EngineOptions(accelerator="cpu", precision="32-true", progress=not quiet,
+    engine = EngineOptions(accelerator="cpu", precision="32-true", progress=wanted(quiet),
                            root_dir=str(out / "cache"))
     opts = RunOptions(out=out / "results", data_root=eval_root.parent, cache_dir=out / "cache",
                       engine=engine)
@@ -155,16 +156,16 @@ def run_demo(out: Path, quiet: bool = False) -> int:
     failed = [f"{r['model']['name']}/{r['task']['name']}/seed {r['seed']}" for r in records
               if r["status"] != "ok"]
     if failed:  # shown in the table too; a demo with a failed run must not pass as working
-        log(f"{len(failed)} run(s) failed: {', '.join(failed)}")
+        warn(f"{len(failed)} run(s) failed: {', '.join(failed)}")
         return 1
     early, final = card_name("early"), card_name("final")
     close = misranked_tasks(records, early=early, final=final)
     wrong = misranked_tasks(records, early=early, final=final, margin="none")
     if close and close != wrong:
-        log(f"the final checkpoint wins by no more than the seeds' spread on: "
-            f"{'; '.join(c for c in close if c not in wrong)}")
+        warn(f"the final checkpoint wins by no more than the seeds' spread on: "
+             f"{'; '.join(c for c in close if c not in wrong)}")
     if wrong:  # the demo's one claim: more pretraining, better numbers on every task
-        log(f"the first-epoch checkpoint ranks first on: {'; '.join(wrong)}")
+        warn(f"the first-epoch checkpoint ranks first on: {'; '.join(wrong)}")
         return 1
     return 0
 

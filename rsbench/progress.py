@@ -2,7 +2,8 @@
 current run's stage (load, pre-flight, features, heads, training with its steps, scoring).
 
 Only on an interactive stderr and without ``--quiet``: in a SLURM log or a pipe the run prints
-its ``[rsbench]`` lines as before, nothing redraws. The display is process-wide, as the terminal
+its ``[rsbench]`` lines (rsbench.console) and nothing redraws. :func:`wanted` decides for
+Lightning's own bar too (``EngineOptions.progress``). The display is process-wide, as the terminal
 is: protocols report stages with :func:`stage` and training steps reach it through
 :func:`lightning_callback`, which replaces Lightning's own bar while the display is live (rich
 allows one live display at a time).
@@ -10,7 +11,6 @@ allows one live display at a time).
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
 from typing import Any
 
@@ -61,8 +61,10 @@ def default_console():
 
 
 def wanted(quiet: bool) -> bool:
-    """A live display is shown on an interactive stderr unless ``--quiet``."""
-    return not quiet and sys.stderr.isatty()
+    """Whether progress bars are drawn: on an interactive stderr, unless ``--quiet``."""
+    from rsbench.console import interactive
+
+    return not quiet and interactive()
 
 
 @contextmanager

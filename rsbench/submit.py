@@ -12,13 +12,13 @@ its load report summarised in a comment header.
 from __future__ import annotations
 
 import re
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from rsbench import console
 from rsbench.errors import RsbenchError
 
 REQUIRED = ("name", "arch", "checkpoint", "sha256", "input_spec", "license", "contact")
@@ -205,11 +205,11 @@ def submit(card_path: Path | str, registry: Path | str = "models", replace: bool
     except ValueError as err:
         raise SubmitError(f"{where}: field 'arch': {err}") from None
     for note in check_input_spec(card, where):
-        print(f"rsbench: note: {note}", file=sys.stderr)
+        console.note(note)
     report = check_checkpoint(card, where)
     for key in RECOMMENDED:
         if key not in data:
-            print(f"rsbench: note: {where}: field '{key}' is recommended", file=sys.stderr)
+            console.note(f"{where}: field '{key}' is recommended")
     path, written = register(
         registry_card(card, data), report_header(report), Path(registry), replace, where
     )

@@ -2,7 +2,9 @@
 # Picks this array task's line of the manifest, launches `rsbench run` with srun in the
 # background and forwards SLURM's preemption warning (`#SBATCH --signal=B:USR1@N`, or
 # `scancel --batch --signal=USR1`) to it: the fine-tune saves its state, requeues the job and
-# stops; the requeued job resumes from that state (rsbench/engine/resume.py).
+# stops; the requeued job resumes from that state (rsbench/engine/resume.py). No --quiet: the
+# job log keeps rsbench's lines (what runs, each score, "resumed from", the requeue), and a log
+# file is not a terminal, so no progress bar is drawn into it.
 line=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" "$RSBENCH_MANIFEST")
 if [ -z "$line" ]; then
   echo "[rsbench] no line $((SLURM_ARRAY_TASK_ID + 1)) in $RSBENCH_MANIFEST" >&2
@@ -17,7 +19,7 @@ srun --kill-on-bad-exit=1 "${SRUN_ARGS[@]}" "$RSBENCH" run --model "$CARD" --tas
   --seeds "$SEED" --out "$RSBENCH_RESULTS" --data-root "$RSBENCH_DATA_ROOT" \
   --cache-dir "$RSBENCH_CACHE_DIR" --precision "$RSBENCH_PRECISION" --accelerator "$ACCELERATOR" \
   --strategy "${RSBENCH_STRATEGY:-auto}" --devices "${SLURM_NTASKS_PER_NODE:-1}" \
-  --num-nodes "${SLURM_NNODES:-1}" --quiet "${EXTRA_ARGS[@]}" &
+  --num-nodes "${SLURM_NNODES:-1}" "${EXTRA_ARGS[@]}" &
 pid=$!
 warned=0
 trap 'warned=1; echo "[rsbench] USR1 received: forwarding to srun $pid" >&2; kill -USR1 "$pid"' USR1

@@ -40,7 +40,7 @@ def world(tmp_path_factory):
 def run(world, out, *extra):
     return main(["run", "--model", str(world["card"]), "--tasks", world["tasks"], "--seeds", "0,1",
                  "--out", str(out), "--data-root", str(world["data_root"]),
-                 "--cache-dir", str(world["tmp"] / "cache"), "--accelerator", "cpu", "--quiet", *extra])
+                 "--cache-dir", str(world["tmp"] / "cache"), "--accelerator", "cpu", *extra])
 
 
 def metrics_by_key(out):

@@ -38,8 +38,7 @@ def world(tmp_path_factory):
 def run(world, out, *extra):
     return main(["run", "--model", str(world["card"]), "--tasks", world["knn"], "--seeds", "0",
                  "--out", str(out), "--data-root", str(world["tmp"] / "data"),
-                 "--cache-dir", str(world["tmp"] / "cache"), "--accelerator", "cpu", "--quiet",
-                 *extra])
+                 "--cache-dir", str(world["tmp"] / "cache"), "--accelerator", "cpu", *extra])
 
 
 @pytest.fixture

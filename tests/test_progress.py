@@ -41,3 +41,17 @@ def test_quiet_or_a_pipe_shows_no_display(monkeypatch):
     with progress.live(3, enabled=False) as display:
         assert display is None and not progress.active()
         progress.stage("load")  # a no-op without a display
+
+
+def test_lightning_bars_are_drawn_on_a_terminal_only(monkeypatch):
+    # A SLURM log or a pipe gets rsbench's lines without --quiet, and never a bar.
+    from rsbench.cli import engine_from_args, parser
+
+    def engine(terminal: bool, *extra: str):
+        monkeypatch.setattr("sys.stderr.isatty", lambda: terminal, raising=False)
+        return engine_from_args(parser().parse_args(["run", "--model", "m", "--tasks", "t",
+                                                     "--out", "o", *extra]))
+
+    assert engine(True).progress is True
+    assert engine(False).progress is False
+    assert engine(True, "--quiet").progress is False

@@ -9,13 +9,13 @@ shapes come from a model on the meta device, so checking a 15B checkpoint alloca
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
 import torch
 
+from rsbench import console
 from rsbench.backbones import Backbone, InputSpec, build_backbone
 from rsbench.backbones.base import Pool
 from rsbench.backbones.factory import build_timm_model
@@ -290,5 +290,5 @@ def inspect_command(
     if report.complete:
         return 0
     if not as_json:
-        print(f"rsbench: {report.refusal()}", file=sys.stderr)
+        console.error(report.refusal())
     return 1

@@ -38,13 +38,14 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, cast
 
 import lightning as L
 import numpy as np
 import torch
+
+from rsbench.console import log, warn
 
 CKPT_NAME = "resume.ckpt"
 # Written by ModelParallelStrategy next to the shards of a distributed checkpoint folder, last
@@ -128,10 +129,6 @@ def every_epochs() -> int:
     return int(os.environ.get(EVERY_ENV, "1"))
 
 
-def log(message: str) -> None:
-    print(f"[rsbench] {message}", file=sys.stderr, flush=True)
-
-
 def finished(trainer) -> bool:
     """Whether this epoch end is the end of training (by epochs, or by steps for recipes that
     count iterations): nothing is left to resume, so no periodic checkpoint is written."""
@@ -184,7 +181,7 @@ class Preemption(L.Callback):
                 job = slurm_job_id()
                 log(f"state saved after epoch {epoch}; scontrol requeue {job}")
                 code = subprocess.call(["scontrol", "requeue", job])
-                log(f"scontrol requeue {job}: exit {code}")
+                (log if code == 0 else warn)(f"scontrol requeue {job}: exit {code}")
             raise Requeued(0)
 
     def save(self, trainer) -> None:
@@ -242,8 +239,8 @@ class Preemption(L.Callback):
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
         if len(ranks) != world:
-            log(f"checkpoint holds random states of {len(ranks)} processes, this run has {world}: "
-                "the resumed run will not be bit-identical to an uninterrupted one")
+            warn(f"checkpoint holds random states of {len(ranks)} processes, this run has {world}: "
+                 "the resumed run will not be bit-identical to an uninterrupted one")
         state = ranks[rank] if rank < len(ranks) else ranks[0]
         torch.set_rng_state(state["torch"])
         kind, key, pos, has_gauss, gauss = state["numpy"]
