@@ -8,13 +8,13 @@ that already exists makes its run a no-op, so an interrupted suite resumes where
 from __future__ import annotations
 
 import copy
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from rsbench.config import ModelCard, TaskSpec
+from rsbench.console import log, warn
 from rsbench.engine.trainer import EngineOptions, world_size
 
 if TYPE_CHECKING:
@@ -47,11 +47,6 @@ class RunOptions:
         from rsbench.config import deep_merge
 
         return deep_merge(self.overrides, self.task_overrides.get(task, {}))
-
-
-def log(message: str) -> None:
-    """Progress for people, on stderr so stdout stays machine-readable."""
-    print(f"[rsbench] {message}", file=sys.stderr, flush=True)
 
 
 class LoadedModel:
@@ -330,10 +325,10 @@ def run_record(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions,
         raise  # a bad checkpoint is refused before anything runs, not scored as failed
     except Exception as exc:  # any failure becomes a visible record, never a dropped run
         if resume.warned():  # the job is being preempted: the requeued job runs this seed
-            log(f"{task.task} seed {seed}: ended by the preemption warning ({exc}); no record")
+            warn(f"{task.task} seed {seed}: ended by the preemption warning ({exc}); no record")
             raise SystemExit(1) from exc
         error = failure_info(exc)
-        log(f"{task.task} seed {seed}: FAILED: {error['message']}")
+        warn(f"{task.task} seed {seed}: FAILED: {error['message']}")
         return assembled(model, task, seed, opts, inputs, start, None, error, previous)
 
 
@@ -411,5 +406,5 @@ def run_suite(card: ModelCard, tasks: list[TaskSpec], seeds: list[int], opts: Ru
                 records.append(record)
     failed = [f"{r['task']['name']} seed {r['seed']}" for r in records if r["status"] != "ok"]
     if failed:
-        log(f"{len(failed)} of {len(records)} run(s) failed: {', '.join(failed)}")
+        warn(f"{len(failed)} of {len(records)} run(s) failed: {', '.join(failed)}")
     return records
