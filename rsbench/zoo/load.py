@@ -11,8 +11,9 @@ assertion on which keys may be absent. rsbench reads the same file safely (``wei
 - a position embedding of another grid is resampled as rsbench does for any ViT; any other
   shape that does not fit is an error.
 
-The module is built on the meta device and filled with ``assign=True`` when the file gives
-every tensor; otherwise it is built on the CPU (the constructor's values) and overwritten.
+The module is built on the meta device and filled with ``assign=True``; defaulted keys of a
+norm layer get its ``reset_parameters`` values (what the constructor gives). Any other module
+state the file does not give means an ordinary CPU build, then overwritten.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from rsbench.backbones.base import Pool
 from rsbench.backbones.input_spec import InputSpec
 from rsbench.checkpoints.adapt import fit_to_target
 from rsbench.checkpoints.digest import file_sha256
-from rsbench.checkpoints.load import fills_everything, in_dtypes_of, naming
+from rsbench.checkpoints.load import in_dtypes_of, naming
 from rsbench.checkpoints.report import LoadReport, summarise
 from rsbench.checkpoints.safe_load import CheckpointError
 from rsbench.checkpoints.sources import open_source
@@ -77,6 +78,29 @@ def zoo_report(path: Path, arch: str, storage: str, shapes: dict[str, tuple[int,
         warnings=warnings)
 
 
+def covered(model: torch.nn.Module, keys: set[str]) -> bool:
+    """Whether ``keys`` name every tensor of ``model`` (a non-persistent buffer, computed at
+    construction, needs the ordinary build)."""
+    persistent = set(model.state_dict())
+    everything = {n for n, _ in model.named_parameters()} | {n for n, _ in model.named_buffers()}
+    return everything <= persistent and persistent <= keys
+
+
+def reset_owners(model: torch.nn.Module, defaulted: list[str]) -> list[torch.nn.Module] | None:
+    """The modules owning ``defaulted`` keys, when each has only such tensors and rebuilds
+    its constructor values with ``reset_parameters`` (a norm layer); None otherwise."""
+    modules = dict(model.named_modules())
+    owners = {key.rpartition(".")[0] for key in defaulted}
+    out = []
+    for name in sorted(owners):
+        module = modules.get(name)
+        own = {f"{name}.{k}" for k, _ in module.named_parameters(recurse=False)} if module else set()
+        if module is None or not hasattr(module, "reset_parameters") or not own <= set(defaulted):
+            return None
+        out.append(module)
+    return out
+
+
 def load_zoo(path_or_dir: str | Path, arch: str, input_spec: InputSpec | None = None,
              pool: Pool = "cls", allow_partial: bool = False, dtype: torch.dtype | None = None,
              **overrides: Any) -> ZooBackbone:
@@ -108,8 +132,12 @@ def load_zoo(path_or_dir: str | Path, arch: str, input_spec: InputSpec | None = 
                             resampled)
     except CheckpointError as err:
         raise naming(err, path) from None
-    if fills_everything(model, state_dict):
-        model.load_state_dict(in_dtypes_of(model, state_dict), assign=True)
+    resettable = reset_owners(model, defaulted)
+    if resettable is not None and covered(model, set(state_dict) | set(defaulted)):
+        model.load_state_dict(in_dtypes_of(model, state_dict), assign=True, strict=False)
+        for module in resettable:  # LayerNorm's constructor values, allocated here
+            module.to_empty(device="cpu", recurse=False)
+            module.reset_parameters()
     else:  # the constructor's values for the defaulted keys and non-persistent buffers
         backbone = build_zoo(arch, input_spec, pool, **overrides)
         if dtype is not None:

@@ -3,12 +3,10 @@
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 import torch
 
 from rsbench.bands.plan import input_plan
 from rsbench.config import DatasetSpec, card_from_dict
-from rsbench.zoo import entries, zoo_entry
 from rsbench.zoo.load import load_zoo
 
 OFFICIAL = {"kind": "official"}
@@ -30,20 +28,6 @@ def released(tmp_path: Path, module: torch.nn.Module, absent: tuple[str, ...] = 
     path = tmp_path / "released.pth"
     torch.save(state, path)
     return path
-
-
-@pytest.fixture
-def reduced(monkeypatch):
-    """``reduced(name, constructor, **kwargs)``: the zoo entry ``name`` built by another torchgeo
-    callable (the model class at reduced depth, where the builder fixes the depth)."""
-    def patch(name: str, constructor: str | None = None, **kwargs):
-        entry = zoo_entry(f"zoo:{name}")
-        small = replace(entry, constructor=constructor or entry.constructor,
-                        kwargs={**entry.kwargs, **kwargs})
-        table = {**entries(), name: small}
-        monkeypatch.setattr("rsbench.zoo.entries", lambda: table)
-        return small
-    return patch
 
 
 def zoo_card(arch: str, checkpoint: Path, **more):
