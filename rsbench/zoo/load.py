@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -137,7 +137,7 @@ def load_zoo(path_or_dir: str | Path, arch: str, input_spec: InputSpec | None = 
         model.load_state_dict(in_dtypes_of(model, state_dict), assign=True, strict=False)
         for module in resettable:  # LayerNorm's constructor values, allocated here
             module.to_empty(device="cpu", recurse=False)
-            module.reset_parameters()
+            cast(Any, module).reset_parameters()  # checked by reset_owners
     else:  # the constructor's values for the defaulted keys and non-persistent buffers
         backbone = build_zoo(arch, input_spec, pool, **overrides)
         if dtype is not None:
