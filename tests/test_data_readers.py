@@ -136,7 +136,8 @@ def test_dataset_root_override(data_root, tmp_path):
 
 
 def test_unknown_names_bands_and_splits_are_one_line_errors(data_root, tmp_path):
-    with pytest.raises(RegistryError, match="known: aid, bigearthnet, eurosat, resisc45, ucmerced"):
+    known = "aid, bigearthnet, bigearthnet_v2, eurosat, resisc45, so2sat, ucmerced"
+    with pytest.raises(RegistryError, match=f"known: {known}"):
         build("ucmerced2", data_root, tmp_path)
     with pytest.raises(SpecError, match="bands.*allowed: R, G, B"):
         build("ucmerced", data_root, tmp_path, bands=("R", "G", "NIR"))
@@ -202,8 +203,9 @@ def test_eurosat_metadata_agrees_with_torchgeo():
     assert Path(theirs.base_dir) == Path(ours.image_dirs[0])
     assert theirs.all_band_names == ours.all_band_names
     assert tgd.EuroSATSpatial.split_md5s == ours.split_md5s["spatial"]
-    # every scene dataset is read here; bigearthnet (multi-label) in tests/multilabel
-    assert sorted(DATASETS) == sorted([*NUM_CLASSES, "bigearthnet"])
+    # every scene dataset is read here; bigearthnet (multi-label) in tests/multilabel, so2sat in
+    # tests/data
+    assert sorted(DATASETS) == sorted([*NUM_CLASSES, "bigearthnet", "bigearthnet_v2", "so2sat"])
 
 
 def test_download_goes_through_torchgeo_and_fetches_missing_split_files(tmp_path, monkeypatch):

@@ -200,10 +200,9 @@ class BigEarthNetAdapter(DatasetAdapter):
         return rel, tuple(sorted({self.label_map[n] for n in names if n in self.label_map}))
 
 
-class BigEarthNetS1Adapter(BigEarthNetAdapter):
-    """BigEarthNet v1, Sentinel-1 (VV, VH backscatter in dB), labels from the S1 patches."""
+class S1Variant:
+    """torchgeo's ``bands="s1"``: VV and VH backscatter in dB, labels from the S1 patches."""
 
-    title = "BigEarthNet v1 (Sentinel-1 GRD, VV and VH, 19 classes, multi-label)"
     variant: ClassVar[str] = "s1"
     sensor: ClassVar[str] = "s1"
     #: dB are read as stored: a data value of 1.0 is 1 dB.
@@ -211,13 +210,23 @@ class BigEarthNetS1Adapter(BigEarthNetAdapter):
     band_names: ClassVar[tuple[str, ...]] = S1_BANDS
 
 
-class BigEarthNetAllAdapter(BigEarthNetAdapter):
-    """BigEarthNet v1, Sentinel-1 and Sentinel-2 (torchgeo's ``bands="all"``); S1 bands are
-    named ``s1:VV``, ``s1:VH`` beside the S2 names; labels from the S1 patches, as torchgeo."""
+class AllVariant:
+    """torchgeo's ``bands="all"``: S1 bands named ``s1:VV``, ``s1:VH`` beside the S2 names."""
 
-    title = "BigEarthNet v1 (Sentinel-1 VV, VH and Sentinel-2 L2A, 19 classes, multi-label)"
     variant: ClassVar[str] = "all"
     band_names: ClassVar[tuple[str, ...]] = (*(f"s1:{b}" for b in S1_BANDS), *S2_BANDS)
+
+
+class BigEarthNetS1Adapter(S1Variant, BigEarthNetAdapter):
+    """BigEarthNet v1, Sentinel-1 (VV, VH backscatter in dB), labels from the S1 patches."""
+
+    title = "BigEarthNet v1 (Sentinel-1 GRD, VV and VH, 19 classes, multi-label)"
+
+
+class BigEarthNetAllAdapter(AllVariant, BigEarthNetAdapter):
+    """BigEarthNet v1, Sentinel-1 and Sentinel-2; labels from the S1 patches, as torchgeo."""
+
+    title = "BigEarthNet v1 (Sentinel-1 VV, VH and Sentinel-2 L2A, 19 classes, multi-label)"
 
 
 VARIANTS: dict[str | None, type[BigEarthNetAdapter]] = {

@@ -11,6 +11,7 @@ DATASETS.register("resisc45", "rsbench.data.resisc45:RESISC45Adapter")
 DATASETS.register("eurosat", "rsbench.data.eurosat:EuroSATAdapter")
 DATASETS.register("aid", "rsbench.data.aid:AIDAdapter")
 DATASETS.register("bigearthnet", "rsbench.data.bigearthnet:BigEarthNetAdapter")
+DATASETS.register("bigearthnet_v2", "rsbench.data.bigearthnet_v2:BigEarthNetV2Adapter")
 DATASETS.register("so2sat", "rsbench.data.so2sat:So2SatAdapter")
 
 

@@ -40,6 +40,7 @@ TYPE = "multilabel"
 PROTOCOLS = {
     "linear_probe": "rsbench.protocols.linear_probe",
     "knn": "rsbench.protocols.knn",
+    "finetune": "rsbench.protocols.multilabel_finetune:FINETUNE",
 }
 METRICS = ("map_macro", "map_micro", "f1_macro", "f1_micro")
 #: Probability above which a label is predicted (F1).
@@ -55,6 +56,7 @@ METRIC_REFERENCES = {
 #: Multi-label datasets -> their data builders.
 DATASETS = Registry("multi-label dataset")
 DATASETS.register("bigearthnet", "rsbench.data.bigearthnet:build_bigearthnet_data")
+DATASETS.register("bigearthnet_v2", "rsbench.data.bigearthnet_v2:build_bigearthnet_v2_data")
 
 
 def build_data(task, data_root: Path, cache_dir: Path, download: bool,
