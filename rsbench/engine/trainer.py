@@ -140,5 +140,6 @@ def progress_bar():
                 return f"Training (max {self.trainer.max_steps} steps)"
             return super()._get_train_description(current_epoch)
 
-    return StepAwareBar()
+    # on stderr, the terminal that progress.wanted checked; stdout carries the results
+    return StepAwareBar(console_kwargs={"stderr": True})
 
