@@ -223,6 +223,10 @@ def load_backbone(
     Raises:
         CheckpointError: unreadable or unsafe file, or a partial load without ``allow_partial``.
     """
+    if arch.startswith("zoo:"):  # torchgeo's models, read in their released layout (rsbench.zoo)
+        from rsbench.zoo.load import load_zoo
+
+        return load_zoo(path_or_dir, arch, input_spec, pool, allow_partial, dtype, **overrides)
     if arch == infer.AUTO:
         inference = infer.infer_arch(path_or_dir)
         infer.checked_pool(inference, pool, path_or_dir)

@@ -6,8 +6,8 @@ from pathlib import Path
 import torch
 
 from rsbench.bands.plan import input_plan
+from rsbench.checkpoints import load_backbone
 from rsbench.config import DatasetSpec, card_from_dict
-from rsbench.zoo.load import load_zoo
 
 OFFICIAL = {"kind": "official"}
 #: EuroSAT all-bands as a task declares it: the files' order, B8A last (torchgeo 0.8).
@@ -36,8 +36,9 @@ def zoo_card(arch: str, checkpoint: Path, **more):
 
 
 def run_backbone(card, dataset: DatasetSpec):
-    """The encoder a run of ``card`` on ``dataset`` gets: loaded, then fitted by the band plan."""
+    """The encoder a run of ``card`` on ``dataset`` gets: loaded as the runner loads it
+    (``load_backbone``), then fitted by the band plan."""
     spec = replace(card.input_spec, img_size=dataset.image_size)
     plan = input_plan(spec, card.name, dataset)
-    backbone = load_zoo(card.checkpoint, card.arch, spec, card.pool, **card.arch_overrides)
+    backbone = load_backbone(card.checkpoint, card.arch, spec, card.pool, **card.arch_overrides)
     return plan.fitted(backbone).eval(), plan
