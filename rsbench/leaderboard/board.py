@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from rsbench.leaderboard.frame import LeaderboardWarning, usable_rows
+from rsbench.leaderboard.inputs import input_summary
 from rsbench.leaderboard.stats import aggregate_ci, bootstrap_ci, normalised, rng_for
 from rsbench.leaderboard.suite import Suite
 from rsbench.leaderboard.table import TaskColumn, task_column
@@ -137,6 +138,7 @@ def provenance(record: dict, path: str | None = None) -> dict:
         )
         or None,
         "error": f"{error.get('type')}: {error.get('message', '')}" if error else None,
+        "input": input_summary(data.get("input")),
     }
 
 

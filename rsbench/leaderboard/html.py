@@ -4,8 +4,11 @@ The page holds a sortable table (click a header; ``#sort=<column>`` or ``#sort=-
 the URL sorts on load), per-task bar charts with CI whiskers, label-efficiency curves of score
 against train fraction when records carry one (:mod:`rsbench.leaderboard.curves`) and a scaling
 plot of the aggregate against parameter count, all inline SVG, and each record's provenance in a
-``<details>`` element. Every number is also stored exactly in a ``data-*`` attribute (Python ``repr``, so
-it round-trips), which is what tests and scripts compare against the CSV.
+``<details>`` element. A task cell's tooltip (``title``, and ``data-input``) states the input its
+records were scored on: which data band fed each model band, the fill and the normalisation
+(:mod:`rsbench.leaderboard.inputs`). Every number is also stored exactly in a ``data-*``
+attribute (Python ``repr``, so it round-trips), which is what tests and scripts compare against
+the CSV.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pandas as pd
 
 from rsbench.leaderboard.board import SuiteBoard, rules
 from rsbench.leaderboard.curves import curves_html
+from rsbench.leaderboard.inputs import cell_inputs
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1400px}
@@ -97,7 +101,9 @@ def _model_cells(row) -> str:
     )
 
 
-def _task_cell(cell, index: int) -> str:
+def _task_cell(cell, index: int, provenance: dict[str, dict]) -> str:
+    # The bands and normalisation behind the number: the tooltip, and data-input for scripts.
+    inputs = cell_inputs(provenance.get(rid, {}).get("input") for rid in cell.record_ids)
     attrs = _attrs(
         data_sort=exact(cell.mean),
         data_model=cell.model,
@@ -110,6 +116,8 @@ def _task_cell(cell, index: int) -> str:
         data_n_failed=cell.n_failed,
         data_status=cell.status,
         data_normalised=exact(cell.normalised),
+        data_input=inputs,
+        **({"title": f"input: {inputs}"} if inputs else {}),
     )
     norm = "" if math.isnan(cell.normalised) else f"<br><small>norm {cell.normalised:.3f}</small>"
     text = escape(cell.cell) + ("" if cell.status == "ok" else f" <em>{cell.status}</em>")
@@ -123,7 +131,8 @@ def _table(board: SuiteBoard) -> str:
     for row in board.models.itertuples():
         mine = cells[cells["model"] == row.model]
         tasks = "".join(
-            _task_cell(c, i) for i, c in zip(mine.index, mine.itertuples(), strict=True)
+            _task_cell(c, i, board.provenance)
+            for i, c in zip(mine.index, mine.itertuples(), strict=True)
         )
         body.append(f"<tr{_attrs(data_model=row.model)}>{_model_cells(row)}{tasks}</tr>")
     return f"<table id=board>{_header(board)}<tbody>{''.join(body)}</tbody></table>"
@@ -223,6 +232,7 @@ PROVENANCE_FIELDS = (
     "environment",
     "created",
     "error",
+    "input",
 )
 
 
