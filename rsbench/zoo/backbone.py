@@ -84,7 +84,8 @@ class ZooBackbone(Backbone):
 
     @property
     def embed_dim(self) -> int:
-        return int(self.model.embed_dim)
+        model = self.model
+        return int(getattr(model, "embed_dim", None) or model.encoder_dim)  # CROMA: encoder_dim
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
         """One vector per image, ``[B, D]``: torchgeo's forward on the normalised input."""

@@ -38,9 +38,11 @@ class ZooEntry:
         kwargs: constructor keywords: no classifier head, the released input channels.
         conditioning: ``wavelength`` (each band's centre goes in; any subset of bands runs),
             ``gsd`` (the data's ground sampling distance goes in) or ``none``.
-        defaults: keys torchgeo's own loader lets the released file lack; they keep the
-            values the constructor gives them (LayerNorm's ones and zeros).
-        ignored: keys a released file may hold that the headless encoder has no use for.
+        defaults: keys (or module prefixes) torchgeo's own loader lets the released file
+            lack; they keep the values the constructor gives them (LayerNorm's ones and zeros,
+            CROMA's computed attention bias).
+        ignored: keys (or module prefixes) a released file may hold that the encoder has no
+            use for (a classifier head, CROMA's radar encoder in optical-only use).
         pools: the card ``pool`` values the model offers, each with its constructor keywords.
         pooled: ``(model, x, backbone) -> [B, D]``: torchgeo's own forward to pooled features.
         prepare: ``(model, backbone) -> None`` run before every forward (sets what the

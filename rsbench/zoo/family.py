@@ -21,8 +21,9 @@ def constructor_keywords(entry: ZooEntry, spec: InputSpec, overrides: dict[str, 
     out = dict(overrides)
     if "in_chans" in entry.kwargs:
         out.setdefault("in_chans", spec.in_chans)
-    if "img_size" in entry.kwargs:
-        out.setdefault("img_size", spec.img_size)
+    for size in ("img_size", "image_size"):  # timm's spelling, and CROMA's
+        if size in entry.kwargs:
+            out.setdefault(size, spec.img_size)
     return out
 
 

@@ -46,12 +46,17 @@ def build_zoo(arch: str, input_spec: InputSpec | None = None, pool: Pool = "cls"
     return backbone
 
 
+def listed(key: str, names: frozenset[str]) -> bool:
+    """Whether ``key`` is one of ``names`` or lies under one (``s1_encoder`` covers its keys)."""
+    return key in names or any(key.startswith(f"{n}.") for n in names)
+
+
 def checked_keys(entry: ZooEntry, file_keys: set[str], target: set[str]) -> tuple[list[str], list[str]]:
     """``(defaulted, ignored)`` keys, or a ``CheckpointError`` for any other difference."""
     absent = sorted(target - file_keys)
     extra = sorted(file_keys - target)
-    missing = [k for k in absent if k not in entry.defaults]
-    unexpected = [k for k in extra if k not in entry.ignored]
+    missing = [k for k in absent if not listed(k, entry.defaults)]
+    unexpected = [k for k in extra if not listed(k, entry.ignored)]
     if missing or unexpected:
         parts = ([f"lacks {len(missing)} key(s) of torchgeo's module ({', '.join(missing[:4])})"]
                  if missing else [])
@@ -59,7 +64,7 @@ def checked_keys(entry: ZooEntry, file_keys: set[str], target: set[str]) -> tupl
                   if unexpected else [])
         raise CheckpointError(f"not a zoo:{entry.name} weight file in torchgeo's layout: "
                               f"{'; '.join(parts)}")
-    return [k for k in absent if k in entry.defaults], extra
+    return [k for k in absent if listed(k, entry.defaults)], extra
 
 
 def zoo_report(path: Path, arch: str, storage: str, shapes: dict[str, tuple[int, ...]],

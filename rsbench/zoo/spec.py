@@ -26,7 +26,10 @@ from rsbench.zoo.entry import ZooEntry
 
 def normalize_steps(transforms: Any) -> list[tuple[list[float], list[float]]]:
     """``(mean, std)`` of each ``Normalize`` in torchgeo's transforms, in order."""
-    modules = list(transforms) if transforms is not None else []
+    if transforms is None:
+        return []
+    # a chain (nn.Sequential) or one transform (CROMA's nn.Identity)
+    modules = list(transforms) if hasattr(transforms, "__iter__") else [transforms]
     return [(list(map(float, m.mean)), list(map(float, m.std)))
             for m in modules if type(m).__name__ == "Normalize"]
 
