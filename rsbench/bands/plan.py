@@ -126,14 +126,16 @@ class InputPlan:
         return backbone
 
     def encoder_physics(self) -> list[dict]:
-        """Per encoder channel, its data band's centre wavelength (nm) and GSD (m); the
-        matched model band's wavelength where the data band publishes none (an RGB camera)."""
+        """Per encoder channel, its data band's centre wavelength and bandwidth (nm) and GSD
+        (m); the matched model band's wavelength and bandwidth where the data band publishes
+        none (an RGB camera)."""
         out = []
         for e in self.encoder_entries:
             src = e.data or e.model
             centre = src.centre_nm if src.centre_nm is not None else e.model.centre_nm
+            known = src if src.centre_nm is not None else e.model
             out.append({"band": src.qualified, "wavelength_nm": centre,
-                        "wavelength_from": (src if src.centre_nm is not None else e.model).qualified,
+                        "bandwidth_nm": known.bandwidth_nm, "wavelength_from": known.qualified,
                         "gsd_m": src.gsd_m})
         return out
 

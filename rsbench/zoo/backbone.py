@@ -54,8 +54,8 @@ class ZooBackbone(Backbone):
                                    f"{arch}: input_spec.bands")
         centres: tuple[float | None, ...] = (input_spec.wavelengths
                                               or tuple(b.centre_nm for b in card_bands))
-        self.condition([{"band": b.qualified, "wavelength_nm": w, "gsd_m": b.gsd_m}
-                        for b, w in zip(card_bands, centres, strict=True)])
+        self.condition([{"band": b.qualified, "wavelength_nm": w, "bandwidth_nm": b.bandwidth_nm,
+                         "gsd_m": b.gsd_m} for b, w in zip(card_bands, centres, strict=True)])
 
     def condition(self, physics: list[dict]) -> None:
         """Take the wavelength (nm) and GSD (m) of each band the encoder is fed, in order."""
@@ -63,13 +63,25 @@ class ZooBackbone(Backbone):
         self.wavelengths_nm = [p["wavelength_nm"] for p in physics]
         self.gsd_m = common_gsd([p["gsd_m"] for p in physics])
 
-    def wavelengths_um(self) -> list[float]:
-        """Centre wavelengths in micrometres (DOFA's unit); a band without one is refused."""
+    def centres_nm(self) -> list[float]:
+        """Centre wavelengths in nanometres; a band without one is refused."""
         if any(w is None for w in self.wavelengths_nm):
             unknown = [p["band"] for p in self.physics if p["wavelength_nm"] is None]
             raise SpecError(f"{self.arch} is conditioned on wavelengths; band(s) {unknown} have "
                             "no published centre wavelength (rsbench.bands.sensors)")
-        return [float(w) / 1000.0 for w in self.wavelengths_nm]
+        return [float(w) for w in self.wavelengths_nm]
+
+    def wavelengths_um(self) -> list[float]:
+        """Centre wavelengths in micrometres (DOFA's unit)."""
+        return [w / 1000.0 for w in self.centres_nm()]
+
+    def bandwidths_nm(self) -> list[float]:
+        """Bandwidths in nanometres (Copernicus-FM's spectral input); unknown ones refused."""
+        unknown = [p["band"] for p in self.physics if p.get("bandwidth_nm") is None]
+        if unknown:
+            raise SpecError(f"{self.arch} is conditioned on bandwidths; band(s) {unknown} have "
+                            "no published bandwidth (rsbench.bands.sensors)")
+        return [float(p["bandwidth_nm"]) for p in self.physics]
 
     def resolution_m(self) -> float:
         """The GSD the model is told: the data's, else the card's ``arch_overrides.res``."""
