@@ -96,8 +96,9 @@ class ZooBackbone(Backbone):
 
     @property
     def embed_dim(self) -> int:
-        model = self.model
-        return int(getattr(model, "embed_dim", None) or model.encoder_dim)  # CROMA: encoder_dim
+        model = self.model  # CROMA names it encoder_dim; Panopticon's ViT is model.model
+        width = getattr(model, "embed_dim", None) or getattr(model, "encoder_dim", None)
+        return int(width or model.model.embed_dim)
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
         """One vector per image, ``[B, D]``: torchgeo's forward on the normalised input."""

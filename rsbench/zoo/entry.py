@@ -43,6 +43,8 @@ class ZooEntry:
             CROMA's computed attention bias).
         ignored: keys (or module prefixes) a released file may hold that the encoder has no
             use for (a classifier head, CROMA's radar encoder in optical-only use).
+        file_prefix: what the module's keys have in front of the released file's
+            (Panopticon's file is its inner timm ViT's: ``model.``).
         pools: the card ``pool`` values the model offers, each with its constructor keywords.
         pooled: ``(model, x, backbone) -> [B, D]``: torchgeo's own forward to pooled features.
         prepare: ``(model, backbone) -> None`` run before every forward (sets what the
@@ -62,6 +64,7 @@ class ZooEntry:
     conditioning: str = "none"
     defaults: frozenset[str] = frozenset()
     ignored: frozenset[str] = frozenset()
+    file_prefix: str = ""
     pools: dict[str, dict[str, Any]] = field(default_factory=lambda: {"cls": {}})
     prepare: Callable[[Any, Any], None] | None = None
     maps: bool = False

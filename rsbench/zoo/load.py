@@ -51,6 +51,15 @@ def listed(key: str, names: frozenset[str]) -> bool:
     return key in names or any(key.startswith(f"{n}.") for n in names)
 
 
+def patch_grid(model: torch.nn.Module) -> tuple[int, int] | None:
+    """The patch grid of the module's ViT (nested one level for Panopticon), or None."""
+    for owner in (model, getattr(model, "model", None)):
+        grid = getattr(getattr(owner, "patch_embed", None), "grid_size", None)
+        if grid is not None:
+            return (int(grid[0]), int(grid[1]))
+    return None
+
+
 def checked_keys(entry: ZooEntry, file_keys: set[str], target: set[str]) -> tuple[list[str], list[str]]:
     """``(defaulted, ignored)`` keys, or a ``CheckpointError`` for any other difference."""
     absent = sorted(target - file_keys)
@@ -67,7 +76,7 @@ def checked_keys(entry: ZooEntry, file_keys: set[str], target: set[str]) -> tupl
     return [k for k in absent if listed(k, entry.defaults)], extra
 
 
-def zoo_report(path: Path, arch: str, storage: str, shapes: dict[str, tuple[int, ...]],
+def zoo_report(path: Path, arch: str, storage: str, prefix: str, shapes: dict[str, tuple[int, ...]],
                loaded: dict[str, torch.Tensor], defaulted: list[str], ignored: list[str],
                resampled: dict[str, str]) -> LoadReport:
     """The load report of a zoo load: every module tensor either loaded or a named default."""
@@ -76,7 +85,7 @@ def zoo_report(path: Path, arch: str, storage: str, shapes: dict[str, tuple[int,
                 if defaulted else [])
     return LoadReport(
         path=str(path), arch=arch, storage=storage, format="torchgeo", sha256=file_sha256(path),
-        prefix="", matched=len(loaded), total_keys=len(shapes),
+        prefix=prefix, matched=len(loaded), total_keys=len(shapes),
         params_loaded=sum(math.prod(shapes[k]) for k in loaded),
         params_total=sum(math.prod(shapes[k]) for k in shapes if k not in defaulted),
         resampled=resampled, ignored=summarise(ignored), ignored_count=len(ignored),
@@ -125,16 +134,20 @@ def load_zoo(path_or_dir: str | Path, arch: str, input_spec: InputSpec | None = 
     shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     try:
         source = open_source(path)
-        defaulted, ignored = checked_keys(entry, set(source.shapes), set(shapes))
+        prefix = entry.file_prefix  # module key = prefix + file key
+        defaulted, ignored = checked_keys(entry, {prefix + k for k in source.shapes}, set(shapes))
         wanted = [k for k in shapes if k not in defaulted]
-        state_dict, resampled, mismatched = fit_to_target(
-            source.read(wanted), shapes, 1, getattr(getattr(model, "patch_embed", None),
-                                                    "grid_size", None))
+        # resampling knows keys by their ViT names (pos_embed), so it runs on the file's names
+        inner = {k[len(prefix):]: shapes[k] for k in wanted}
+        fitted, resampled, mismatched = fit_to_target(
+            source.read(list(inner)), inner, 1, patch_grid(model))
+        state_dict = {prefix + k: v for k, v in fitted.items()}
+        resampled = {prefix + k: v for k, v in resampled.items()}
         if mismatched:
             raise CheckpointError(f"zoo:{entry.name}: shapes that do not fit torchgeo's module: "
                                   f"{', '.join(f'{k} {v}' for k, v in list(mismatched.items())[:4])}")
-        report = zoo_report(path, arch, source.storage, shapes, state_dict, defaulted, ignored,
-                            resampled)
+        report = zoo_report(path, arch, source.storage, prefix, shapes, state_dict, defaulted,
+                            ignored, resampled)
     except CheckpointError as err:
         raise naming(err, path) from None
     resettable = reset_owners(model, defaulted)
