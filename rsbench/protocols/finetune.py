@@ -7,6 +7,12 @@ Two departures, both stated in every record: RandAugment is torchvision's ``Rand
 on tensors rather than timm's PIL ``rand-m9-mstd0.5-inc1``, and evaluation uses the dataset's
 resize to ``image_size`` (no 0.875 centre crop). The model after the last epoch is scored, as in
 MAE; validation is not used for early stopping.
+
+``augment`` names the image augmentation: ``rgb_randaug`` (the recipe above) or ``geometric``,
+random resized crop and flip only, one transform applied alike to every band, as SatMAE
+(``SentinelIndividualImageDataset`` / ``EuroSat.build_transform``) and SSL4EO-S12 fine-tune
+Sentinel-2. RandAugment's colour operations are defined on RGB images (torchvision's fail on
+other channel counts), so ``rgb_randaug`` on data of other than 3 bands is refused up front.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import lightning as L
 import torch
 from torch import nn
 
+from rsbench.config import SpecError
 from rsbench.engine.protocol import (
     ProtocolContext,
     ProtocolResult,
@@ -34,23 +41,56 @@ if TYPE_CHECKING:
     from rsbench.backbones.base import Backbone
 
 RECIPE = recipe_sentence("classification", "finetune")  # tasks/classification/_protocols/finetune.yaml
-SCHEMA = {
+#: What every fine-tune of an encoder with a linear head declares (optimiser, schedule, crop).
+ENCODER_FINETUNE_SCHEMA = {
     "epochs": (int,), "batch_size": (int,), "blr": NUMBER, "warmup_epochs": (int,),
-    "weight_decay": NUMBER, "layer_decay": NUMBER, "drop_path": NUMBER, "label_smoothing": NUMBER,
-    "mixup": NUMBER, "cutmix": NUMBER, "randaug_magnitude": NUMBER, "randaug_ops": (int,),
-    "reprob": NUMBER, "min_crop_scale": NUMBER, "hflip": NUMBER,
+    "weight_decay": NUMBER, "layer_decay": NUMBER, "drop_path": NUMBER,
+    "augment": (str,), "min_crop_scale": NUMBER, "hflip": NUMBER,
+}
+SCHEMA = {
+    **ENCODER_FINETUNE_SCHEMA, "label_smoothing": NUMBER, "mixup": NUMBER, "cutmix": NUMBER,
+    "randaug_magnitude": NUMBER, "randaug_ops": (int,), "reprob": NUMBER,
     "search": (dict, NONE),  # optuna search of blr/weight_decay on val: rsbench/protocols/search.py
 }
 DEFAULTS = recipe("classification", "finetune")  # tasks/classification/_protocols/finetune.yaml
+#: ``augment`` values: MAE's RGB recipe, or crop and flip alike on every band (any band count).
+AUGMENTS = ("rgb_randaug", "geometric")
+
+
+def checked_augment(hp: dict, ctx: ProtocolContext, allowed: tuple[str, ...] = AUGMENTS) -> dict:
+    """``hp`` once ``augment`` is one of ``allowed`` and can run on the task's bands.
+
+    Raises:
+        SpecError: another value, or ``rgb_randaug`` on data of other than 3 bands.
+    """
+    where, augment = ctx.task.path or ctx.task.task, hp["augment"]
+    if augment not in allowed:
+        raise SpecError(f"{where}: protocol.augment is {augment!r}; expected "
+                        f"{' or '.join(allowed)}")
+    bands = tuple(ctx.task.dataset.bands)
+    if augment == "rgb_randaug" and len(bands) != 3:
+        raise SpecError(f"{where}: protocol.augment is 'rgb_randaug' but the data has "
+                        f"{len(bands)} bands; RandAugment is defined on 3-band RGB images: set "
+                        "protocol.augment: geometric (crop and flip alike on every band)")
+    return hp
+
+
+def geometric_steps(image_size: int, hp: dict) -> list:
+    """Random resized crop (scale ``min_crop_scale``..1) and horizontal flip: one random
+    geometry per image, applied alike to all its bands, any band count."""
+    from torchvision.transforms import v2
+
+    return [v2.RandomResizedCrop(image_size, scale=(hp["min_crop_scale"], 1.0), antialias=True),
+            v2.RandomHorizontalFlip(p=hp["hflip"])]
 
 
 def train_transform(image_size: int, hp: dict):
-    """Random resized crop, flip, RandAugment and random erasing on [0, 1] float tensors."""
+    """Crop and flip, RandAugment (``augment: rgb_randaug``) and random erasing on [0, 1]
+    float tensors."""
     from torchvision.transforms import v2
 
-    steps = [v2.RandomResizedCrop(image_size, scale=(hp["min_crop_scale"], 1.0), antialias=True),
-             v2.RandomHorizontalFlip(p=hp["hflip"])]
-    if hp["randaug_ops"] > 0:
+    steps = geometric_steps(image_size, hp)
+    if hp["augment"] == "rgb_randaug" and hp["randaug_ops"] > 0:
         # RandAugment's colour ops are defined on uint8; round-trip so they behave as published.
         steps += [v2.ToDtype(torch.uint8, scale=True),
                   v2.RandAugment(num_ops=hp["randaug_ops"], magnitude=hp["randaug_magnitude"]),
@@ -60,8 +100,9 @@ def train_transform(image_size: int, hp: dict):
     return v2.Compose(steps)
 
 
-class Finetuner(ShardedModule, L.LightningModule):
-    """Backbone + linear classifier trained end to end."""
+class EncoderFinetuner(ShardedModule, L.LightningModule):
+    """Backbone + linear head trained end to end with MAE's optimiser; subclasses say the loss
+    (:meth:`loss`) and what a prediction is (``predict_step``)."""
 
     def __init__(self, backbone: Backbone, num_classes: int, hp: dict, total_steps: int,
                  lr: float) -> None:
@@ -69,6 +110,31 @@ class Finetuner(ShardedModule, L.LightningModule):
         self.backbone = backbone
         self.head = finetune_head(backbone.embed_dim, num_classes)
         self.hp, self.total_steps, self.lr = hp, total_steps, lr
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone.pooled(x))
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The training loss of one batch."""
+        raise NotImplementedError
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return finite_loss(self.loss(x, y), self.global_step)
+
+    def configure_optimizers(self):
+        groups = encoder_and_head_groups(self.backbone.model, list(self.head.parameters()),
+                                         self.hp["weight_decay"], self.hp["layer_decay"])
+        warmup = self.total_steps * self.hp["warmup_epochs"] // max(1, self.hp["epochs"])
+        return adamw_stepwise(groups, self.lr, lambda s: warmup_cosine(s, warmup, self.total_steps))
+
+
+class Finetuner(EncoderFinetuner):
+    """Single-label classifier: cross-entropy with label smoothing, or mixup/cutmix targets."""
+
+    def __init__(self, backbone: Backbone, num_classes: int, hp: dict, total_steps: int,
+                 lr: float) -> None:
+        super().__init__(backbone, num_classes, hp, total_steps, lr)
         self.mixup = None
         if hp["mixup"] > 0 or hp["cutmix"] > 0:
             from timm.data import Mixup
@@ -76,27 +142,15 @@ class Finetuner(ShardedModule, L.LightningModule):
             self.mixup = Mixup(mixup_alpha=hp["mixup"], cutmix_alpha=hp["cutmix"],
                                label_smoothing=hp["label_smoothing"], num_classes=num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone.pooled(x))
-
-    def training_step(self, batch, batch_idx):
-        x, y = batch
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.mixup is not None:
             x, soft = self.mixup(x, y)
-            loss = torch.sum(-soft * nn.functional.log_softmax(self(x), dim=-1), dim=-1).mean()
-        else:
-            loss = nn.functional.cross_entropy(self(x), y, label_smoothing=self.hp["label_smoothing"])
-        return finite_loss(loss, self.global_step)
+            return torch.sum(-soft * nn.functional.log_softmax(self(x), dim=-1), dim=-1).mean()
+        return nn.functional.cross_entropy(self(x), y, label_smoothing=self.hp["label_smoothing"])
 
     def predict_step(self, batch, batch_idx):
         x, y = batch
         return self(x).argmax(dim=1), torch.as_tensor(y)
-
-    def configure_optimizers(self):
-        groups = encoder_and_head_groups(self.backbone.model, list(self.head.parameters()),
-                                         self.hp["weight_decay"], self.hp["layer_decay"])
-        warmup = self.total_steps * self.hp["warmup_epochs"] // max(1, self.hp["epochs"])
-        return adamw_stepwise(groups, self.lr, lambda s: warmup_cosine(s, warmup, self.total_steps))
 
 
 def learning_rate(hp: dict) -> float:
@@ -110,6 +164,7 @@ class ClassificationFinetune(TrainedProtocol):
     defaults, recipe, schema = DEFAULTS, RECIPE, SCHEMA
 
     def checked(self, hp: dict, ctx: ProtocolContext) -> dict:
+        hp = checked_augment(hp, ctx)
         if hp["search"] is None:
             return hp
         from rsbench.protocols.search import searched_finetune  # trials on train/val
