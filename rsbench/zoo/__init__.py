@@ -44,3 +44,10 @@ def zoo_entry(arch: str) -> ZooEntry:
         raise SpecError(f"unknown zoo model {arch!r}{hint} (known: "
                         f"{', '.join('zoo:' + k for k in known)})")
     return known[name]
+
+
+def zoo_rows() -> list[dict]:
+    """One mapping per zoo entry for ``rsbench ls models`` (imports no torch)."""
+    return [{"arch": ZOO_PREFIX + name, "builder": e.constructor, "weights": e.weights,
+             "default_weights": e.default_weights, "conditioning": e.conditioning,
+             "pools": list(e.pools), "note": e.note} for name, e in entries().items()]

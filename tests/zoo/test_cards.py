@@ -1,0 +1,29 @@
+"""The shipped zoo cards: each names a zoo entry, torchgeo weights and the file they point to."""
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from rsbench.config import load_card
+from rsbench.zoo import entries, zoo_entry, zoo_rows
+
+CARDS = sorted((Path(__file__).resolve().parents[2] / "models" / "zoo").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CARDS, ids=lambda p: p.stem)
+def test_card_names_the_file_torchgeos_weights_point_to(path):
+    card = load_card(path)
+    entry = zoo_entry(card.arch)
+    weights = entry.weights_member(card.meta["weights"])
+    assert Path(card.checkpoint).name == Path(urlparse(weights.url).path).name
+    assert card.pool in entry.pools
+    assert len(card.input_spec.bands) == len(card.input_spec.mean)
+
+
+def test_every_entry_has_a_card_and_a_row():
+    named = {load_card(p).arch for p in CARDS}
+    assert named == {f"zoo:{name}" for name in entries()}
+    rows = zoo_rows()
+    assert [r["arch"] for r in rows] == [f"zoo:{name}" for name in entries()]
+    assert {r["conditioning"] for r in rows} == {"none", "wavelength", "gsd"}
