@@ -6,6 +6,13 @@ torch reads ``.metadata`` with plain ``pickle.load``, so a hostile folder could 
 goes through an unpickler that admits only DCP's own metadata classes and the torch types they
 hold. Tensors are then read by DCP itself into tensors we preallocate from that metadata (shards
 are reassembled by DCP's planner); tensor payloads are read by torch with ``weights_only=True``.
+
+``read_local_shards`` is the rank-local read of a sharded load: every rank of the process
+group hands DCP its own shards (the DTensors of an FSDP2-sharded encoder), and DCP's planner
+reads, on each rank, only the saved chunks those shards overlap. A folder saved by an N-rank
+FSDP run holds each tensor as N row chunks, so each of N ranks reads about 1/N of it; a
+folder saved by one process holds each tensor whole, which every rank then reads (tensor by
+tensor: a rank never holds more than its shards and one saved tensor).
 """
 
 from __future__ import annotations
@@ -101,14 +108,54 @@ def dcp_shapes(meta: Any) -> dict[str, tuple[int, ...]]:
 
 
 def safe_reader(path: Path, meta: Any) -> Any:
-    """A DCP ``FileSystemReader`` that returns our already-vetted metadata instead of unpickling."""
+    """A DCP ``FileSystemReader`` that returns our already-vetted metadata instead of unpickling,
+    counting in ``bytes_read`` the stored bytes of every saved chunk it reads."""
     from torch.distributed.checkpoint import FileSystemReader
 
     class VettedMetadataReader(FileSystemReader):
+        bytes_read = 0
+
         def read_metadata(self, *args: Any, **kwargs: Any) -> Any:
             return meta
 
+        def read_data(self, plan: Any, planner: Any) -> Any:
+            # FileSystemReader reads each item's whole stored byte range (one saved chunk).
+            self.bytes_read += sum(self.storage_data[item.storage_index].length
+                                   for item in plan.items)
+            return super().read_data(plan, planner)
+
     return VettedMetadataReader(str(path))
+
+
+def loaded(path: Path, state: dict[str, Any], reader: Any, no_dist: bool) -> None:
+    """``dcp.load`` of ``state`` in place through ``reader``; DCP's failures as one line."""
+    import torch.distributed.checkpoint as dcp
+
+    try:
+        with warnings.catch_warnings():  # "assuming the intent is to load in a single process"
+            warnings.simplefilter("ignore")
+            dcp.load(state, storage_reader=reader, no_dist=no_dist)
+    except Exception as err:  # DCP wraps reader failures in its own exception types
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: could not read DCP shards ({first})") from None
+
+
+def read_local_shards(path: Path, targets: dict[str, torch.Tensor], meta: Any | None = None) -> int:
+    """Fill ``targets`` (flattened DCP key -> tensor, DTensor or local shard) in place from a
+    DCP folder; returns the stored bytes this rank read (see the module notes).
+
+    Called on every rank of the initialised process group at once (DCP plans collectively);
+    without one, in this process alone. Each value is filled in its own dtype (cast as read).
+    """
+    import torch.distributed as dist
+
+    meta = meta if meta is not None else read_metadata(path)
+    missing = [k for k in targets if k not in meta.state_dict_metadata]
+    if missing:
+        raise CheckpointError(f"{path}: DCP checkpoint has no tensor {missing[0]!r}")
+    reader = safe_reader(path, meta)
+    loaded(path, dict(targets), reader, no_dist=not (dist.is_available() and dist.is_initialized()))
+    return reader.bytes_read
 
 
 def read_dcp(path: Path, keys: list[str], meta: Any | None = None) -> dict[str, torch.Tensor]:
@@ -119,19 +166,11 @@ def read_dcp(path: Path, keys: list[str], meta: Any | None = None) -> dict[str, 
         keys: flattened keys as listed by ``dcp_shapes``; only these are read from disk.
         meta: its metadata when already read.
     """
-    import torch.distributed.checkpoint as dcp
-
     meta = meta if meta is not None else read_metadata(path)
     entries = meta.state_dict_metadata
     missing = [k for k in keys if k not in entries]
     if missing:
         raise CheckpointError(f"{path}: DCP checkpoint has no tensor {missing[0]!r}")
     state = {k: torch.empty(tuple(entries[k].size), dtype=entries[k].properties.dtype) for k in keys}
-    try:
-        with warnings.catch_warnings():  # "assuming the intent is to load in a single process"
-            warnings.simplefilter("ignore")
-            dcp.load(state, storage_reader=safe_reader(path, meta), no_dist=True)
-    except Exception as err:  # DCP wraps reader failures in its own exception types
-        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: could not read DCP shards ({first})") from None
+    loaded(path, state, safe_reader(path, meta), no_dist=True)
     return state

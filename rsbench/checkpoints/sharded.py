@@ -7,7 +7,10 @@ random), and each is copied from the same rows of the checkpoint tensor:
 
 - safetensors: one ``pread`` of those rows' bytes (``rsbench.checkpoints.rows``);
 - torch zip files: memory-mapped, so slicing a tensor touches only the pages of its rows;
-- anything else (legacy torch files, DCP and Hugging Face folders, or a conversion that builds
+- DCP folders: ``dcp.load`` into the sharded model's DTensors, every rank at once; DCP's
+  planner reads on each rank only the saved chunks its shards overlap
+  (``rsbench.checkpoints.dcp.read_local_shards``);
+- anything else (legacy torch files, Hugging Face folders, or a conversion that builds
   new tensors: q/k/v fusing, resampling): rank 0 reads the full state dict and torch's
   ``set_model_state_dict(..., full_state_dict=True, broadcast_from_rank0=True)`` sends each
   tensor in turn, every rank keeping its shard.
@@ -34,7 +37,7 @@ from rsbench.checkpoints.rows import local_rows, rows_reader
 from rsbench.checkpoints.safe_load import CheckpointError
 from rsbench.checkpoints.sources import Source, open_source
 
-SLICEABLE = ("safetensors", "torch-zip")
+SLICEABLE = ("safetensors", "torch-zip", "dcp")  # read rank by rank
 
 
 def tagged(source: Source, dtype: torch.dtype) -> Source:
@@ -86,6 +89,7 @@ class ShardFill:
     arch: str
     keys: dict[str, str] | None
     rewrites: dict[str, Rewrite] = field(default_factory=dict)
+    bytes_read: int | None = None  # DCP: the stored bytes this rank read (set by ``into``)
 
     def rewrite(self, key: str, fn: Rewrite) -> None:
         """Fill ``key`` with ``fn(checkpoint tensor)`` (same dim 0, any other shape).
@@ -107,6 +111,9 @@ class ShardFill:
         if self.keys is None:
             broadcast_full(model, self.source, self.arch)
             return f"{self.source.storage}: rank 0 read the file and broadcast each tensor"
+        if self.source.storage == "dcp":
+            self.bytes_read = fill_from_dcp(model, self.source.path, self.keys, self.rewrites)
+            return "dcp: each rank read the saved chunks its shards overlap"
         fill_from_slices(model, rows_reader(self.source), self.keys, self.rewrites)
         return f"{self.source.storage}: each rank read its rows"
 
@@ -125,6 +132,34 @@ def fill_from_slices(model: torch.nn.Module, read_rows, keys: dict[str, str],
                 local.copy_(rewrites[name](whole)[start:stop])
             else:
                 local.copy_(read_rows(keys[name], start, stop))
+
+
+def fill_from_dcp(model: torch.nn.Module, path: Path, keys: dict[str, str],
+                  rewrites: dict[str, Rewrite]) -> int:
+    """Fill ``model``'s shards from a DCP folder, each rank reading the chunks its shards
+    overlap; a rewritten tensor is read whole (it is small: a patch embedding). Returns the
+    stored bytes this rank read."""
+    from rsbench.checkpoints import dcp
+
+    meta = dcp.read_metadata(path)
+    state = model.state_dict()
+    owner: dict[str, str] = {}  # checkpoint key -> the first target it fills
+    for name in state:
+        if name not in rewrites:
+            owner.setdefault(keys[name], name)
+    read = dcp.read_local_shards(path, {key: state[name] for key, name in owner.items()}, meta)
+    with torch.no_grad():
+        for name in state:  # a checkpoint tensor feeding a second target (tied weights)
+            if name not in rewrites and owner[keys[name]] != name:
+                local_rows(state[name])[0].copy_(local_rows(state[owner[keys[name]]])[0])
+        if rewrites:
+            whole = dcp.read_dcp(path, [keys[name] for name in rewrites], meta)
+            for name, fn in rewrites.items():
+                local, start, stop = local_rows(state[name])
+                full = fn(whole[keys[name]].to(local.dtype))
+                local.copy_(full[start:stop])
+                read += whole[keys[name]].numel() * whole[keys[name]].element_size()
+    return read
 
 
 def resolved(path: Path, arch: str, pool: Pool, overrides: dict) -> tuple[str, dict]:
@@ -192,6 +227,7 @@ def filled(backbone: torch.nn.Module, device: str | torch.device) -> str:
     how = fill.into(backbone.model, device)  # type: ignore[arg-type]  # a Backbone's encoder
     setattr(backbone, "shard_fill", None)  # noqa: B010  (plain attributes, no nn.Module slots)
     setattr(backbone, "sharded_read", how)  # noqa: B010
+    setattr(backbone, "sharded_bytes_read", fill.bytes_read)  # noqa: B010
     return how
 
 
