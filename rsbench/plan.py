@@ -22,6 +22,12 @@ estimate; the host side is what rsbench's loader holds while it fills an encoder
 - on the CPU the device is host memory: the larger of the load and the run's estimate counts.
 
 Load time is the bytes one rank reads over a stated per-rank read bandwidth (``--read-gbps``).
+
+Frozen feature extraction under ``--strategy fsdp`` shards its encoder only when the plan says
+a replicated encoder does not fit one device (``frozen_placement``): whole weights, one
+layer's activations and the runtime overhead against 0.9 of the device's memory, the memory
+the run was planned for (``--device-memory``, GPU 0's free memory, or on the CPU this node's
+available host memory per rank). Otherwise it runs data parallel, each rank a whole encoder.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from typing import Any
 from rsbench.backbones.memory import GIB, MemoryEstimate, Workload, auto_sharding, estimate
 
 GB = 1e9
+HEADROOM = 0.9  # of one device's memory a plan may fill (as ``auto_sharding``)
 IMPORTS_BYTES = 0.85 * GB  # ru_maxrss after `import torch, lightning, timm, rsbench.runner`
 LOAD_RUNTIME_BYTES = 0.27 * GB  # the loader's own peak above the weights (BENCHMARKS.md)
 READ_BYTES_PER_S = 1.0 * GB  # default per-rank read bandwidth (a parallel-filesystem client)
@@ -217,3 +224,55 @@ def job_plan(size: ModelSize, job: Job, s: Setting, device_bytes: float | None =
     if job.protocol == "finetune":
         batch = -(-batch // s.world_size)
     return plan(size, job.protocol, s, batch, job.img_size, device_bytes, read_bytes_per_s)
+
+
+_PLANNED: dict[str, tuple[float, str] | None] = {"device": None}  # set once per run
+
+
+def plan_device_memory(device_bytes: float | None, source: str = "--device-memory") -> None:
+    """Remember one device's memory as the run's plan saw it (``rsbench.plan_check``'s
+    ``run_memory_plan`` calls this; None: decide from this machine's own memory)."""
+    _PLANNED["device"] = None if device_bytes is None else (float(device_bytes), source)
+
+
+def planned_device_memory(accelerator: str, ranks_per_node: int) -> tuple[float, str]:
+    """``(bytes, where from)`` of one device for this run's decisions: the planned memory,
+    else GPU 0's total memory, else (CPU) this node's available host memory per rank."""
+    if _PLANNED["device"] is not None:
+        return _PLANNED["device"]
+    if accelerator == "gpu":
+        from rsbench.engine.sharding import gpu_memory_bytes
+
+        found = gpu_memory_bytes()
+        if found is not None:
+            return found, "GPU 0"
+    from rsbench.plan_check import host_available
+
+    host, source = host_available()
+    ranks = max(1, ranks_per_node)
+    return host / ranks, f"{source} / {ranks} ranks"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a frozen pass keeps its encoder: whole on every rank, or sharded over them."""
+
+    sharded: bool
+    needed_bytes: float  # a replicated encoder's estimate per rank
+    device_bytes: float
+    source: str  # where ``device_bytes`` comes from
+
+    def line(self) -> str:
+        """``replicated: a whole encoder needs 1.75 GiB/rank, within 0.9 x 64.00 GiB
+        (--device-memory)``, or ``sharded: ... over ...``."""
+        verb = "over" if self.sharded else "within"
+        return (f"{'sharded' if self.sharded else 'replicated'}: a whole encoder needs "
+                f"{self.needed_bytes / GIB:.2f} GiB/rank, {verb} {HEADROOM:g} x "
+                f"{self.device_bytes / GIB:.2f} GiB ({self.source})")
+
+
+def frozen_placement(w: Workload, device_bytes: float, source: str) -> Placement:
+    """``Placement`` of a frozen pass of ``w`` (``training=False``): sharded only when the
+    replicated estimate exceeds ``HEADROOM`` of ``device_bytes``."""
+    needed = estimate(w).total
+    return Placement(needed > HEADROOM * device_bytes, needed, device_bytes, source)

@@ -195,8 +195,11 @@ def run_memory_plan(card, tasks: list, engine, host_gib: float | None = None,
              device_gib: float | None = None) -> Plan:
     """The checked plan of ``rsbench run`` for ``card`` over ``tasks`` (``TaskSpec``) under
     ``engine`` (``EngineOptions``); raises ``PlanError`` when it exceeds the node."""
+    from rsbench.plan import plan_device_memory
+
     s = setting(engine)
     node = node_memory(host_gib, device_gib, gpu=s.accelerator == "gpu")
+    plan_device_memory(node.device_bytes, node.device_source)  # what later choices assume
     return checked(card_sizer(card), [task_job(t) for t in tasks], s, node)
 
 

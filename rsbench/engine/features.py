@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 FEATURE_FORMAT = 1
 MAX_WORKERS = 16  # past this, decode outruns any one accelerator's forward pass
 _FORWARDS = {"images": 0}  # images this process ran the frozen backbone on
+_PLACED: dict[str, str | None] = {"last": None}  # see extraction_placement
 
 
 def forwarded_images() -> int:
@@ -111,6 +112,34 @@ def sharded_extractor(backbone: Backbone) -> ShardedFeatureExtractor:
     return made
 
 
+def sharded_placement(backbone: Backbone, workload: Any, opts: EngineOptions) -> bool:
+    """Whether this pass shards its encoder (``--strategy fsdp`` on the CPU): when the plan
+    says a whole one does not fit one device (``rsbench.plan.frozen_placement``), or when it
+    is lazy (filled shard by shard, never whole) or already sharded by an earlier pass. Kept
+    for ``extraction_placement``."""
+    from rsbench.checkpoints.sharded import pending_fill
+    from rsbench.engine.trainer import world_size
+    from rsbench.plan import frozen_placement, planned_device_memory
+
+    per_node = max(1, world_size(opts) // max(1, int(opts.num_nodes)))
+    placement = frozen_placement(workload, *planned_device_memory(
+        accelerator_name(opts.accelerator), per_node))
+    held = ("lazy encoder, filled shard by shard" if pending_fill(backbone) is not None
+            else "encoder sharded by an earlier pass" if "_rsbench_extractor" in backbone.__dict__
+            else None)
+    _PLACED["last"] = placement.line() + (f"; {held}" if held and not placement.sharded else "")
+    from lightning.pytorch.utilities.rank_zero import rank_zero_info
+
+    rank_zero_info(f"rsbench: frozen encoder {_PLACED['last']}")
+    return placement.sharded or held is not None
+
+
+def extraction_placement() -> str | None:
+    """How this process's last ``--strategy fsdp`` extraction placed its encoder (one line:
+    ``sharded: ...`` / ``replicated: ...``), or None when none ran."""
+    return _PLACED["last"]
+
+
 def extracted_features(
     backbone: Backbone, dataset: Dataset, opts: EngineOptions, batch_size: int = 64,
     workers: int | None = None,
@@ -121,7 +150,8 @@ def extracted_features(
     are gathered (``predict_in_order``), so they equal the one-process ones bit for bit.
     Under ``--strategy fsdp`` on the CPU the encoder is FSDP2-sharded over the ranks
     (``ShardedFeatureExtractor``; a lazy backbone is filled shard by shard there), the batches
-    dealt the same way; on GPUs a frozen pass runs data parallel.
+    dealt the same way, when the plan says a whole encoder does not fit one device
+    (``sharded_placement``); otherwise, and on GPUs, a frozen pass runs data parallel.
     ``workers``: loader processes (None: ``opts.num_workers``; see ``extraction_workers``).
     """
     from rsbench import progress
@@ -130,14 +160,18 @@ def extracted_features(
     if len(cast(Sized, dataset)) == 0:  # e.g. val with val_fraction 0: Lightning would return nothing
         return torch.empty(0, backbone.embed_dim), torch.empty(0, dtype=torch.long)
     workers = opts.num_workers if workers is None else workers
+    _PLACED["last"] = None
     module: FeatureExtractor = FeatureExtractor(backbone)
     workload = None  # no workload: make_trainer runs --strategy fsdp as DDP
     if fills_sharded(opts):
         from rsbench.backbones.memory import module_workload
 
-        module = sharded_extractor(backbone)
         size = int(backbone.input_spec.img_size)
         workload = module_workload(backbone, batch_size, size, opts.precision, training=False)
+        if sharded_placement(backbone, workload, opts):
+            module = sharded_extractor(backbone)
+        else:
+            workload = None
     trainer = make_trainer(opts, workload=workload, use_distributed_sampler=False)
     feats, labels = predict_in_order(trainer, module, cast(Any, dataset), batch_size,
                                      workers, loader_options=loader_options(workers, opts))

@@ -19,7 +19,12 @@ import torch
 from rsbench.config import spec_hash
 from rsbench.data.dataset import SceneDataset
 from rsbench.engine.feature_store import FeatureStore, image_id
-from rsbench.engine.features import FeatureCache, extracted_features, extraction_workers
+from rsbench.engine.features import (
+    FeatureCache,
+    extracted_features,
+    extraction_placement,
+    extraction_workers,
+)
 from rsbench.engine.trainer import EngineOptions
 from rsbench.protocols.base import ProtocolContext
 
@@ -81,7 +86,8 @@ def filled(store: FeatureStore, datasets: Sequence[SceneDataset], make_backbone:
     by_id = {i: (d, rel) for d, ids in zip(datasets, split_ids(datasets), strict=True)
              for i, (rel, _) in zip(ids, d.samples, strict=True)}
     missing = store.missing(list(by_id))
-    timings = {"features_cached": float(not missing), "features_extracted": float(len(missing))}
+    timings: dict[str, Any] = {"features_cached": float(not missing),
+                               "features_extracted": float(len(missing))}
     if not missing:
         return timings
     start, first = time.perf_counter(), datasets[0]
@@ -92,6 +98,9 @@ def filled(store: FeatureStore, datasets: Sequence[SceneDataset], make_backbone:
                               extraction_workers(workers, opts))
     seconds = time.perf_counter() - start
     timings.update({"features_s": seconds, "features_img_per_s": len(missing) / max(seconds, 1e-9)})
+    placed = extraction_placement()
+    if placed is not None:  # --strategy fsdp: replicated or sharded, and why
+        timings["features_encoder"] = placed
     store.add(missing, x, write=is_writer())  # every rank holds the rows; one writes
     return timings
 

@@ -1,6 +1,13 @@
-"""Frozen features with the encoder FSDP2-sharded over 2 CPU processes (``--strategy fsdp``)
-equal the one-process features bit for bit, from a whole backbone and from a lazy one that
-each rank fills with its own rows of the file."""
+"""Frozen features under ``--strategy fsdp`` on 2 CPU processes equal the one-process features
+bit for bit in both placements the plan chooses between: replicated (data parallel) when a
+whole encoder fits one device, FSDP2-sharded when it does not (``--device-memory`` small), and
+from a lazy encoder, which each rank fills with its own rows of the file (always sharded).
+
+The placement is the plan's device estimate of a frozen pass (``rsbench.backbones.memory``):
+930,624 fp32 parameters (3,722,496 B), one layer's activations (34 x 17 tokens x batch x 192
+x 2 B, fp32) and the 1.5 GiB runtime overhead: 1.50 GiB per rank, within 0.9 x 64 GiB and
+over 0.9 x 1 GiB.
+"""
 
 import os
 import subprocess
@@ -16,6 +23,9 @@ from test_engine_features_worker import CASES, backbone, dataset  # noqa: E402
 from rsbench.engine import EngineOptions  # noqa: E402
 from rsbench.engine.features import extracted_features  # noqa: E402
 
+FITS = "replicated: a whole encoder needs 1.50 GiB/rank, within 0.9 x 64.00 GiB (--device-memory)"
+OVER = "sharded: a whole encoder needs 1.50 GiB/rank, over 0.9 x 1.00 GiB (--device-memory)"
+
 
 def test_fsdp_extraction_on_two_cpu_processes_matches_one_process_exactly(tmp_path):
     from safetensors.torch import save_file
@@ -28,16 +38,26 @@ def test_fsdp_extraction_on_two_cpu_processes_matches_one_process_exactly(tmp_pa
     assert proc.returncode == 0, proc.stderr[-3000:]
     opts = EngineOptions(accelerator="cpu", progress=False, root_dir=str(tmp_path))
     total = sum(p.numel() for p in backbone().model.parameters())
+    assert 4 * total + 34 * 17 * 4 * 192 * 2 + 1.5 * 2**30 < 0.9 * 2**30 * 64  # hand check of FITS
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in (0, 1)]
     assert sum(r["local"] for r in ranks) == total and max(r["local"] for r in ranks) < total
+    references = [extracted_features(backbone(), dataset(n), opts, batch_size=b) for n, b in CASES]
     for got in ranks:
-        assert got["world"] == 2 and got["types"] == ["DTensor"]  # really sharded
+        assert got["world"] == 2
+        assert got["replicated"]["placed"] == [FITS, FITS]
+        assert got["replicated"]["types"] == [["Parameter"], ["Parameter"]]  # never sharded
+        assert got["sharded"]["placed"] == [OVER, OVER]
+        assert got["sharded"]["types"] == [["DTensor"], ["DTensor"]]  # really sharded
+        assert got["lazy_placed"] == FITS + "; lazy encoder, filled shard by shard"
+        assert got["again_placed"] == FITS + "; encoder sharded by an earlier pass"
+        assert got["lazy_types"] == ["DTensor"]
         assert got["how"] == "safetensors: each rank read its rows"
-        for (n, batch), (feats, labels) in zip(CASES, got["results"], strict=True):
-            ref_feats, ref_labels = extracted_features(backbone(), dataset(n), opts, batch_size=batch)
-            assert feats.shape == (n, 192)
-            assert torch.equal(feats, ref_feats), (n, batch)
-            assert torch.equal(labels, ref_labels), (n, batch)
+        for branch in ("replicated", "sharded"):
+            for (n, batch), (feats, labels), (ref_feats, ref_labels) in zip(
+                    CASES, got[branch]["results"], references, strict=True):
+                assert feats.shape == (n, 192)
+                assert torch.equal(feats, ref_feats), (branch, n, batch)
+                assert torch.equal(labels, ref_labels), (branch, n, batch)
         ref_feats, _ = extracted_features(backbone(), dataset(7), opts, batch_size=3)
         assert torch.equal(got["from_file"][0], ref_feats)
         ref_feats, _ = extracted_features(backbone(), dataset(3), opts, batch_size=4)

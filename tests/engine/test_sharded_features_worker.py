@@ -1,10 +1,13 @@
 """Run by test_sharded_features.py as ``python test_sharded_features_worker.py OUT``.
 
 Holds no tests itself. Lightning's subprocess launcher re-runs this script for rank 1; every
-rank extracts features under ``--strategy fsdp`` on 2 CPU processes (the encoder FSDP2-sharded,
-``ShardedFeatureExtractor``) for each ``CASES`` entry from a whole backbone, and once more from
-a lazy backbone over ``OUT/w.safetensors`` (filled shard by shard in ``configure_model``) on
-two datasets in turn, as the splits of one cache entry are, and writes what it got, with its local share of the lazy encoder, to ``OUT/rank{r}.pt``.
+rank extracts features under ``--strategy fsdp`` on 2 CPU processes for each ``CASES`` entry
+from a whole backbone twice: planned for 64 GiB devices (the encoder fits one: replicated,
+data parallel) and for 1 GiB devices (it does not: FSDP2-sharded, ``ShardedFeatureExtractor``);
+then from a lazy backbone over ``OUT/w.safetensors`` (filled shard by shard in
+``configure_model``) on two datasets in turn, as the splits of one cache entry are. It writes
+what it got, the placement lines, the parameter types of the whole backbones afterwards and
+its local share of the lazy encoder to ``OUT/rank{r}.pt``.
 """
 
 import sys
@@ -16,7 +19,27 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_engine_features_worker import CASES, backbone, dataset  # noqa: E402
 
 from rsbench.engine import EngineOptions  # noqa: E402
-from rsbench.engine.features import extracted_features  # noqa: E402
+from rsbench.engine.features import extracted_features, extraction_placement  # noqa: E402
+from rsbench.plan import plan_device_memory  # noqa: E402
+
+GIB = 1024**3
+
+
+def types(module: torch.nn.Module) -> list[str]:
+    return sorted({type(p).__name__ for p in module.parameters()})
+
+
+def branch(device_gib: float, opts: EngineOptions) -> dict:
+    """Every case from a whole backbone, planned for devices of ``device_gib``."""
+    plan_device_memory(device_gib * GIB, "--device-memory")
+    results, placed, kinds = [], [], []
+    for n, b in CASES:
+        whole = backbone()
+        results.append(extracted_features(whole, dataset(n), opts, batch_size=b))
+        placed.append(extraction_placement())
+        kinds.append(types(whole.model))
+    return {"results": results, "placed": placed, "types": kinds}
+
 
 if __name__ == "__main__":
     from torch.distributed.tensor import DTensor
@@ -27,16 +50,20 @@ if __name__ == "__main__":
     out = Path(sys.argv[1])
     opts = EngineOptions(accelerator="cpu", devices=2, strategy="fsdp", precision="32-true",
                          progress=False, root_dir=str(out))
-    results = [extracted_features(backbone(), dataset(n), opts, batch_size=b) for n, b in CASES]
+    got = {"replicated": branch(64, opts), "sharded": branch(1, opts)}
+    plan_device_memory(64 * GIB, "--device-memory")  # fits, but a lazy encoder is never whole
     lazy = lazy_backbone(out / "w.safetensors", "vit_tiny_patch16", InputSpec(img_size=32),
                          depth=2, patch_size=8)
     from_file = extracted_features(lazy, dataset(7), opts, batch_size=3)
+    lazy_placed = extraction_placement()
     again = extracted_features(lazy, dataset(3), opts, batch_size=4)  # a second split, one backbone
+    again_placed = extraction_placement()
     params = list(lazy.model.parameters())
     import torch.distributed as dist
 
-    torch.save({"results": results, "from_file": from_file, "again": again, "world": dist.get_world_size(),
-                "types": sorted({type(p).__name__ for p in params}),
+    torch.save({**got, "from_file": from_file, "again": again, "lazy_placed": lazy_placed,
+                "again_placed": again_placed,
+                "world": dist.get_world_size(), "lazy_types": types(lazy.model),
                 "local": sum(p.to_local().numel() if isinstance(p, DTensor) else p.numel()
                              for p in params),
                 "how": lazy.sharded_read},
