@@ -284,7 +284,8 @@ def card_from_dict(data: dict, where: str, base_dir: Path | None = None) -> Mode
     if arch.startswith("zoo:") or "weights" in data:  # torchgeo's models (rsbench.zoo)
         from rsbench.zoo.spec import card_spec
 
-        input_spec = card_spec(arch, data.get("weights"), data.get("input_spec"), input_spec, where)
+        input_spec = card_spec(arch, data.get("weights"), data.get("input_spec"), input_spec,
+                               pool, where)
     overrides = dict(data.get("arch_overrides") or {})
     if arch == "auto":  # resolved here, so identity, records and cache keys name the real arch
         arch, overrides, pool = auto_arch(ckpt, overrides, data.get("pool"), where)

@@ -83,11 +83,12 @@ def with_conditioning(spec: InputSpec, entry: ZooEntry) -> InputSpec:
 
 
 def card_spec(arch: str, weights_name: str | None, given: dict | None, parsed: InputSpec,
-              where: str) -> InputSpec:
+              pool: str, where: str) -> InputSpec:
     """A zoo card's input spec: torchgeo's for its ``weights`` unless the card gives one.
 
     Raises:
-        SpecError: ``weights`` on a card whose arch is not ``zoo:``, or an unknown entry.
+        SpecError: ``weights`` on a card whose arch is not ``zoo:``, an unknown entry, or a
+            pool the entry's module does not offer.
     """
     from rsbench.zoo import is_zoo, zoo_entry
 
@@ -98,6 +99,12 @@ def card_spec(arch: str, weights_name: str | None, given: dict | None, parsed: I
         entry = zoo_entry(arch)
     except SpecError as err:
         raise SpecError(f"{where}: field 'arch': {err}") from None
+    from rsbench.zoo.family import checked_pool
+
+    try:
+        checked_pool(entry, pool)
+    except SpecError as err:
+        raise SpecError(f"{where}: field 'pool': {err}") from None
     if given:
         return with_conditioning(parsed, entry)
     return zoo_input_spec(entry, weights_name, where)

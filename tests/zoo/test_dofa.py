@@ -69,10 +69,8 @@ def test_dofa_refuses_a_fill_and_a_class_token():
     filled = DatasetSpec("ucmerced", {"kind": "ratio"}, 32, bands=("R", "G", "B"), band_fill="zero")
     with pytest.raises(BandError, match="wavelength-conditioned"):
         input_plan(card.input_spec, card.name, filled)
-    from rsbench.backbones import build_backbone
-
-    with pytest.raises(SpecError, match="pool 'cls' is not offered"):
-        build_backbone("zoo:dofa_base_patch16_224", card.input_spec, "cls", device="meta")
+    with pytest.raises(SpecError, match="card.yaml: field 'pool': .*pool 'cls' is not offered"):
+        zoo_card("zoo:dofa_base_patch16_224", "x.pth", pool="cls")
 
 
 @pytest.mark.parametrize("name", ["dofa_base_patch16_224", "dofa_large_patch16_224"])
