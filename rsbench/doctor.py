@@ -63,6 +63,15 @@ def torch_checks() -> list[Check]:
     return rows
 
 
+def memory_checks() -> list[Check]:
+    """Host memory a run here can get (what the memory plan checks runs against)."""
+    from rsbench.plan_check import host_available
+
+    available, source = host_available()
+    return [Check("host memory", f"{available / 2**30:.1f} GiB available ({source}); "
+                  "plan another node with --node-memory")]
+
+
 def slurm_checks() -> list[Check]:
     """The SLURM job this runs in, if any (rsbench reads these to set ranks and resume)."""
     seen = {k: os.environ[k] for k in SLURM_VARS if k in os.environ}
@@ -86,7 +95,7 @@ def checks() -> list[Check]:
     from rsbench import __version__
 
     head = [Check("rsbench", __version__), Check("python", platform.python_version())]
-    return head + torch_checks() + slurm_checks() + extra_checks()
+    return head + torch_checks() + memory_checks() + slurm_checks() + extra_checks()
 
 
 def report(rows: list[Check]) -> str:

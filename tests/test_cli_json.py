@@ -29,8 +29,11 @@ def test_doctor_reports_this_torch_and_the_fix_for_what_is_missing(capsys, monke
     from rsbench import doctor
 
     monkeypatch.setitem(doctor.OPTIONAL, "no_such_module_xyz", ("a feature", "pip install xyz"))
+    monkeypatch.setattr("rsbench.plan_check.host_available", lambda: (12.5 * 2**30, "cgroup limit"))
     assert main(["doctor", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["host memory"]["found"] == ("12.5 GiB available (cgroup limit); "
+                                            "plan another node with --node-memory")
     assert rows["torch"]["found"].startswith(torch.__version__)
     assert rows["no_such_module_xyz"] == {"name": "no_such_module_xyz", "found": "missing (a feature)",
                                           "ok": False, "fix": "pip install xyz"}
