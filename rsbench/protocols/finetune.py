@@ -10,9 +10,11 @@ MAE; validation is not used for early stopping.
 
 ``augment`` names the image augmentation: ``rgb_randaug`` (the recipe above) or ``geometric``,
 random resized crop and flip only, one transform applied alike to every band, as SatMAE
-(``SentinelIndividualImageDataset`` / ``EuroSat.build_transform``) and SSL4EO-S12 fine-tune
-Sentinel-2. RandAugment's colour operations are defined on RGB images (torchvision's fail on
-other channel counts), so ``rgb_randaug`` on data of other than 3 bands is refused up front.
+(``util/datasets.py``: ``SentinelIndividualImageDataset.build_transform`` and the
+``SatelliteDataset`` one its ``EuroSat`` inherits) and SSL4EO-S12 fine-tune Sentinel-2.
+RandAugment's colour operations are defined on RGB images (torchvision's raise on other channel
+counts), so ``rgb_randaug`` on data of other than 3 bands is refused before any data or model
+is built.
 """
 
 from __future__ import annotations
