@@ -16,11 +16,11 @@ reads it::
 ``dataset.variant`` is torchgeo's ``bands=`` argument: ``s2`` (the default), ``s1`` (VV, VH) or
 ``all`` (S1 bands named ``s1:VV``, ``s1:VH`` beside the S2 names). Bands are read as
 ``rsbench.data.multilabel_patches`` says: S2 as reflectance (DN / 10,000, the L2A quantification
-value) clipped to [0, 1], S1 as the stored dB. Labels are torchgeo's: the 43 names of the label
-file (the S1 patch's for ``s1`` and ``all``, as torchgeo reads them) mapped through
-``BigEarthNet.label_converter`` (names outside the 19 classes are dropped, so a patch may have no
-label). Class names, the mapping, the split file names and the folder names are read from
-torchgeo's class attributes, never copied.
+value) clipped to [0, 1], S1 as the stored dB mapped to [0, 1] (``rsbench.data.sar``: -50 dB is 0,
++10 dB is 1). Labels are torchgeo's: the 43 names of the label file (the S1 patch's for ``s1``
+and ``all``, as torchgeo reads them) mapped through ``BigEarthNet.label_converter`` (names
+outside the 19 classes are dropped, so a patch may have no label). Class names, the mapping, the
+split file names and the folder names are read from torchgeo's class attributes, never copied.
 
 A sample is ``(<patch>/<patch>_labels_metadata.json, label indices)``: the label file names the
 patch, so the pre-flight checks and the split file see one file per sample, while the
@@ -48,6 +48,7 @@ from rsbench.data.multilabel_patches import (
     build_patch_data,
     checked,
 )
+from rsbench.data.sar import DB_LOW, DB_SPAN
 from rsbench.data.torchgeo_meta import FromTorchGeo
 
 __all__ = ["S1_BANDS", "S2_BANDS", "BigEarthNetAdapter", "MultiLabelData", "MultiLabelDataset",
@@ -64,7 +65,8 @@ class BigEarthNetAdapter(DatasetAdapter):
     #: torchgeo's ``bands=`` argument this adapter reads as (the ``dataset.variant``).
     variant: ClassVar[str] = "s2"
     sensor: ClassVar[str] = "s2_l2a"
-    #: L2A digital number of reflectance 1.0 (ESA's quantification value); S1 dB are unscaled.
+    #: L2A digital number of reflectance 1.0 (ESA's quantification value); S1 bands are mapped
+    #: from dB by ``rsbench.data.sar``.
     value_scale: ClassVar[float] = 10000.0
     #: The task's band names this variant reads.
     band_names: ClassVar[tuple[str, ...]] = S2_BANDS
@@ -125,6 +127,14 @@ class BigEarthNetAdapter(DatasetAdapter):
             SpecError: a band the variant's patches do not have.
         """
         return checked(self.name, bands, self.band_names)
+
+    def reader(self, bands: tuple[str, ...]) -> PatchReader:
+        """Refused, as :meth:`official`: the multi-label builder makes the reader.
+
+        Raises:
+            SpecError: always (the task needs ``type: multilabel``).
+        """
+        raise self.wrong_type()
 
     def download(self, root: Path) -> None:
         """Everything torchgeo's ``BigEarthNet(bands=<variant>, download=True)`` fetches."""
@@ -201,12 +211,13 @@ class BigEarthNetAdapter(DatasetAdapter):
 
 
 class S1Variant:
-    """torchgeo's ``bands="s1"``: VV and VH backscatter in dB, labels from the S1 patches."""
+    """torchgeo's ``bands="s1"``: VV and VH backscatter, labels from the S1 patches."""
 
     variant: ClassVar[str] = "s1"
     sensor: ClassVar[str] = "s1"
-    #: dB are read as stored: a data value of 1.0 is 1 dB.
-    value_scale: ClassVar[float] = 1.0
+    #: dB from data 0.0 to 1.0, and the dB of 0.0 (``rsbench.data.sar``).
+    value_scale: ClassVar[float] = DB_SPAN
+    value_offset: ClassVar[float] = DB_LOW
     band_names: ClassVar[tuple[str, ...]] = S1_BANDS
 
 
@@ -218,7 +229,7 @@ class AllVariant:
 
 
 class BigEarthNetS1Adapter(S1Variant, BigEarthNetAdapter):
-    """BigEarthNet v1, Sentinel-1 (VV, VH backscatter in dB), labels from the S1 patches."""
+    """BigEarthNet v1, Sentinel-1 (VV, VH backscatter), labels from the S1 patches."""
 
     title = "BigEarthNet v1 (Sentinel-1 GRD, VV and VH, 19 classes, multi-label)"
 

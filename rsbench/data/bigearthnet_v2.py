@@ -164,7 +164,7 @@ class BigEarthNetV2Adapter(BigEarthNetAdapter):
 
 
 class BigEarthNetV2S1Adapter(S1Variant, BigEarthNetV2Adapter):
-    """BigEarthNet v2, Sentinel-1 (VV, VH backscatter in dB)."""
+    """BigEarthNet v2, Sentinel-1 (VV, VH backscatter, mapped from dB by ``rsbench.data.sar``)."""
 
     title = "BigEarthNet v2 (reBEN; Sentinel-1 GRD, VV and VH, 19 classes, multi-label)"
 

@@ -4,10 +4,10 @@ and the one builder their adapters share.
 A patch is a folder of single-band GeoTIFFs named ``<patch>_<band>.tif``. Sentinel-2 bands are
 read as torchgeo's ``BigEarthNet`` reads them (rasterio, bilinear to 120 x 120, as int32), then
 divided by the adapter's value scale and clipped to [0, 1]. Sentinel-1 bands (VV, VH) are
-backscatter in dB as the archives store them (float32): read at 120 x 120 as float32, neither
-scaled nor clipped (torchgeo casts them to int32, which rounds every value to a whole dB; rsbench
-keeps the stored decimals). A patch whose two sensors live in two folders is read through
-``partners``: the sample's folder name -> the other sensor's folder.
+backscatter in dB as the archives store them (float32): read at 120 x 120 as float32 and mapped to
+[0, 1] by ``rsbench.data.sar`` (torchgeo casts them to int32, which rounds every value to a whole
+dB; rsbench keeps the stored decimals). A patch whose two sensors live in two folders is read
+through ``partners``: the sample's folder name -> the other sensor's folder.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from rsbench.config import DatasetSpec, SpecError
 from rsbench.data.bundle import SizedDataset, SplitData
 from rsbench.data.decode import resized
 from rsbench.data.errors import SplitSpecError
+from rsbench.data.sar import unit_from_db
 from rsbench.data.split_files import pinned_split
 from rsbench.data.splits import parse_split
 
@@ -47,7 +48,8 @@ class PatchReader:
 
     Args:
         bands: band names, in output order (S2 names, ``VV``/``VH`` or ``s1:VV``/``s1:VH``).
-        scale: raw S2 value mapped to 1.0; S2 values are divided by it and clipped to [0, 1].
+        scale: raw S2 value mapped to 1.0; S2 values are divided by it and clipped to [0, 1]
+            (S1 values are mapped by ``rsbench.data.sar``).
         partners: the sample's patch folder name -> the other sensor's patch folder, for tasks
             that read both sensors; None when every band is in the sample's own folder.
         s1_first: whether the sample's own folder is the Sentinel-1 one.
@@ -82,7 +84,7 @@ class PatchReader:
                                  out_dtype="float32" if s1 else "int32",
                                  resampling=Resampling.bilinear)
             image = torch.from_numpy(array).float()
-            images.append(image if s1 else image.div_(self.scale).clamp_(0.0, 1.0))
+            images.append(unit_from_db(image) if s1 else image.div_(self.scale).clamp_(0.0, 1.0))
         return torch.stack(images)
 
     def __repr__(self) -> str:

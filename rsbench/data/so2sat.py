@@ -17,11 +17,12 @@ argmax, as torchgeo takes it, and labels index torchgeo's class order (not sorte
 - ``s2`` (default): the 10 Sentinel-2 bands B02..B08, B8A, B11, B12 (torchgeo's ``S2_B02`` ...),
   stored as top-of-atmosphere reflectance, clipped to [0, 1];
 - ``s1``: ``VV`` and ``VH``, the refined-Lee-filtered intensities (channels 6 and 5 of ``sen1``,
-  torchgeo's ``S1_B6``, ``S1_B5``), linear backscatter as stored (not dB, not clipped); the
-  other six channels (the unfiltered complex VH, VV and the covariance term) are not read;
+  torchgeo's ``S1_B6``, ``S1_B5``), taken to dB and mapped to [0, 1] as every SAR band is
+  (``rsbench.data.sar``); the other six channels (the unfiltered complex VH, VV and the
+  covariance term) are not read;
 - ``all``: both, the S1 bands named ``s1:VV``, ``s1:VH`` first.
 
-Values are torchgeo's: the float64 rows cast to float32.
+Values are torchgeo's (the float64 rows cast to float32) before that mapping.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from rsbench.config import SpecError
 from rsbench.data.base import Sample, SceneAdapter
 from rsbench.data.errors import DataError
 from rsbench.data.rows import row_key, split_row
+from rsbench.data.sar import DB_LOW, DB_SPAN, unit_from_intensity
 from rsbench.data.torchgeo_meta import FromTorchGeo
 
 #: torchgeo's split names of version 2 -> rsbench's.
@@ -48,21 +50,22 @@ Channel = tuple[str, int]
 class So2SatReader:
     """One So2Sat row (``<file>.h5#<row>``) as float32 ``[len(channels), 32, 32]``.
 
+    ``sen2`` reflectance is clipped to [0, 1]; ``sen1`` intensity is mapped through dB
+    (``rsbench.data.sar.unit_from_intensity``).
+
     Args:
         channels: per output band, its HDF5 dataset and channel.
-        clipped: the HDF5 datasets whose values are clipped to [0, 1] (reflectance).
     """
 
-    def __init__(self, channels: tuple[Channel, ...], clipped: tuple[str, ...] = ("sen2",)
-                 ) -> None:
-        self.channels, self.clipped = tuple(channels), tuple(clipped)
+    def __init__(self, channels: tuple[Channel, ...]) -> None:
+        self.channels = tuple(channels)
         self._files: dict[tuple[int, Path], Any] = {}
 
     def __getstate__(self) -> dict:
-        return {"channels": self.channels, "clipped": self.clipped}  # open files stay here
+        return {"channels": self.channels}  # open files stay in this process
 
     def __setstate__(self, state: dict) -> None:
-        self.channels, self.clipped, self._files = state["channels"], state["clipped"], {}
+        self.channels, self._files = state["channels"], {}
 
     def opened(self, file: Path) -> Any:
         """``file`` open for reading, once per process (a forked worker opens its own)."""
@@ -88,11 +91,11 @@ class So2SatReader:
         bands = []
         for key, index in self.channels:
             band = torch.from_numpy(np.ascontiguousarray(rows[key][:, :, index])).float()
-            bands.append(band.clamp_(0.0, 1.0) if key in self.clipped else band)
+            bands.append(unit_from_intensity(band) if key == "sen1" else band.clamp_(0.0, 1.0))
         return torch.stack(bands)
 
     def __repr__(self) -> str:
-        return f"So2SatReader(channels={self.channels}, clipped={self.clipped})"
+        return f"So2SatReader(channels={self.channels}, sar=db-50..10)"
 
 
 def _s2_channels(tg: Any) -> dict[str, Channel]:
@@ -211,6 +214,9 @@ class So2SatS1Adapter(So2SatAdapter):
     title = "So2Sat LCZ42 v2 (Sentinel-1, VV and VH intensity, 17 local climate zones)"
     variant: ClassVar[str] = "s1"
     sensor: ClassVar[str] = "s1"
+    #: dB from data 0.0 to 1.0, and the dB of 0.0 (``rsbench.data.sar``).
+    value_scale: ClassVar[float] = DB_SPAN
+    value_offset: ClassVar[float] = DB_LOW
     channels = FromTorchGeo(_s1_channels)
 
 

@@ -63,9 +63,10 @@ def test_s1_is_torchgeos_lee_filtered_vv_vh_and_all_puts_s1_first(root, tmp_path
     ref_s1 = theirs(root, "test", ("S1_B6", "S1_B5"))
     ref_s2 = theirs(root, "test", TG_S2)
     for i in range(len(ref_s1)):
-        assert torch.equal(s1[i][0], ref_s1[i]["image"])  # linear intensity, not clipped
-        assert torch.equal(both[i][0], torch.cat([ref_s1[i]["image"],
-                                                  ref_s2[i]["image"].clamp(0.0, 1.0)]))
+        # By hand: intensity -> dB -> -50 dB is 0, +10 dB is 1.
+        unit = ((10.0 * torch.log10(ref_s1[i]["image"]) + 50.0) / 60.0).clamp(0.0, 1.0)
+        assert torch.equal(s1[i][0], unit)
+        assert torch.equal(both[i][0], torch.cat([unit, ref_s2[i]["image"].clamp(0.0, 1.0)]))
 
 
 def test_classes_are_torchgeos_order_and_labels_the_hand_chosen(root, tmp_path):
@@ -81,7 +82,7 @@ def test_classes_are_torchgeos_order_and_labels_the_hand_chosen(root, tmp_path):
 
 def test_band_plan_sees_each_variants_sensor():
     assert data_sensor(spec()) == ("s2_l1c", 1.0)
-    assert data_sensor(spec(variant="s1", bands=("VV", "VH"))) == ("s1", 1.0)
+    assert data_sensor(spec(variant="s1", bands=("VV", "VH"))) == ("s1", 60.0)
 
 
 def test_preflight_and_fingerprint_use_the_three_files(root, tmp_path):

@@ -71,9 +71,10 @@ def write_s1_patch(root: Path, i: int, s2_labels: list[str], rng: np.random.Gene
     name = s1_name(i)
     folder = root / "BigEarthNet-S1-v1.0" / name
     folder.mkdir(parents=True)
-    for band, level in (("VV", -11.0), ("VH", -18.0)):
-        write_band(folder / f"{name}_{band}.tif", level - 2.0 * (i % 3)
-                   + rng.uniform(-6.0, 6.0, size=(120, 120)), dtype="float32")
+    shift = 2.5 * (len(s2_labels[0]) % 7)  # as the S2 bands: a shared first label looks alike
+    for band, level in (("VV", -6.0), ("VH", -13.0)):
+        write_band(folder / f"{name}_{band}.tif", level - shift
+                   + rng.uniform(-1.5, 1.5, size=(120, 120)), dtype="float32")
     (folder / f"{name}_labels_metadata.json").write_text(json.dumps(
         {"labels": S1_LABELS.get(i, s2_labels), "corresponding_s2_patch": patch_name(i)}))
 

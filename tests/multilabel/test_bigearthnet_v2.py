@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 from fake_data import generator
+from test_bigearthnet_s1 import rounds_to
 
 from rsbench.config import DatasetSpec, SpecError
 from rsbench.data.errors import DataError, DatasetNotFound
@@ -58,10 +59,9 @@ def test_s1_and_all_equal_torchgeos_images(root, tmp_path):
     both = built(root, tmp_path, variant="all", bands=("s1:VV", "s1:VH", *S2_BANDS)).test
     ref = theirs(root, "test", "all")
     for i in range(len(ref)):
-        db = s1[i][0]
-        # torchgeo: the folder's files sorted (VH before VV), cast to int32 (half away from 0).
-        assert torch.equal(torch.sign(db) * torch.floor(db.abs() + 0.5), ref[i]["image_s1"][[1, 0]])
-        assert torch.equal(both[i][0][:2], db)
+        # torchgeo: the folder's files sorted (VH before VV), cast to int32 dB.
+        assert rounds_to(s1[i][0], ref[i]["image_s1"][[1, 0]])
+        assert torch.equal(both[i][0][:2], s1[i][0])
         assert torch.equal(both[i][0][2:], ref[i]["image_s2"] / 10000.0)
         assert torch.equal(s1[i][1], ref[i]["label"]) and torch.equal(both[i][1], ref[i]["label"])
 
