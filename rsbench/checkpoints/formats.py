@@ -20,10 +20,11 @@ from rsbench.checkpoints.sources import Source
 
 # Inserted by wrappers at any depth (FSDP1, activation checkpointing, torch.compile); never real.
 WRAPPER_INFIXES = ("_fsdp_wrapped_module.", "_checkpoint_wrapped_module.", "_orig_mod.")
-# Weights that belong to pretraining or task heads, not the encoder: reported as 'ignored'.
+# Weights that belong to pretraining or task heads, not the encoder: reported as 'ignored'
+# (``fc`` at the root: the classifier of timm's and torchvision's ResNets).
 NON_ENCODER = re.compile(
     r"(^|\.)(decoder\w*|mask_token|head\w*|fc_norm|pooler|classifier|predictor|projector|"
-    r"prototypes|dino_head|ibot_head|target_encoder_head)(\.|$)"
+    r"prototypes|dino_head|ibot_head|target_encoder_head)(\.|$)|^fc\."
 )
 
 

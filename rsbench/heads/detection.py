@@ -16,6 +16,11 @@ square size, the batch is zero-padded (bottom / right) to ``image_size`` and the
 back, so the anchor strides torchvision infers stay right. torchvision's own normalisation is
 disabled (mean 0, std 1): the rsbench ``Backbone`` normalises [0, 1] inputs itself.
 
+A feature pyramid (``rsbench.backbones.pyramid``: ResNet, ConvNeXt, Swin) has its own levels at
+strides 4-32: they go into torchvision's ``FeaturePyramidNetwork`` as torchvision's
+ResNet-FPN detectors build it (``LevelFPN``: levels C2-C5 for Faster R-CNN, C3-C5 for RetinaNet
+and FCOS, whose P6 / P7 come from P5 as above), with no simple pyramid and no patch size.
+
 Departures from ViTDet: global attention in every block with the encoder's own absolute position
 embedding (no windowed / relative-position attention), and torchvision's default box head (two
 FC layers) instead of ViTDet's 4-conv + 1-FC head.
@@ -31,6 +36,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from rsbench.backbones.pyramid import level_channels
 from rsbench.config import SpecError
 
 if TYPE_CHECKING:
@@ -96,8 +102,25 @@ class SimpleFeaturePyramid(nn.Module):
         return outs
 
 
+class LevelFPN(nn.Module):
+    """torchvision's ``FeaturePyramidNetwork`` over a feature pyramid's levels ``levels``
+    (0-3: strides 4-32) to ``out_channels``; returns one map per level, finest first."""
+
+    def __init__(self, channels: list[int], levels: list[int], out_channels: int = 256) -> None:
+        super().__init__()
+        from torchvision.ops import FeaturePyramidNetwork
+
+        self.levels = list(levels)
+        self.fpn = FeaturePyramidNetwork([channels[i] for i in self.levels], out_channels)
+
+    def forward(self, maps: list[torch.Tensor], image_size) -> list[torch.Tensor]:
+        named = OrderedDict((str(i), m) for i, m in zip(self.levels, maps, strict=True))
+        return list(self.fpn(named).values())
+
+
 class ViTDetBackbone(nn.Module):
-    """rsbench ``Backbone`` + simple pyramid as a torchvision detection backbone.
+    """rsbench ``Backbone`` + simple pyramid (a feature pyramid: + FPN) as a torchvision
+    detection backbone.
 
     Returns ``{"0": P2, "1": P3, "2": P4, "3": P5, "pool": P6}`` for ``faster_rcnn`` and
     ``{"0": P3, ..., "4": P7}`` for ``retinanet`` / ``fcos``. With ``frozen=True`` the encoder
@@ -111,9 +134,15 @@ class ViTDetBackbone(nn.Module):
             raise SpecError(f"detector {detector!r}: use one of {', '.join(DETECTORS)}")
         self.backbone, self.image_size, self.detector, self.frozen = backbone, image_size, detector, frozen
         self.out_channels = out_channels
-        self.patch_size = patch_size_of(backbone)
-        self.level = backbone.depth - 1
-        self.pyramid = SimpleFeaturePyramid(backbone.embed_dim, self.patch_size, out_channels)
+        channels = level_channels(backbone)
+        self.pyramid: nn.Module
+        if channels is None:
+            self.patch_size = patch_size_of(backbone)
+            self.level = backbone.depth - 1
+            self.pyramid = SimpleFeaturePyramid(backbone.embed_dim, self.patch_size, out_channels)
+        else:  # torchvision's ResNet-FPN detectors: C2-C5 (Faster R-CNN) or C3-C5 (P6/P7 after)
+            self.levels = [0, 1, 2, 3] if detector == "faster_rcnn" else [1, 2, 3]
+            self.pyramid = LevelFPN(channels, self.levels, out_channels)
         if detector != "faster_rcnn":
             self.p6 = nn.Conv2d(out_channels, out_channels, 3, 2, 1)
             self.p7 = nn.Conv2d(out_channels, out_channels, 3, 2, 1)
@@ -121,9 +150,9 @@ class ViTDetBackbone(nn.Module):
             backbone.requires_grad_(False)
             backbone.eval()
         else:
-            from rsbench.heads.upernet import drop_final_norms
+            from rsbench.heads.upernet import drop_unused_for_maps
 
-            drop_final_norms(backbone.model)  # unused by feature maps; DDP wants every grad
+            drop_unused_for_maps(backbone)  # unused by feature maps; DDP wants every grad
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -131,8 +160,9 @@ class ViTDetBackbone(nn.Module):
             self.backbone.eval()
         return self
 
-    def vit_map(self, x: torch.Tensor) -> torch.Tensor:
-        """The last ViT map of ``x`` zero-padded to ``image_size`` (cropped back by the pyramid)."""
+    def encoder_maps(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
+        """The last ViT map (a feature pyramid: its FPN levels) of ``x`` zero-padded to
+        ``image_size`` (cropped back after the pyramid)."""
         h, w = x.shape[-2:]
         pad_h, pad_w = self.image_size - h, self.image_size - w
         if pad_h < 0 or pad_w < 0:
@@ -140,19 +170,22 @@ class ViTDetBackbone(nn.Module):
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h))
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+            if isinstance(self.pyramid, LevelFPN):
+                return self.backbone.feature_maps(x, self.pyramid.levels)
             return self.backbone.feature_maps(x, [self.level])[0]
 
     def forward(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
         h, w = x.shape[-2:]
-        feats = self.pyramid(self.vit_map(x), (self.image_size, self.image_size))
-        feats = [f[..., :math.ceil(h / s), :math.ceil(w / s)] for f, s in zip(feats, STRIDES, strict=True)]
+        feats = self.pyramid(self.encoder_maps(x), (self.image_size, self.image_size))
+        strides = STRIDES[-len(feats):]  # a RetinaNet / FCOS feature pyramid starts at stride 8
+        feats = [f[..., :math.ceil(h / s), :math.ceil(w / s)] for f, s in zip(feats, strides, strict=True)]
         if self.detector == "faster_rcnn":
             names = ["0", "1", "2", "3", "pool"]
             feats.append(F.max_pool2d(feats[-1], 1, 2))
         else:
             names = ["0", "1", "2", "3", "4"]
             p6 = self.p6(feats[-1])
-            feats = [*feats[1:], p6, self.p7(F.relu(p6))]
+            feats = [*feats[-3:], p6, self.p7(F.relu(p6))]
         return OrderedDict(zip(names, feats, strict=True))
 
 

@@ -9,7 +9,9 @@ rsbench builds it with mmdet's registry after four stated substitutions, and eve
   loader and its load report; mmengine never loads a checkpoint) and RVSA's four-level pyramid
   (``rsbench.heads.upernet.ViTPyramid``: maps after the blocks at 1/4, 1/2, 3/4 and 4/4 of the
   depth taken to strides 4 / 8 / 16 / 32);
-- ``neck.in_channels`` becomes the encoder width, once for each of the four levels;
+- ``neck.in_channels`` becomes the encoder width, once for each of the four levels (a feature
+  pyramid's levels, ``rsbench.backbones.pyramid``: ResNet, ConvNeXt, Swin, go to the neck as
+  they are, with their own widths, and no ViT pyramid is built);
 - every ``num_classes`` of the detection heads (``bbox_head``, ``roi_head.bbox_head``, a list
   of them for cascades) becomes the dataset's class count; the RPN's single class stays;
 - ``data_preprocessor`` becomes ``DetDataPreprocessor`` with mean 0, std 1, no channel swap and
@@ -84,8 +86,9 @@ def _head_dicts(model: dict) -> list[dict]:
 
 
 def resolved_model_config(model: dict, num_classes: int, embed_dim: int, in_chans: int,
-                          frozen: bool = False) -> dict:
-    """``model`` with rsbench's four substitutions (module docstring); the input is not changed."""
+                          frozen: bool = False, level_channels: list[int] | None = None) -> dict:
+    """``model`` with rsbench's four substitutions (module docstring); the input is not changed.
+    ``level_channels``: a feature pyramid's widths at strides 4-32 (None for a ViT)."""
     model = copy.deepcopy(model)
     if "type" not in model:
         raise SpecError("mmdet model config: missing 'type' (e.g. FasterRCNN, RetinaNet)")
@@ -97,7 +100,8 @@ def resolved_model_config(model: dict, num_classes: int, embed_dim: int, in_chan
         head["num_classes"] = num_classes
     model["backbone"] = {"type": BACKBONE_TYPE, "frozen": frozen}
     if isinstance(model.get("neck"), dict):
-        model["neck"]["in_channels"] = [embed_dim] * 4
+        model["neck"]["in_channels"] = (list(level_channels) if level_channels is not None
+                                        else [embed_dim] * 4)
     model["data_preprocessor"] = {"type": "DetDataPreprocessor", "mean": [0.0] * in_chans,
                                   "std": [1.0] * in_chans, "bgr_to_rgb": False,
                                   "pad_size_divisor": 1}
@@ -113,20 +117,23 @@ def register_backbone() -> None:
         return
 
     class RSBenchViT(BaseModule):
-        """An rsbench ``Backbone`` + RVSA pyramid as an mmdet backbone (tuple of 4 maps)."""
+        """An rsbench ``Backbone`` + RVSA pyramid as an mmdet backbone (tuple of 4 maps); a
+        feature pyramid's own four levels without it."""
 
         def __init__(self, encoder: Backbone, frozen: bool = False) -> None:
-            from rsbench.heads.upernet import ViTPyramid, drop_final_norms
+            from rsbench.backbones.pyramid import level_channels
+            from rsbench.heads.upernet import GivenLevels, ViTPyramid, drop_unused_for_maps
 
             super().__init__()
             self.encoder, self.frozen = encoder, frozen
             self.levels = encoder.default_levels()
-            self.pyramid = ViTPyramid(encoder.embed_dim)
+            self.pyramid = (ViTPyramid(encoder.embed_dim) if level_channels(encoder) is None
+                            else GivenLevels())
             if frozen:
                 encoder.requires_grad_(False)
                 encoder.eval()
             else:
-                drop_final_norms(encoder.model)  # unused by feature maps; DDP wants every grad
+                drop_unused_for_maps(encoder)  # unused by feature maps; DDP wants every grad
 
         def init_weights(self) -> None:
             """Nothing: the encoder holds loaded weights (timm's own ``init_weights`` would

@@ -7,6 +7,10 @@ bilinearly to the intended strides relative to the input, so the decoder always 
 ``ceil(H / s)`` maps. ``UperHead`` follows mmseg's ``UPerHead`` (PPM with pool scales 1, 2, 3, 6
 on the deepest level, FPN laterals + top-down sum, 3x3 FPN convs, fuse, dropout 0.1, 1x1
 classifier); mmseg's auxiliary FCN head (loss weight 0.4) is not used.
+
+A feature pyramid (``rsbench.backbones.pyramid``: ResNet, ConvNeXt, Swin) already has levels at
+strides 4-32 with their own widths (``level_channels``): they go into ``UperHead`` as they are,
+as mmseg's ``UPerHead(in_channels=[...])`` takes a ResNet's or a Swin's four stages.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from rsbench.backbones.pyramid import PyramidBackbone
 from rsbench.config import SpecError
 
 if TYPE_CHECKING:
@@ -62,6 +67,15 @@ class ViTPyramid(nn.Module):
                 for branch, f, s in zip(self.branches, feats, STRIDES, strict=True)]
 
 
+class GivenLevels(nn.Module):
+    """A feature pyramid's four levels, already at strides 4-32: passed on unchanged."""
+
+    def forward(self, feats: list[torch.Tensor], image_size) -> list[torch.Tensor]:
+        if len(feats) != 4:
+            raise ValueError(f"UperHead needs 4 feature maps, got {len(feats)}")
+        return feats
+
+
 class PPM(nn.Module):
     """Pyramid pooling: average pools at ``scales``, 1x1 conv each, upsampled and concatenated."""
 
@@ -75,23 +89,28 @@ class PPM(nn.Module):
 
 
 class UperHead(nn.Module):
-    """mmseg ``UPerHead`` over the ViT pyramid; returns logits at stride 4.
+    """mmseg ``UPerHead`` over the ViT pyramid (or a feature pyramid's levels); returns logits
+    at stride 4.
 
     Args:
         embed_dim: width of every ViT level.
         num_classes: output classes.
         channels: decoder width (512 in the RVSA / mmseg recipe).
         dropout: ``Dropout2d`` before the classifier (mmseg 0.1).
+        level_channels: the widths of a feature pyramid's levels at strides 4-32, which then
+            replace the ViT pyramid (mmseg's ``in_channels``); None for a ViT.
     """
 
     def __init__(self, embed_dim: int, num_classes: int, channels: int = 512,
-                 dropout: float = 0.1, pool_scales=(1, 2, 3, 6)) -> None:
+                 dropout: float = 0.1, pool_scales=(1, 2, 3, 6),
+                 level_channels: list[int] | None = None) -> None:
         super().__init__()
         c = channels
-        self.pyramid = ViTPyramid(embed_dim)
-        self.ppm = PPM(embed_dim, c, pool_scales)
-        self.ppm_bottleneck = conv_bn_relu(embed_dim + len(pool_scales) * c, c, 3)
-        self.laterals = nn.ModuleList(conv_bn_relu(embed_dim, c, 1) for _ in range(3))
+        widths = list(level_channels) if level_channels is not None else [embed_dim] * 4
+        self.pyramid: nn.Module = ViTPyramid(embed_dim) if level_channels is None else GivenLevels()
+        self.ppm = PPM(widths[3], c, pool_scales)
+        self.ppm_bottleneck = conv_bn_relu(widths[3] + len(pool_scales) * c, c, 3)
+        self.laterals = nn.ModuleList(conv_bn_relu(w, c, 1) for w in widths[:3])
         self.fpn_convs = nn.ModuleList(conv_bn_relu(c, c, 3) for _ in range(3))
         self.fuse = conv_bn_relu(4 * c, c, 3)
         self.dropout = nn.Dropout2d(dropout)
@@ -122,12 +141,14 @@ class LinearSegHead(nn.Module):
         return self.classifier(self.norm(feats[-1]))
 
 
-def segmentation_head(kind: str, embed_dim: int, num_classes: int, channels: int = 512) -> nn.Module:
-    """``upernet`` or ``linear``; a one-line error otherwise."""
+def segmentation_head(kind: str, embed_dim: int, num_classes: int, channels: int = 512,
+                      level_channels: list[int] | None = None) -> nn.Module:
+    """``upernet`` or ``linear``; a one-line error otherwise. ``level_channels``: a feature
+    pyramid's widths (``rsbench.backbones.pyramid.level_channels``), None for a ViT."""
     if kind == "upernet":
-        return UperHead(embed_dim, num_classes, channels=channels)
-    if kind == "linear":
-        return LinearSegHead(embed_dim, num_classes)
+        return UperHead(embed_dim, num_classes, channels=channels, level_channels=level_channels)
+    if kind == "linear":  # on the last map: a pyramid's stride-32 level
+        return LinearSegHead(level_channels[-1] if level_channels else embed_dim, num_classes)
     raise SpecError(f"decoder {kind!r}: use 'upernet' or 'linear'")
 
 
@@ -138,6 +159,15 @@ def drop_final_norms(model: nn.Module) -> None:
     for name in ("norm", "fc_norm"):
         if isinstance(getattr(model, name, None), nn.Module):
             setattr(model, name, nn.Identity())
+
+
+def drop_unused_for_maps(backbone: Backbone) -> None:
+    """Replace what feature maps never pass through with Identity: a ViT's final norms, the
+    layers after a feature pyramid's last level (its final norm and head)."""
+    if isinstance(backbone, PyramidBackbone):
+        backbone.drop_after_levels()
+    else:
+        drop_final_norms(backbone.model)
 
 
 def maps_at(backbone: Backbone, x: torch.Tensor, levels: list[int]) -> list[torch.Tensor]:
@@ -153,8 +183,9 @@ class SegmentationModel(nn.Module):
 
     With ``frozen=True`` the encoder has ``requires_grad`` off, stays in eval mode (dropout and
     drop path off) whatever ``train()`` is called with, and runs under ``no_grad``. Otherwise the
-    encoder's final norms (``norm``, ``fc_norm``), which intermediate maps never pass through, are
-    replaced by ``Identity`` so that every trainable parameter gets a gradient (DDP requires it).
+    encoder's final norms (``norm``, ``fc_norm``; a feature pyramid's final norm and head), which
+    intermediate maps never pass through, are replaced by ``Identity`` so that every trainable
+    parameter gets a gradient (DDP requires it).
     """
 
     def __init__(self, backbone: Backbone, head: nn.Module, levels: list[int] | None = None,
@@ -166,7 +197,7 @@ class SegmentationModel(nn.Module):
             backbone.requires_grad_(False)
             backbone.eval()
         else:
-            drop_final_norms(backbone.model)
+            drop_unused_for_maps(backbone)
 
     def train(self, mode: bool = True):
         super().train(mode)

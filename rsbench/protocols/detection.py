@@ -183,11 +183,13 @@ def build_module(backbone: Backbone, num_classes: int, hp: dict, image_size: int
     ``hp["model_config"]`` in the module's ``hp``, so that the record keeps what was trained.
     """
     if hp["backend"] == "mmdet":
+        from rsbench.backbones.pyramid import level_channels
         from rsbench.heads.mmdet import MMDetModel, config_from, resolved_model_config
 
         raw, source = config_from(hp["model_config"], base_dir)
         config = resolved_model_config(raw, num_classes, backbone.embed_dim,
-                                       backbone.input_spec.in_chans, frozen)
+                                       backbone.input_spec.in_chans, frozen,
+                                       level_channels(backbone))
         hp = {**hp, "model_config": config, "model_config_source": source}
         return DetectionModule(MMDetModel(backbone, config, image_size), hp,
                                None if frozen else layer_decay)

@@ -25,6 +25,7 @@ import lightning as L
 import torch
 from torch.nn import functional as F
 
+from rsbench.backbones.pyramid import level_channels
 from rsbench.engine.protocol import (
     ProtocolContext,
     Schedule,
@@ -131,7 +132,8 @@ def slide_stride(hp: dict, crop: int) -> int:
 def build_module(backbone: Backbone, num_classes: int, hp: dict, crop: int, ignore_index: int,
                  frozen: bool, layer_decay: float | None) -> SegmentationModule:
     """Backbone + decoder wrapped for training."""
-    head = segmentation_head(hp["decoder"], backbone.embed_dim, num_classes, hp["channels"])
+    head = segmentation_head(hp["decoder"], backbone.embed_dim, num_classes, hp["channels"],
+                             level_channels(backbone))
     model = SegmentationModel(backbone, head, frozen=frozen)
     return SegmentationModule(model, num_classes, hp, crop, slide_stride(hp, crop), ignore_index,
                               None if frozen else layer_decay)
