@@ -40,11 +40,25 @@ from rsbench.data.errors import DataError
 from rsbench.data.rows import row_key, split_row
 from rsbench.data.sar import DB_LOW, DB_SPAN, unit_from_intensity
 from rsbench.data.torchgeo_meta import FromTorchGeo
+from rsbench.errors import UserError
 
 #: torchgeo's split names of version 2 -> rsbench's.
 _SPLITS = {"train": "train", "validation": "val", "test": "test"}
 Channel = tuple[str, int]
 """A band's place in a row: the HDF5 dataset (``sen1`` / ``sen2``) and the channel index."""
+
+
+def h5py_module() -> Any:
+    """The h5py module.
+
+    Raises:
+        UserError: h5py is not installed (So2Sat ships as HDF5).
+    """
+    try:
+        import h5py
+    except ImportError:
+        raise UserError("reading So2Sat's HDF5 files needs h5py; pip install h5py") from None
+    return h5py
 
 
 class So2SatReader:
@@ -71,9 +85,7 @@ class So2SatReader:
         """``file`` open for reading, once per process (a forked worker opens its own)."""
         key = (os.getpid(), file)
         if key not in self._files:
-            import h5py
-
-            self._files[key] = h5py.File(file, "r")
+            self._files[key] = h5py_module().File(file, "r")
         return self._files[key]
 
     def __call__(self, path: Path) -> torch.Tensor:
@@ -192,9 +204,7 @@ class So2SatAdapter(SceneAdapter):
 
     def rows(self, root: Path, filename: str) -> list[Sample]:
         """``(row key, label)`` of every row of one file."""
-        import h5py
-
-        with h5py.File(root / filename, "r") as h5:
+        with h5py_module().File(root / filename, "r") as h5:
             absent = [k for k in ("sen1", "sen2", "label") if k not in h5]
             if absent:
                 raise DataError(f"dataset {self.name!r} at {root}: {filename} has no "

@@ -114,3 +114,11 @@ def test_missing_files_bad_labels_and_wrong_specs_are_one_line(root, tmp_path):
         h5["label"][1] = np.zeros(17)
     with pytest.raises(DataError, match="validation.h5 label row 1 is not one-hot"):
         built(tmp_path / "bad", tmp_path)
+
+
+def test_without_h5py_the_error_says_what_to_install(root, tmp_path, monkeypatch):
+    from rsbench.errors import UserError
+
+    monkeypatch.setitem(__import__("sys").modules, "h5py", None)  # import h5py fails
+    with pytest.raises(UserError, match="needs h5py; pip install h5py"):
+        built(root, tmp_path)

@@ -102,3 +102,12 @@ def test_missing_data_unknown_class_and_bad_specs_are_one_line(root, tmp_path):
     frame.to_parquet(bad / "metadata.parquet")
     with pytest.raises(DataError, match=r"label\(s\) \['Rice fields'\] outside the 19 classes"):
         built(tmp_path / "bad", tmp_path)
+
+
+def test_without_pyarrow_the_error_says_what_to_install(root, tmp_path, monkeypatch):
+    from rsbench.errors import UserError
+
+    monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)  # import pyarrow fails
+    with pytest.raises(UserError, match="metadata.parquet: reading BigEarthNet v2's metadata "
+                                        "needs pyarrow; pip install pyarrow"):
+        built(root, tmp_path)
