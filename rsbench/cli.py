@@ -24,7 +24,7 @@ def card_from_args(args) -> ModelCard:
     the default: the architecture the checkpoint carries, resolved into the card)."""
     from rsbench.recorded import model_card
 
-    return model_card(args)
+    return model_card(args.model, args.name, args.arch, args.pool)
 
 
 def engine_from_args(args):
@@ -274,21 +274,32 @@ def cmd_demo(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from rsbench.verify import verify_command
+    """``rsbench verify``: print the comparison; 0 reproduced, 1 out of tolerance."""
+    from rsbench.verify import verify_record
 
-    return verify_command(args)
+    result = verify_record(args.record, args.data_root, args.cache_dir, args.tolerance,
+                           args.checkpoint, args.accelerator)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.to_text())
+    return 0 if result.ok else 1
 
 
 def cmd_submit(args) -> int:
-    from rsbench.submit import submit_command
+    """``rsbench submit``: 0 registered, 2 refused (raised to the one-line handler)."""
+    from rsbench.submit import submit
 
-    return submit_command(args)
+    submit(args.card, args.registry, args.replace)
+    return 0
 
 
 def cmd_drift(args) -> int:
-    from rsbench.leaderboard.drift import drift_command
+    """``rsbench drift``: Markdown (or JSON) report; exit 1 when any cell drifted."""
+    from rsbench.leaderboard.drift import compare_builds
 
-    return drift_command(args)
+    report = compare_builds(args.old, args.new)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_markdown(), end="")
+    if args.json:
+        print()
+    return 1 if report.any else 0
 
 
 def add_plan_args(p) -> None:

@@ -61,17 +61,18 @@ def checkpoint_sha256(path: str | Path) -> str:
     return hashcache.store(key, digest) if key else digest
 
 
-def card_request(args: Any) -> tuple[dict, str, Path | None]:
-    """``(card mapping, where, base folder)`` from ``--model CARD.yaml`` or ``--model CKPT``."""
-    path = Path(args.model)
+def card_request(model: str, name: str | None = None, arch: str | None = None,
+                 pool: str | None = None) -> tuple[dict, str, Path | None]:
+    """``(card mapping, where, base folder)`` for ``model``, a card YAML or a checkpoint (then
+    ``name``, ``arch`` (default ``auto``) and ``pool`` fill the card)."""
+    path = Path(model)
     if path.suffix in (".yaml", ".yml"):
         return read_yaml(path), str(path), path.resolve().parent
     if not path.exists():
         raise UserError(f"--model {path}: no such file or directory")
-    data = {"name": args.name or path.stem, "arch": args.arch or "auto",
-            "checkpoint": str(path.resolve())}
-    if args.pool:
-        data["pool"] = args.pool
+    data = {"name": name or path.stem, "arch": arch or "auto", "checkpoint": str(path.resolve())}
+    if pool:
+        data["pool"] = pool
     return data, str(path), None
 
 
@@ -89,9 +90,11 @@ def arch_key(data: dict, base_dir: Path | None) -> str | None:
                                                              for c in INFERENCE_CODE]))
 
 
-def model_card(args: Any) -> ModelCard:
-    """The run's model card; an ``arch: auto`` card reads its checkpoint once per version."""
-    data, where, base_dir = card_request(args)
+def model_card(model: str, name: str | None = None, arch: str | None = None,
+               pool: str | None = None) -> ModelCard:
+    """The run's model card (see :func:`card_request`); an ``arch: auto`` card reads its
+    checkpoint once per version."""
+    data, where, base_dir = card_request(model, name, arch, pool)
     key = arch_key(data, base_dir)
     kept = hashcache.lookup(key) if key else None
     if kept is not None:

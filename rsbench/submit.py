@@ -215,9 +215,3 @@ def submit(card_path: Path | str, registry: Path | str = "models", replace: bool
     )
     print(f"{'registered' if written else 'already registered (identical)'} {card.name} -> {path}")
     return path
-
-
-def submit_command(args) -> int:
-    """``rsbench submit``: 0 registered, 2 refused (raised to the CLI's one-line handler)."""
-    submit(args.card, args.registry, args.replace)
-    return 0

@@ -14,7 +14,6 @@ metric -> number), else 0 (bit-identical) for a CPU run in an identical environm
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 from dataclasses import dataclass, field
@@ -405,17 +404,3 @@ def compare(record: dict, rerun: dict, path: Path, tolerance: float | None) -> V
     if any(d["field"] in ("rsbench", "git.sha") for d in env_diffs):
         out.notes.append("code version differs from the record's")
     return out
-
-
-def verify_command(args) -> int:
-    """``rsbench verify``: print the comparison; 0 reproduced, 1 out of tolerance."""
-    result = verify_record(
-        args.record,
-        args.data_root,
-        args.cache_dir,
-        args.tolerance,
-        args.checkpoint,
-        args.accelerator,
-    )
-    print(json.dumps(result.to_dict(), indent=2) if args.json else result.to_text())
-    return 0 if result.ok else 1

@@ -11,7 +11,6 @@ said to have moved unexplained, which is itself worth a look (non-determinism).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,12 +276,3 @@ def compare_builds(old: Path | str, new: Path | str) -> DriftReport:
                       provenance_notes=notes)
         )
     return report
-
-
-def drift_command(args) -> int:
-    """``rsbench drift``: Markdown (or JSON) report; exit 1 when any cell drifted."""
-    report = compare_builds(args.old, args.new)
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_markdown(), end="")
-    if args.json:
-        print()
-    return 1 if report.any else 0

@@ -106,15 +106,12 @@ def test_precision_auto_is_resolved_without_torch_only_where_it_is_sure(monkeypa
 
 
 def test_an_arch_auto_card_reads_its_checkpoint_once_per_version(tmp_path, tiny_card, monkeypatch):
-    from types import SimpleNamespace
-
     from rsbench import recorded
 
     tiny_card(tmp_path, 32)  # writes tiny.safetensors
-    args = SimpleNamespace(model=str(tmp_path / "tiny.safetensors"), name="tiny", arch=None,
-                           pool=None)
+    args = (str(tmp_path / "tiny.safetensors"), "tiny")
     hashcache.remember_in(tmp_path / "cache")
-    first = recorded.model_card(args)
+    first = recorded.model_card(*args)
     assert (first.arch, first.arch_overrides["depth"]) == ("vit_tiny_patch16", 2)
 
     def never(*_):
@@ -122,8 +119,8 @@ def test_an_arch_auto_card_reads_its_checkpoint_once_per_version(tmp_path, tiny_
 
     monkeypatch.setattr("rsbench.checkpoints.infer.card_arch", never)
     hashcache.forget_in_memory()  # a new process: only the disk entry is left
-    assert recorded.model_card(args) == first
+    assert recorded.model_card(*args) == first
     os.utime(tmp_path / "tiny.safetensors", ns=(1, 1))  # another version of the file
     with pytest.raises(AssertionError, match="read again"):
-        recorded.model_card(args)
+        recorded.model_card(*args)
     hashcache.remember_in(None)
