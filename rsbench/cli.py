@@ -142,15 +142,13 @@ def cmd_validate(args) -> int:
     for path in paths:
         try:
             spec = load_task(path)
-            plug = plugin(spec.type)
-            if spec.protocol_name not in plug.PROTOCOLS:
-                raise SpecError(f"{path}: protocol {spec.protocol_name!r} not supported for {spec.type}")
-            if spec.primary_metric not in plug.METRICS:
-                raise SpecError(f"{path}: metrics.primary {spec.primary_metric!r}; allowed {plug.METRICS}")
             from rsbench.protocols import protocol_module, resolved_hparams
             from rsbench.protocols.recipes import schema_of
 
-            module = protocol_module(spec.type, spec.protocol_name)
+            module = protocol_module(spec.type, spec.protocol_name, str(path))
+            plug = plugin(spec.type)
+            if spec.primary_metric not in plug.METRICS:
+                raise SpecError(f"{path}: metrics.primary {spec.primary_metric!r}; allowed {plug.METRICS}")
             resolved_hparams(module.DEFAULTS, spec.protocol, str(path), schema_of(module))
             if spec.task != path.stem:
                 raise SpecError(f"{path}: task name {spec.task!r} must equal the file name {path.stem!r}")

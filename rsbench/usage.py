@@ -119,11 +119,11 @@ def task_problems(card, spec, overrides: Overrides) -> list[str]:
     from rsbench.tasks import plugin as task_plugin
 
     plug = task_plugin(spec.type)
-    if spec.protocol_name not in plug.PROTOCOLS:
-        return [f"{spec.task}: protocol {spec.protocol_name!r} is not available for {spec.type}; "
-                f"use one of {', '.join(plug.PROTOCOLS)}"]
+    try:
+        module = protocol_module(spec.type, spec.protocol_name, spec.task)
+    except SpecError as err:
+        return [str(err)]
     problems = []
-    module = protocol_module(spec.type, spec.protocol_name)
     given = set(overrides.common.get("protocol", {})) - set(module.DEFAULTS) - {"name", "recipe"}
     if given:
         problems.append(f"{spec.task}: --set protocol.{', protocol.'.join(sorted(given))} is not "

@@ -17,15 +17,16 @@ from rsbench.config import SpecError
 from rsbench.protocols.base import ProtocolContext, ProtocolResult, resolved_hparams
 
 
-def protocol_module(task_type: str, name: str) -> Any:
+def protocol_module(task_type: str, name: str, where: str | None = None) -> Any:
     """What implements protocol ``name`` for ``task_type`` (a module, or a ``TrainedProtocol``
-    object: either has ``DEFAULTS`` and ``run(ctx)``); one-line error otherwise."""
+    object: either has ``DEFAULTS`` and ``run(ctx)``); otherwise a one-line error that starts
+    with ``where`` (a task or its file). The one place that says which protocols a type has."""
     from rsbench.tasks import plugin
 
     modules = plugin(task_type).PROTOCOLS
     if name not in modules:
-        raise SpecError(f"protocol {name!r} is not available for {task_type}; "
-                         f"use one of {', '.join(modules)}")
+        raise SpecError(f"{where + ': ' if where else ''}protocol {name!r} is not available for "
+                        f"{task_type}; use one of {', '.join(modules)}")
     module, _, attr = modules[name].partition(":")  # "module" or "module:object"
     target = importlib.import_module(module)
     return getattr(target, attr) if attr else target
