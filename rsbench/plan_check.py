@@ -187,7 +187,9 @@ def card_sizer(card) -> Callable[[int], ModelSize]:
         path = Path(card.checkpoint)
         files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
         file_bytes = sum(f.stat().st_size for f in files)
-    extra = tuple(sorted(card.arch_overrides.items()))
+    # model_size is cached on its arguments: a YAML list (Swin's depths) becomes a tuple.
+    extra = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                         for k, v in card.arch_overrides.items()))
     return lambda img_size: model_size(arch, img_size, extra, file_bytes)
 
 
