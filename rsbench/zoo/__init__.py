@@ -18,7 +18,7 @@ from rsbench.zoo.entry import ZooEntry
 ZOO_PREFIX = "zoo:"
 #: Family modules, each with an ``ENTRIES`` mapping of name -> ZooEntry.
 FAMILIES = ("rsbench.zoo.ssl4eo", "rsbench.zoo.dofa", "rsbench.zoo.scale_mae", "rsbench.zoo.croma",
-            "rsbench.zoo.copernicus", "rsbench.zoo.panopticon")
+            "rsbench.zoo.copernicus", "rsbench.zoo.panopticon", "rsbench.zoo.resnet")
 
 
 def entries() -> dict[str, ZooEntry]:

@@ -96,9 +96,11 @@ class ZooBackbone(Backbone):
 
     @property
     def embed_dim(self) -> int:
-        model = self.model  # CROMA names it encoder_dim; Panopticon's ViT is model.model
-        width = getattr(model, "embed_dim", None) or getattr(model, "encoder_dim", None)
-        return int(width or model.model.embed_dim)
+        model = self.model  # CROMA: encoder_dim; a timm CNN: num_features; Panopticon: model.model
+        for owner, name in ((model, "embed_dim"), (model, "encoder_dim"), (model, "num_features")):
+            if getattr(owner, name, None):
+                return int(getattr(owner, name))
+        return int(model.model.embed_dim)
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
         """One vector per image, ``[B, D]``: torchgeo's forward on the normalised input."""

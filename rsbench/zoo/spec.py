@@ -23,6 +23,9 @@ from rsbench.backbones.input_spec import InputSpec
 from rsbench.errors import SpecError
 from rsbench.zoo.entry import ZooEntry
 
+#: Transforms a release may hold: Normalize steps, and the geometry a task's image size decides.
+TRANSFORMS = ("Normalize", "Resize", "CenterCrop", "Identity")
+
 
 def normalize_steps(transforms: Any) -> list[tuple[list[float], list[float]]]:
     """``(mean, std)`` of each ``Normalize`` in torchgeo's transforms, in order."""
@@ -30,6 +33,10 @@ def normalize_steps(transforms: Any) -> list[tuple[list[float], list[float]]]:
         return []
     # a chain (nn.Sequential) or one transform (CROMA's nn.Identity)
     modules = list(transforms) if hasattr(transforms, "__iter__") else [transforms]
+    other = [type(m).__name__ for m in modules if type(m).__name__ not in TRANSFORMS]
+    if other:
+        raise SpecError(f"torchgeo's transforms for these weights hold {', '.join(other)}, which "
+                        "is no mean/std; give input_spec in the card")
     return [(list(map(float, m.mean)), list(map(float, m.std)))
             for m in modules if type(m).__name__ == "Normalize"]
 
@@ -67,8 +74,9 @@ def zoo_input_spec(entry: ZooEntry, weights_name: str | None, where: str) -> Inp
                         f"{', '.join(entry.weights_names()) or 'none'}") from None
     sensor = entry.sensor_of(weights.name if weights is not None else None)
     if sensor is None:
-        raise SpecError(f"{where}: weights {weights.name} of zoo:{entry.name} are of a sensor "
-                        "rsbench's band registry lacks; give input_spec (bands, sensor) in the card")
+        raise SpecError(f"{where}: weights {weights.name} of zoo:{entry.name} are not read from "
+                        "torchgeo's metadata (their bands' sensor, or their value scale, is not "
+                        "one rsbench knows); give input_spec (bands, sensor, statistics) in the card")
     bands = weights_bands(entry, weights)
     scale, mean, std = composed(normalize_steps(getattr(weights, "transforms", None)), len(bands))
     return with_conditioning(InputSpec(bands=bands, mean=tuple(mean), std=tuple(std),
