@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from pyramid_models import TileData, small_pyramid
+from pyramid_models import TileData, normalised, small_pyramid
 
 from rsbench.backbones.pyramid import level_channels
 from rsbench.heads.detection import DetectionModel, LevelFPN, ViTDetBackbone
@@ -103,3 +103,30 @@ def test_detector_trains_and_predicts_on_a_pyramid(detector):
     with torch.no_grad():
         out = model(images)
     assert len(out) == 2 and all(o["boxes"].shape[-1] == 4 for o in out)
+
+
+@pytest.mark.parametrize("detector", ["faster_rcnn", "retinanet"])
+def test_detector_levels_equal_torchvisions_resnet_fpn(detector):
+    # torchvision's ResNet-FPN detectors: BackboneWithFPN over layer1-4 with a max-pool P6
+    # (Faster R-CNN), over layer2-4 with P6 / P7 from P5 (RetinaNet v2); same weights here.
+    from torchvision.models.detection.backbone_utils import BackboneWithFPN
+    from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
+
+    bb = small_pyramid("resnet18", 64)
+    body = ViTDetBackbone(bb, 64, detector, out_channels=32).eval()
+    layers = ["layer1", "layer2", "layer3", "layer4"][0 if detector == "faster_rcnn" else 1:]
+    extra = LastLevelMaxPool() if detector == "faster_rcnn" else LastLevelP6P7(32, 32)
+    ref = BackboneWithFPN(bb.model, {n: str(i) for i, n in enumerate(layers)},
+                          [bb.level_channels[int(n[-1]) - 1] for n in layers], 32,
+                          extra_blocks=extra).eval()
+    ref.fpn.inner_blocks.load_state_dict(body.pyramid.fpn.inner_blocks.state_dict())
+    ref.fpn.layer_blocks.load_state_dict(body.pyramid.fpn.layer_blocks.state_dict())
+    if detector == "retinanet":
+        ref.fpn.extra_blocks.p6.load_state_dict(body.p6.state_dict())
+        ref.fpn.extra_blocks.p7.load_state_dict(body.p7.state_dict())
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        ours, theirs = body(x), ref(normalised(x))
+    assert len(ours) == len(theirs) == 5
+    for a, b in zip(ours.values(), theirs.values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
