@@ -131,7 +131,9 @@ def task_problems(card, spec, overrides: Overrides) -> list[str]:
                         f"use it with --set TASK:protocol.KEY=VALUE")
     else:
         try:
-            resolved_hparams(module.DEFAULTS, spec.protocol, spec.task, schema_of(module))
+            hp = resolved_hparams(module.DEFAULTS, spec.protocol, spec.task, schema_of(module))
+            if hasattr(module, "validated"):  # a TrainedProtocol's checks from the spec alone
+                module.validated(hp, spec)
         except SpecError as err:
             problems.append(str(err))
     if spec.primary_metric not in plug.METRICS:

@@ -164,3 +164,14 @@ def test_a_protocol_its_task_type_lacks_is_one_line_in_run_and_validate(world, t
     assert capsys.readouterr().err.strip().splitlines() == [f"rsbench: error: seg_knn: {expected}"]
     assert main(["validate", str(seg_knn)]) == 1
     assert f"{seg_knn}: {expected}" in capsys.readouterr().err
+
+
+def test_randaugment_on_13_bands_is_refused_by_the_usage_check(world, tmp_path, capsys):
+    # TrainedProtocol.validated runs on the spec alone, before any data or checkpoint is read.
+    assert run(world, tmp_path / "r", ["eurosat13_official_finetune"], "--set", "protocol.augment=rgb_randaug",
+               "--data-root", str(tmp_path / "nowhere")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rsbench: error: ") and err.count("\n") == 1
+    assert ("tasks/classification/eurosat13_official_finetune.yaml: protocol.augment is 'rgb_randaug' "
+            "but the data has 13 bands;") in err
+    assert not (tmp_path / "r").exists()

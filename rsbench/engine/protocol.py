@@ -220,6 +220,12 @@ class TrainedProtocol:
         return self.defaults
 
     # -- hooks ----------------------------------------------------------------------------
+    def validated(self, hp: dict, task: Any) -> dict:
+        """``hp`` once its values suit ``task`` (a ``TaskSpec``), from the spec alone: run by
+        ``rsbench run``'s usage check before anything loads, and again by :meth:`run`.
+        Raise ``SpecError`` naming the task if not."""
+        return hp
+
     def checked(self, hp: dict, ctx: ProtocolContext) -> dict:
         """The hyper-parameters once consistent (raise ``SpecError`` naming the task if not)."""
         return hp
@@ -282,7 +288,8 @@ class TrainedProtocol:
         )
 
         task = ctx.task
-        hp = self.checked(resolved_hparams(self.defaults, task.protocol, task.path, self.schema), ctx)
+        hp = resolved_hparams(self.defaults, task.protocol, task.path, self.schema)
+        hp = self.checked(self.validated(hp, task), ctx)
         L.seed_everything(ctx.seed, workers=True, verbose=False)
         data = ctx.make_data(train_transform=self.train_transform(ctx, hp))
         from rsbench.engine.sharding import fills_sharded

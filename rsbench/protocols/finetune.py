@@ -28,7 +28,6 @@ from torch import nn
 from rsbench.config import SpecError
 from rsbench.engine.protocol import (
     ProtocolContext,
-    ProtocolResult,
     Schedule,
     ShardedModule,
     TrainedProtocol,
@@ -41,6 +40,7 @@ from rsbench.protocols.recipes import NONE, NUMBER, recipe, recipe_sentence
 
 if TYPE_CHECKING:
     from rsbench.backbones.base import Backbone
+    from rsbench.config import TaskSpec
 
 RECIPE = recipe_sentence("classification", "finetune")  # tasks/classification/_protocols/finetune.yaml
 #: What every fine-tune of an encoder with a linear head declares (optimiser, schedule, crop).
@@ -59,17 +59,17 @@ DEFAULTS = recipe("classification", "finetune")  # tasks/classification/_protoco
 AUGMENTS = ("rgb_randaug", "geometric")
 
 
-def checked_augment(hp: dict, ctx: ProtocolContext, allowed: tuple[str, ...] = AUGMENTS) -> dict:
+def checked_augment(hp: dict, task: TaskSpec, allowed: tuple[str, ...] = AUGMENTS) -> dict:
     """``hp`` once ``augment`` is one of ``allowed`` and can run on the task's bands.
 
     Raises:
         SpecError: another value, or ``rgb_randaug`` on data of other than 3 bands.
     """
-    where, augment = ctx.task.path or ctx.task.task, hp["augment"]
+    where, augment = task.path or task.task, hp["augment"]
     if augment not in allowed:
         raise SpecError(f"{where}: protocol.augment is {augment!r}; expected "
                         f"{' or '.join(allowed)}")
-    bands = tuple(ctx.task.dataset.bands)
+    bands = tuple(task.dataset.bands)
     if augment == "rgb_randaug" and len(bands) != 3:
         raise SpecError(f"{where}: protocol.augment is 'rgb_randaug' but the data has "
                         f"{len(bands)} bands; RandAugment is defined on 3-band RGB images: set "
@@ -165,8 +165,10 @@ class ClassificationFinetune(TrainedProtocol):
 
     defaults, recipe, schema = DEFAULTS, RECIPE, SCHEMA
 
+    def validated(self, hp: dict, task: TaskSpec) -> dict:
+        return checked_augment(hp, task)
+
     def checked(self, hp: dict, ctx: ProtocolContext) -> dict:
-        hp = checked_augment(hp, ctx)
         if hp["search"] is None:
             return hp
         from rsbench.protocols.search import searched_finetune  # trials on train/val
@@ -187,6 +189,5 @@ class ClassificationFinetune(TrainedProtocol):
         return {**hp, "lr": module.lr}
 
 
-def run(ctx: ProtocolContext) -> ProtocolResult:
-    """Fine-tune on train, score the final model on test."""
-    return ClassificationFinetune().run(ctx)
+#: The registered protocol (``rsbench.tasks.classification.PROTOCOLS``).
+FINETUNE = ClassificationFinetune()

@@ -35,6 +35,7 @@ from rsbench.protocols.recipes import recipe, recipe_sentence
 
 if TYPE_CHECKING:
     from rsbench.backbones.base import Backbone
+    from rsbench.config import TaskSpec
 
 SCHEMA = dict(ENCODER_FINETUNE_SCHEMA)
 #: The one augmentation the multi-label recipes define.
@@ -67,8 +68,8 @@ class MultiLabelFinetune(TrainedProtocol):
         self.defaults = recipe("multilabel", "finetune")  # tasks/multilabel/_protocols/finetune.yaml
         self.recipe = recipe_sentence("multilabel", "finetune")
 
-    def checked(self, hp: dict, ctx: ProtocolContext) -> dict:
-        return checked_augment(hp, ctx, AUGMENTS)
+    def validated(self, hp: dict, task: TaskSpec) -> dict:
+        return checked_augment(hp, task, AUGMENTS)
 
     def train_transform(self, ctx: ProtocolContext, hp: dict):
         from torchvision.transforms import v2

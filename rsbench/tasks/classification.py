@@ -16,7 +16,7 @@ TYPE = "classification"
 PROTOCOLS = {
     "linear_probe": "rsbench.protocols.linear_probe",
     "knn": "rsbench.protocols.knn",
-    "finetune": "rsbench.protocols.finetune",
+    "finetune": "rsbench.protocols.finetune:FINETUNE",
 }
 METRICS = ("overall_accuracy", "average_accuracy")
 

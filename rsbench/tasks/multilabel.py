@@ -19,7 +19,9 @@ counts it as 0 in the macro mean, and so does rsbench, to give the reference's n
 Protocols: ``linear_probe`` (the classification probe head trained with :func:`probe_loss`,
 binary cross-entropy on the logits) and ``knn`` (each label the similarity-weighted vote of the
 neighbours' labels, scored by :func:`knn_scores`; ``rsbench/protocols/knn.py``). Both read the
-frozen features through ``rsbench.protocols.frozen_features``.
+frozen features through ``rsbench.protocols.frozen_features``. And ``finetune``
+(``rsbench/protocols/multilabel_finetune.py``: encoder + head trained with :func:`probe_loss`,
+scored on the logits).
 """
 
 from __future__ import annotations

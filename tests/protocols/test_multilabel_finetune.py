@@ -94,9 +94,8 @@ def test_the_shipped_recipe_is_exactly_the_schema():
 def test_the_bigearthnet_task_resolves_and_refuses_single_label_augmentation(tmp_path):
     task = find_task("bigearthnet_s2_finetune")
     hp = resolved_hparams(FINETUNE.defaults, task.protocol, task.path, FINETUNE.schema)
-    ctx = dataclasses.replace(protocol_context(tmp_path, task.task, {}, [], 224, None, ml), task=task)
-    assert FINETUNE.checked(hp, ctx) == hp and len(task.dataset.bands) == 12
+    assert FINETUNE.validated(hp, task) == hp and len(task.dataset.bands) == 12
     with pytest.raises(SpecError, match=r"protocol.augment is 'rgb_randaug'; expected geometric$"):
-        FINETUNE.checked({**hp, "augment": "rgb_randaug"}, ctx)
+        FINETUNE.validated({**hp, "augment": "rgb_randaug"}, task)
     with pytest.raises(SpecError, match=r"protocol option\(s\) \['mixup'\] are not used"):
         resolved_hparams(FINETUNE.defaults, {"mixup": 0.8}, task.path, FINETUNE.schema)

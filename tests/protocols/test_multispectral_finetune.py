@@ -68,7 +68,7 @@ def test_randaugment_on_13_bands_is_refused_before_any_data_or_model(tmp_path):
     ctx = dataclasses.replace(context(tmp_path, {"augment": "rgb_randaug"}),
                               make_data=None, make_backbone=None)  # calling either would fail
     with pytest.raises(SpecError) as err:
-        finetune.run(ctx)
+        finetune.FINETUNE.run(ctx)
     assert str(err.value) == (
         "fake.yaml: protocol.augment is 'rgb_randaug' but the data has 13 bands; RandAugment "
         "is defined on 3-band RGB images: set protocol.augment: geometric (crop and flip alike "
@@ -77,10 +77,10 @@ def test_randaugment_on_13_bands_is_refused_before_any_data_or_model(tmp_path):
 
 def test_augment_values_are_checked(tmp_path):
     rgb = context(tmp_path, {}, bands=3)
-    assert finetune.checked_augment(finetune.DEFAULTS, rgb) == finetune.DEFAULTS  # RGB: allowed
+    assert finetune.checked_augment(finetune.DEFAULTS, rgb.task) == finetune.DEFAULTS  # RGB: allowed
     with pytest.raises(SpecError, match=r"^fake.yaml: protocol.augment is 'autoaug'; expected "
                                         r"rgb_randaug or geometric$"):
-        finetune.checked_augment({**finetune.DEFAULTS, "augment": "autoaug"}, rgb)
+        finetune.checked_augment({**finetune.DEFAULTS, "augment": "autoaug"}, rgb.task)
     with pytest.raises(SpecError, match=r"protocol.augment is 3; expected text"):
         resolved_hparams(finetune.DEFAULTS, {"augment": 3}, "fake.yaml", finetune.SCHEMA)
 
@@ -89,8 +89,7 @@ def test_the_eurosat13_task_fine_tunes_with_geometric_augmentation(tmp_path):
     task = find_task("eurosat13_official_finetune")
     hp = resolved_hparams(finetune.DEFAULTS, task.protocol, task.path, finetune.SCHEMA)
     assert (hp["augment"], hp["min_crop_scale"], hp["reprob"]) == ("geometric", 0.2, 0.0)
-    ctx = dataclasses.replace(context(tmp_path, {}), task=task)
-    assert finetune.checked_augment(hp, ctx) == hp and len(task.dataset.bands) == 13
+    assert finetune.checked_augment(hp, task) == hp and len(task.dataset.bands) == 13
     rgb = find_task("eurosat_official_finetune")
     assert resolved_hparams(finetune.DEFAULTS, rgb.protocol, rgb.path, finetune.SCHEMA)["augment"] == "rgb_randaug"
 
@@ -99,7 +98,7 @@ def accuracy(tmp_path, epochs: int) -> dict:
     # The EuroSAT-13 recipe's augmentation, mixup and cutmix on 13 bands; a short schedule.
     protocol = {"epochs": epochs, "batch_size": 16, "blr": 1e-2, "warmup_epochs": 0,
                 "augment": "geometric", "min_crop_scale": 0.2, "reprob": 0.0}
-    return finetune.run(context(tmp_path, protocol)).metrics
+    return finetune.FINETUNE.run(context(tmp_path, protocol)).metrics
 
 
 def test_13_band_finetune_learns(tmp_path):

@@ -16,6 +16,7 @@ PROTOCOLS = [
     ("classification", "knn", "rsbench.protocols.knn", "SCHEMA"),
     ("multilabel", "linear_probe", "rsbench.protocols.linear_probe", "SCHEMA"),
     ("multilabel", "knn", "rsbench.protocols.knn", "SCHEMA"),
+    ("multilabel", "finetune", "rsbench.protocols.multilabel_finetune", "SCHEMA"),
 ]
 
 

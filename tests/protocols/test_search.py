@@ -180,7 +180,7 @@ def test_finetune_search_sees_no_test_split_and_the_best_trial_is_trained(ucmerc
     assert 1e-4 <= best_hp["blr"] <= 1e-2 and best_hp["search"] is summary
 
     # The full protocol reuses the finished study (same identity) and records it.
-    result = finetune.run(finetune_ctx(task, data_root, tmp / "cache", guard_test=False))
+    result = finetune.FINETUNE.run(finetune_ctx(task, data_root, tmp / "cache", guard_test=False))
     s = result.hparams["search"]
     assert s["n_new_trials"] == 0 and s["best_params"] == summary["best_params"]
     assert result.hparams["blr"] == s["best_params"]["blr"]
