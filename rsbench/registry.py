@@ -28,6 +28,14 @@ class Registry:
         self.kind = kind
         self._entries: dict[str, Any] = {}
 
+    @classmethod
+    def of(cls, kind: str, entries: dict[str, Any]) -> Registry:
+        """A registry of ``kind`` holding ``entries`` (name -> object or ``"module:attr"``)."""
+        registry = cls(kind)
+        for name, target in entries.items():
+            registry.register(name, target)
+        return registry
+
     def register(self, name: str, target: Any = None) -> Callable[[Any], Any] | Any:
         """Register ``target`` under ``name``; usable as a decorator when ``target`` is None."""
         if target is None:

@@ -159,7 +159,7 @@ def test_a_protocol_its_task_type_lacks_is_one_line_in_run_and_validate(world, t
     seg_knn = tmp_path / "seg_knn.yaml"
     seg_knn.write_text(Path(world["tasks"]["seg"]).read_text().replace("task: seg_unlabelled", "task: seg_knn")
                        .replace("protocol: {", "protocol: {name: knn, "))
-    expected = "protocol 'knn' is not available for segmentation; use one of frozen, finetune"
+    expected = "protocol 'knn' is not available for segmentation; use one of finetune, frozen"
     assert run(world, tmp_path / "r", [str(seg_knn)]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [f"rsbench: error: seg_knn: {expected}"]
     assert main(["validate", str(seg_knn)]) == 1

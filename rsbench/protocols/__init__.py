@@ -10,7 +10,6 @@ mean MAE's classification recipe for one type and an UperNet schedule for anothe
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from rsbench.config import SpecError
@@ -23,13 +22,11 @@ def protocol_module(task_type: str, name: str, where: str | None = None) -> Any:
     with ``where`` (a task or its file). The one place that says which protocols a type has."""
     from rsbench.tasks import plugin
 
-    modules = plugin(task_type).PROTOCOLS
-    if name not in modules:
+    registry = plugin(task_type).PROTOCOLS
+    if name not in registry:
         raise SpecError(f"{where + ': ' if where else ''}protocol {name!r} is not available for "
-                        f"{task_type}; use one of {', '.join(modules)}")
-    module, _, attr = modules[name].partition(":")  # "module" or "module:object"
-    target = importlib.import_module(module)
-    return getattr(target, attr) if attr else target
+                        f"{task_type}; use one of {', '.join(registry)}")
+    return registry.get(name)
 
 
 __all__ = ["ProtocolContext", "ProtocolResult", "protocol_module", "resolved_hparams"]

@@ -12,12 +12,15 @@ from pathlib import Path
 import torch
 from torchmetrics.functional.classification import multiclass_accuracy
 
+from rsbench.registry import Registry
+
 TYPE = "classification"
-PROTOCOLS = {
+#: What each ``protocol.name`` means for this type (lazy: listing imports nothing).
+PROTOCOLS = Registry.of("classification protocol", {
     "linear_probe": "rsbench.protocols.linear_probe",
     "knn": "rsbench.protocols.knn",
     "finetune": "rsbench.protocols.finetune:FINETUNE",
-}
+})
 METRICS = ("overall_accuracy", "average_accuracy")
 
 

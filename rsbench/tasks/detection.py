@@ -39,12 +39,14 @@ from pathlib import Path
 import numpy as np
 
 from rsbench.config import SpecError
+from rsbench.registry import Registry
 
 TYPE = "detection"
-PROTOCOLS = {
+#: What each ``protocol.name`` means for this type (lazy: listing imports nothing).
+PROTOCOLS = Registry.of("detection protocol", {
     "frozen": "rsbench.protocols.detection:FROZEN",
     "finetune": "rsbench.protocols.detection:FINETUNE",
-}
+})
 METRICS = ("map50", "map", "map50_voc", "map50_dota")
 #: The reference each detection metric equals on the same detections (task files cite these in
 #: ``metrics.report``, so every record's spec names them).

@@ -39,11 +39,12 @@ from rsbench.errors import MetricUndefined
 from rsbench.registry import Registry
 
 TYPE = "multilabel"
-PROTOCOLS = {
+#: What each ``protocol.name`` means for this type (lazy: listing imports nothing).
+PROTOCOLS = Registry.of("multi-label protocol", {
     "linear_probe": "rsbench.protocols.linear_probe",
     "knn": "rsbench.protocols.knn",
     "finetune": "rsbench.protocols.multilabel_finetune:FINETUNE",
-}
+})
 METRICS = ("map_macro", "map_micro", "f1_macro", "f1_micro")
 #: Probability above which a label is predicted (F1).
 THRESHOLD = 0.5

@@ -38,12 +38,14 @@ import torch
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from rsbench.data.errors import DataError
+from rsbench.registry import Registry
 
 TYPE = "segmentation"
-PROTOCOLS = {
+#: What each ``protocol.name`` means for this type (lazy: listing imports nothing).
+PROTOCOLS = Registry.of("segmentation protocol", {
     "frozen": "rsbench.protocols.segmentation:FROZEN",
     "finetune": "rsbench.protocols.segmentation:FINETUNE",
-}
+})
 METRICS = ("miou", "mf1", "overall_accuracy")
 IGNORE_INDEX = 255
 MMSEG = "mmsegmentation 1.2.2 IoUMetric"
