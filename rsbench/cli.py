@@ -213,16 +213,10 @@ PREPARE_OPTIONS = {  # CLI flag -> keyword of each family's prepare function
 
 
 def cmd_data_prepare(args) -> int:
-    from rsbench.data.detection import DET_PREPARABLE
+    from rsbench.data.preparation import PREPARERS, prepare_raw
 
-    if args.name in DET_PREPARABLE:
-        from rsbench.data.detection import prepare_detection as prepare
-
-        family = "detection"
-    else:
-        from rsbench.data.segmentation import prepare_dataset as prepare
-
-        family = "segmentation"
+    # The task type comes from the preparers' table; an unknown name gets its error there.
+    family = PREPARERS[args.name][0] if args.name in PREPARERS else "segmentation"
     options = {}
     for flag, keyword in PREPARE_OPTIONS[family].items():
         value = getattr(args, flag)
@@ -234,7 +228,7 @@ def cmd_data_prepare(args) -> int:
               if getattr(args, f) is not None and f not in PREPARE_OPTIONS[family]]
     if unused:
         raise UserError(f"{', '.join(unused)} not used when preparing {args.name}")
-    summary = prepare(args.name, Path(args.src), Path(args.dst), **options)
+    summary = prepare_raw(family, args.name, Path(args.src), Path(args.dst), **options)
     print(json.dumps(summary, indent=2, default=str))
     return 0
 
