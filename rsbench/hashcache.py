@@ -18,6 +18,11 @@ from pathlib import Path
 
 _MEMORY: dict[str, str] = {}
 _DISK: list[Path] = []  # at most one folder
+# (path as given, device, inode) -> resolved path. ``Path.resolve`` costs an lstat per path
+# component (about 30x a stat); a suite asks for the version of each image once per task and
+# check, so the resolution is remembered. The stat is still made every time: a path that now
+# reaches another file (a moved symlink, a replaced file) has another inode and is resolved again.
+_RESOLVED: dict[tuple[str, int, int], str] = {}
 
 
 def remember_in(folder: str | Path | None) -> None:
@@ -28,12 +33,17 @@ def remember_in(folder: str | Path | None) -> None:
 def forget_in_memory() -> None:
     """Drop the in-process values (what a new process starts with)."""
     _MEMORY.clear()
+    _RESOLVED.clear()
 
 
 def file_version(path: Path) -> tuple[str, int, int, int]:
     """What identifies one version of a file: resolved path, size, mtime and inode."""
-    stat = path.stat()
-    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    stat = os.stat(path)
+    given = (os.fspath(path), stat.st_dev, stat.st_ino)
+    resolved = _RESOLVED.get(given)
+    if resolved is None:
+        resolved = _RESOLVED[given] = str(Path(path).resolve())
+    return (resolved, stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
 def key_of(kind: str, parts) -> str:

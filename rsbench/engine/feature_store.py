@@ -22,16 +22,24 @@ from pathlib import Path
 
 import torch
 
+from rsbench import hashcache
 from rsbench.config import spec_hash
-from rsbench.data.rows import container
+from rsbench.data.rows import row_key, split_row
 
 FORMAT = 2  # bump when extraction changes (pooling, dtype), invalidating every stored row
 
 
 def image_id(path: Path) -> str:
-    """What identifies one version of an image file."""
-    stat = container(path).stat()  # a row of a container file: that file's version
-    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    """What identifies one version of an image: ``resolved path|size|mtime`` of its file (a
+    row of a container file: the container's resolved path with the row, that file's version)."""
+    file, row = split_row(path)
+    resolved, size, mtime, _ = hashcache.file_version(file)  # one stat; the resolve is kept
+    return f"{resolved if row is None else row_key(resolved, row)}|{size}|{mtime}"
+
+
+def id_path(image: str) -> str:
+    """The resolved path (or container row) an :func:`image_id` names."""
+    return image.rsplit("|", 2)[0]
 
 
 class FeatureStore:

@@ -18,7 +18,7 @@ import torch
 
 from rsbench.config import spec_hash
 from rsbench.data.dataset import SceneDataset
-from rsbench.engine.feature_store import FeatureStore, image_id
+from rsbench.engine.feature_store import FeatureStore, id_path, image_id
 from rsbench.engine.features import (
     FeatureCache,
     extracted_features,
@@ -83,17 +83,14 @@ def split_ids(datasets: Sequence[SceneDataset]) -> list[list[str]]:
 def filled(store: FeatureStore, datasets: Sequence[SceneDataset], make_backbone: Callable,
            opts: EngineOptions, workers: int | None, batch_size: int) -> dict:
     """Extract, in one pass, every image of ``datasets`` that ``store`` lacks; the timings."""
-    by_id = {i: (d, rel) for d, ids in zip(datasets, split_ids(datasets), strict=True)
-             for i, (rel, _) in zip(ids, d.samples, strict=True)}
-    missing = store.missing(list(by_id))
+    missing = store.missing([i for ids in split_ids(datasets) for i in ids])
     timings: dict[str, Any] = {"features_cached": float(not missing),
                                "features_extracted": float(len(missing))}
     if not missing:
         return timings
     start, first = time.perf_counter(), datasets[0]
     # Absolute sample paths: the images may come from any split of any task.
-    todo = SceneDataset(first.root, [(str((by_id[i][0].root / by_id[i][1]).resolve()), 0)
-                                     for i in missing], first.reader, first.size)
+    todo = SceneDataset(first.root, [(id_path(i), 0) for i in missing], first.reader, first.size)
     x, _ = extracted_features(make_backbone(), todo, opts, batch_size,
                               extraction_workers(workers, opts))
     seconds = time.perf_counter() - start

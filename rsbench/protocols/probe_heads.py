@@ -10,14 +10,24 @@ result equals ``linear_probe.fitted_head`` at that learning rate (tests/protocol
 Lightning step is one epoch over in-memory mini-batches (manual optimisation), so Lightning
 still runs the loop while the inner steps cost only their arithmetic.
 
-A head whose loss turns non-finite is dropped from the sum from that step on and reported as
-diverged; the others go on, as a diverging grid value loses the sweep but does not fail it.
+A head whose loss turns non-finite is reported as diverged; the others go on, as a diverging
+grid value loses the sweep but does not fail it. The losses are checked once per epoch, not
+per step (a per-step check waits on every head's loss): a head's gradient is its own loss's
+alone, so a diverged head that trains on until the epoch ends changes no other head's bits.
+
+Heads train in one CPU thread (:func:`one_thread`). Their matrix products are a few hundred
+rows by a few hundred columns, too small to gain from a parallel region's start and barrier
+(on a loaded machine the barrier waits for a descheduled thread at every op), and a reduction
+split over threads rounds otherwise on another machine: one thread makes a head the same bits
+on any machine, whatever its core count.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import lightning as L
@@ -47,6 +57,7 @@ class BatchedProbe(L.LightningModule):
         self.total = self.per_epoch * hp["epochs"]
         self.generator = torch.Generator().manual_seed(seed)  # the order DataLoader(shuffle) draws
         self.alive = [True] * len(lrs)
+        self.finite = torch.ones(len(lrs), dtype=torch.bool)  # this epoch's losses, per head
         self.step_no = 0
 
     def heads(self) -> list[nn.Sequential | None]:
@@ -83,6 +94,7 @@ class BatchedProbe(L.LightningModule):
         for i in range(self.per_epoch):
             idx = order[i * self.batch:(i + 1) * self.batch]
             self.one_step(opt, self.x[idx], self.y[idx], warmup)
+        self.alive = [ok and bool(f) for ok, f in zip(self.alive, self.finite, strict=True)]
 
     def epoch_order(self) -> torch.Tensor:
         """This epoch's sample order, drawn from the generator as a shuffling ``DataLoader``
@@ -98,17 +110,26 @@ class BatchedProbe(L.LightningModule):
         for g in opt.param_groups:
             g["lr"] = g["base_lr"] * factor  # warm-up + cosine, as LambdaLR does per step
         z = self.norm(x)
-        losses = [nn.functional.cross_entropy(lin(z), y) if ok else None
-                  for lin, ok in zip(self.linears, self.alive, strict=True)]
-        for h, loss in enumerate(losses):
-            if loss is not None and not torch.isfinite(loss):
-                self.alive[h], losses[h] = False, None  # its parameters get no gradient again
-        live = [loss for loss in losses if loss is not None]
+        # Heads found diverged at an earlier epoch's end get no gradient again.
+        live = [h for h, ok in enumerate(self.alive) if ok]
         opt.zero_grad(set_to_none=True)
         if live:
-            torch.stack(live).sum().backward()
+            losses = torch.stack([nn.functional.cross_entropy(self.linears[h](z), y) for h in live])
+            self.finite[live] &= torch.isfinite(losses.detach())  # read at the epoch's end
+            losses.sum().backward()
             opt.step()
         self.step_no += 1
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the block with one intra-op CPU thread, then restore the count (see the module doc)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def fitted_heads(x: torch.Tensor, y: torch.Tensor, num_classes: int, blrs: list[float], hp: dict,
@@ -123,5 +144,6 @@ def fitted_heads(x: torch.Tensor, y: torch.Tensor, num_classes: int, blrs: list[
     # Tiny heads on in-memory data: one CPU process in fp32 is fastest and bit-reproducible.
     trainer = make_trainer(replace(ctx.opts, progress=False), max_epochs=hp["epochs"],
                            accelerator="cpu", devices=1, strategy="auto", precision="32-true")
-    trainer.fit(module)
+    with one_thread():
+        trainer.fit(module)
     return module.heads()

@@ -50,3 +50,19 @@ def test_a_diverging_value_is_dropped_and_the_others_are_unchanged():
     with pytest.raises(FloatingPointError):
         fitted_head(x, y, 4, float("inf"), hp, CTX)  # alone, the same value fails too
     assert torch.equal(good[1].weight, fitted_head(x, y, 4, 0.1, hp, CTX).head[1].weight)
+
+
+def test_heads_are_the_same_bits_whatever_the_process_thread_count():
+    x, y = features(n=300, dim=64)
+    hp = {**DEFAULTS, "epochs": 2, "warmup_epochs": 1, "batch_size": 128}
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = fitted_heads(x, y, 4, [0.1, 1.0], hp, CTX)
+        torch.set_num_threads(4)
+        four = fitted_heads(x, y, 4, [0.1, 1.0], hp, CTX)
+        assert torch.get_num_threads() == 4  # the count is the caller's again
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(one, four, strict=True):
+        assert torch.equal(a[1].weight, b[1].weight) and torch.equal(a[1].bias, b[1].bias)
