@@ -13,7 +13,6 @@ split by source image.
 
 from rsbench.data.detection.build import (
     DET_DATASETS,
-    DET_PREPARABLE,
     RatioDetSplit,
     build_detection_data,
     det_adapter,
@@ -40,7 +39,6 @@ from rsbench.data.detection.xview_prepare import prepare_xview
 
 __all__ = [
     "DET_DATASETS",
-    "DET_PREPARABLE",
     "DIOR_CLASSES",
     "DOTA_CLASSES",
     "XVIEW_CLASSES",

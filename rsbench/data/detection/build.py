@@ -19,7 +19,7 @@ from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import DetectionData, DetectionDataset, DetSample
 from rsbench.data.errors import SplitSpecError
 from rsbench.data.official_split import OfficialSplit, parse_official_split
-from rsbench.data.preparation import PREPARERS, preparable, prepare_raw
+from rsbench.data.preparation import prepare_raw
 from rsbench.data.seeded import carve_val
 from rsbench.data.split_files import pinned_split
 from rsbench.data.splits import SplitSpec, parse_split, ratio_split
@@ -31,8 +31,6 @@ DET_DATASETS.register("dior", "rsbench.data.detection.dior:DIORAdapter")
 DET_DATASETS.register("dota", "rsbench.data.detection.dota:DOTAAdapter")
 DET_DATASETS.register("xview", "rsbench.data.detection.xview:XViewAdapter")
 DET_DATASETS.register("xview_tiles", "rsbench.data.detection.xview_tiles:XViewTilesAdapter")
-#: Raw releases that must be cut into tiles first: name -> ``module:function`` that does it.
-DET_PREPARABLE = {name: PREPARERS[name][1] for name in preparable("detection")}
 
 
 @dataclass(frozen=True)
