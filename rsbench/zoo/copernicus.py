@@ -32,7 +32,7 @@ ENTRIES = {
     "copernicusfm_base": ZooEntry(
         name="copernicusfm_base", constructor="torchgeo.models:copernicusfm_base",
         weights="torchgeo.models:CopernicusFM_Base_Weights", default_weights="CopernicusFM_ViT",
-        sensors={"CopernicusFM_ViT": "s2_l1c"}, bands=S2_BANDS, pooled=copernicus_spectral,
+        sensors={"CopernicusFM_ViT": ("s2_l1c", 1.0)}, bands=S2_BANDS, pooled=copernicus_spectral,
         kwargs={"num_classes": 0, "img_size": 224}, conditioning="wavelength",
         defaults=frozenset({"fc_norm.weight", "fc_norm.bias"}), pools={"avg": {"global_pool": True}},
         note="spectral mode, metadata unknown; no statistics in torchgeo's weights"),

@@ -34,7 +34,7 @@ def croma(name: str, weights: str) -> ZooEntry:
     """The entry of torchgeo's ``name`` builder, optical encoder only."""
     return ZooEntry(
         name=name, constructor=f"torchgeo.models:{name}", weights=f"torchgeo.models:{weights}",
-        default_weights="CROMA_VIT", sensors={"CROMA_VIT": "s2_l1c"}, bands=CROMA_BANDS,
+        default_weights="CROMA_VIT", sensors={"CROMA_VIT": ("s2_l1c", 1.0)}, bands=CROMA_BANDS,
         pooled=croma_optical, kwargs={"modalities": ["optical"], "image_size": 120},
         defaults=frozenset({"attn_bias"}), ignored=RADAR, pools={"avg": {}},
         note="optical only; no statistics in torchgeo's weights: use normalisation: dataset")

@@ -34,7 +34,7 @@ def dofa(name: str, weights: str) -> ZooEntry:
     """The entry of torchgeo's ``name`` builder and its ``weights`` enum."""
     return ZooEntry(
         name=name, constructor=f"torchgeo.models:{name}", weights=f"torchgeo.models:{weights}",
-        default_weights="DOFA_MAE", sensors={"DOFA_MAE": "s2_l1c"}, bands=S2_BANDS,
+        default_weights="DOFA_MAE", sensors={"DOFA_MAE": ("s2_l1c", 1.0)}, bands=S2_BANDS,
         pooled=dofa_forward, kwargs={"num_classes": 0, "img_size": 224},
         conditioning="wavelength", defaults=frozenset({"fc_norm.weight", "fc_norm.bias"}),
         pools={"avg": {"global_pool": True}},

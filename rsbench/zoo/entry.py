@@ -32,8 +32,11 @@ class ZooEntry:
         weights: ``"module:WeightsEnum"`` whose members carry the released files' URLs,
             bands and transforms; None when torchgeo releases no weights for it.
         default_weights: the member a card without ``weights:`` stands for.
-        sensors: the rsbench sensor (``rsbench.bands.sensors``) each weights member's bands
-            are named in, by member-name prefix (``SENTINEL2_ALL`` -> ``s2_l1c``).
+        sensors: per weights member-name prefix, the rsbench sensor its bands are named in
+            (``rsbench.bands.sensors``) and its raw scale: the value torchgeo's transforms
+            take for rsbench's 1.0 (``SENTINEL2_ALL`` -> ``("s2_l1c", 10000)``: SSL4EO-S12's
+            digital numbers; 1 where the transforms take the input as it is). Members no
+            prefix covers are refused: their input units are not ones rsbench's data has.
         bands: band names when the weights' metadata names none (RGB models).
         kwargs: constructor keywords: no classifier head, the released input channels.
         conditioning: ``wavelength`` (each band's centre goes in; any subset of bands runs),
@@ -57,7 +60,7 @@ class ZooEntry:
     constructor: str
     weights: str | None
     default_weights: str | None
-    sensors: dict[str, str]
+    sensors: dict[str, tuple[str, float]]
     pooled: Callable[[Any, Any, Any], Any]
     bands: tuple[str, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
@@ -89,8 +92,8 @@ class ZooEntry:
         enum = resolve(self.weights)
         return enum[name or self.default_weights]
 
-    def sensor_of(self, weights_name: str | None) -> str | None:
-        """The sensor of a weights member (the longest matching prefix), or None."""
+    def sensor_of(self, weights_name: str | None) -> tuple[str, float] | None:
+        """``(sensor, raw scale)`` of a weights member (the longest matching prefix), or None."""
         name = weights_name or self.default_weights or ""
         found = [p for p in self.sensors if name.startswith(p)]
         return self.sensors[max(found, key=len)] if found else None

@@ -31,7 +31,7 @@ ENTRIES = {
     "panopticon_vitb14": ZooEntry(
         name="panopticon_vitb14", constructor="torchgeo.models:panopticon_vitb14",
         weights="torchgeo.models:Panopticon_Weights", default_weights="VIT_BASE14",
-        sensors={"VIT_BASE14": "s2_l1c"}, bands=S2_BANDS, pooled=panopticon_forward,
+        sensors={"VIT_BASE14": ("s2_l1c", 1.0)}, bands=S2_BANDS, pooled=panopticon_forward,
         kwargs={"img_size": 224}, conditioning="wavelength", file_prefix="model.",
         ignored=frozenset({"model.mask_token"}), pools={"cls": {}},
         note="channels by wavelength; no statistics in torchgeo's weights"),

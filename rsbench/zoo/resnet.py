@@ -11,10 +11,11 @@ from __future__ import annotations
 from rsbench.zoo.entry import ZooEntry
 from rsbench.zoo.ssl4eo import timm_forward
 
-#: Members whose bands and value scale rsbench reads (the Satlas releases feed 8-bit images of
-#: a clipped reflectance range, which no value scale of rsbench's [0, 1] data expresses).
-SENSORS = {"SENTINEL2_ALL": "s2_l1c", "SENTINEL2_RGB": "s2_l1c", "SENTINEL1": "s1",
-           "LANDSAT_OLI_TIRS_TOA": "landsat8", "FMOW_RGB": "rgb"}
+#: Members whose input units rsbench's data has (``ssl4eo.SENSORS``): SSL4EO-S12's digital
+#: numbers, fMoW's 8-bit RGB. The Satlas and SeCo RGB releases take 8-bit images of a clipped
+#: reflectance range, Sentinel-1 dB, Landsat SSL4EO-L 8-bit: their cards give input_spec.
+SENSORS = {"SENTINEL2_ALL": ("s2_l1c", 10000.0), "SENTINEL2_RGB_MOCO": ("s2_l1c", 10000.0),
+           "FMOW_RGB": ("rgb", 255.0)}
 
 ENTRIES = {
     "resnet50": ZooEntry(

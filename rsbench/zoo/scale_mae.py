@@ -26,7 +26,7 @@ ENTRIES = {
     "scalemae_large_patch16": ZooEntry(
         name="scalemae_large_patch16", constructor="torchgeo.models:scalemae_large_patch16",
         weights="torchgeo.models:ScaleMAELarge16_Weights", default_weights="FMOW_RGB",
-        sensors={"FMOW_RGB": "rgb"}, bands=("R", "G", "B"), pooled=timm_forward,
+        sensors={"FMOW_RGB": ("rgb", 255.0)}, bands=("R", "G", "B"), pooled=timm_forward,
         kwargs={"num_classes": 0, "in_chans": 3, "img_size": 224}, conditioning="gsd",
         ignored=HEAD, pools=POOLS, prepare=set_resolution, maps=True,
         note="GSD-aware: the data's GSD, else arch_overrides.res"),

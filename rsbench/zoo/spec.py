@@ -1,17 +1,15 @@
-"""A zoo model's input spec, read from torchgeo's weights: bands, value scale, mean and std.
+"""A zoo model's input spec, read from torchgeo's weights: bands, mean and std.
 
 torchgeo states each release's preprocessing as ``weights.transforms``, a chain of
 ``Normalize`` steps (and resizes, which a task's ``image_size`` decides in rsbench). The chain
-is composed into one ``(v - mean) / std`` over the raw values the release was trained on:
-
-- ``value_scale`` is the divisor of the leading ``Normalize(mean=[0], std=[s])`` (``10000``
-  for Sentinel-2 digital numbers, ``255`` for 8-bit RGB): the raw value of rsbench's 1.0;
-- ``mean`` and ``std`` are the composed chain's, per band, in those raw units.
-
-So ``InputMap`` (scale by ``value_scale``, then standardise) computes exactly torchgeo's
-transforms on the same pixels. A release whose transforms hold no ``Normalize`` (DOFA:
-"normalization is sensor-dependent") gets mean 0 and std 1: a card or the task
-(``normalisation: dataset``) has to say more.
+is composed into one ``(v - M) / S`` over the values the release takes. Those values are the
+release's raw units: the zoo entry says what rsbench's 1.0 is in them (``ZooEntry.sensors``:
+10000 for SSL4EO-S12's Sentinel-2 digital numbers, 255 for fMoW's 8-bit RGB, 1 where the
+transforms take the input as it is), so the card's statistics are ``M / raw`` and ``S / raw``
+on rsbench's [0, 1] data, value scale 1, and ``InputMap`` computes torchgeo's transforms on
+the same pixels. A release whose transforms hold no ``Normalize`` (DOFA: "normalization is
+sensor-dependent") gets mean 0 and std 1: the task (``normalisation: dataset``) has to say
+more. Transforms other than Normalize, Resize, CenterCrop and Identity are refused.
 """
 
 from __future__ import annotations
@@ -41,8 +39,8 @@ def normalize_steps(transforms: Any) -> list[tuple[list[float], list[float]]]:
             for m in modules if type(m).__name__ == "Normalize"]
 
 
-def composed(steps: list[tuple[list[float], list[float]]], n: int) -> tuple[float, list[float], list[float]]:
-    """``(value_scale, mean, std)`` of a Normalize chain over ``n`` bands (module notes)."""
+def composed(steps: list[tuple[list[float], list[float]]], n: int) -> tuple[list[float], list[float]]:
+    """``(mean, std)`` of a Normalize chain over ``n`` bands, in the chain's input units."""
     mean, std = [0.0] * n, [1.0] * n
     for m, s in steps:
         m_n = m * n if len(m) == 1 else m
@@ -50,10 +48,7 @@ def composed(steps: list[tuple[list[float], list[float]]], n: int) -> tuple[floa
         # (((v - mean) / std) - m) / s  ==  (v - (mean + m * std)) / (std * s)
         mean = [a + b * c for a, b, c in zip(mean, m_n, std, strict=True)]
         std = [c * d for c, d in zip(std, s_n, strict=True)]
-    scale = 1.0
-    if steps and steps[0][0] == [0.0] and len(steps[0][1]) == 1:
-        scale = steps[0][1][0]
-    return scale, mean, std
+    return mean, std
 
 
 def weights_bands(entry: ZooEntry, weights: Any) -> tuple[str, ...]:
@@ -72,15 +67,17 @@ def zoo_input_spec(entry: ZooEntry, weights_name: str | None, where: str) -> Inp
     except KeyError:
         raise SpecError(f"{where}: field 'weights' is {weights_name!r}; zoo:{entry.name} has "
                         f"{', '.join(entry.weights_names()) or 'none'}") from None
-    sensor = entry.sensor_of(weights.name if weights is not None else None)
-    if sensor is None:
+    found = entry.sensor_of(weights.name if weights is not None else None)
+    if found is None:
         raise SpecError(f"{where}: weights {weights.name} of zoo:{entry.name} are not read from "
                         "torchgeo's metadata (their bands' sensor, or their value scale, is not "
                         "one rsbench knows); give input_spec (bands, sensor, statistics) in the card")
+    sensor, raw = found
     bands = weights_bands(entry, weights)
-    scale, mean, std = composed(normalize_steps(getattr(weights, "transforms", None)), len(bands))
-    return with_conditioning(InputSpec(bands=bands, mean=tuple(mean), std=tuple(std),
-                                       sensor=sensor, value_scale=scale), entry)
+    mean, std = composed(normalize_steps(getattr(weights, "transforms", None)), len(bands))
+    # (raw * x - mean) / std == (x - mean / raw) / (std / raw): statistics on rsbench's [0, 1]
+    return with_conditioning(InputSpec(bands=bands, mean=tuple(m / raw for m in mean),
+                                       std=tuple(s / raw for s in std), sensor=sensor), entry)
 
 
 def with_conditioning(spec: InputSpec, entry: ZooEntry) -> InputSpec:

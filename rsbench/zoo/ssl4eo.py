@@ -19,9 +19,10 @@ def timm_forward(model: Any, x: Any, backbone: Any) -> Any:
     return model(x)
 
 
-#: torchgeo's weights members by band set -> rsbench sensor. The Landsat TM/ETM and surface
-#: reflectance releases name bands the registry lacks; their cards give input_spec themselves.
-SENSORS = {"SENTINEL2_ALL": "s2_l1c", "SENTINEL1_GRD": "s1", "LANDSAT_OLI_TIRS_TOA": "landsat8"}
+#: torchgeo's weights members -> (rsbench sensor, raw scale): SSL4EO-S12's Sentinel-2 L1C
+#: digital numbers (10000 is reflectance 1, rsbench's 1.0). The Sentinel-1 (dB) and Landsat
+#: (SSL4EO-L's 8-bit) releases take units no rsbench dataset has; their cards give input_spec.
+SENSORS = {"SENTINEL2_ALL": ("s2_l1c", 10000.0)}
 NORM = frozenset({"norm.weight", "norm.bias"})  # torchgeo.models.vit.KEYS, less the head
 HEAD = frozenset({"head.weight", "head.bias"})
 POOLS: dict[str, dict[str, Any]] = {"cls": {"global_pool": "token"},

@@ -27,3 +27,26 @@ def test_pooled_features_equal_torchgeo_forward(tmp_path):
     report = backbone.load_report
     assert report.matched == report.total_keys and report.params_loaded == report.params_total
     assert backbone.embed_dim == 2048
+
+
+def test_softcon_statistics_are_the_transforms_on_reflectance():
+    """SoftCon's transforms standardise digital numbers by per-band statistics (no /10000)."""
+    spec = zoo_card("zoo:resnet50", "x.pth", pool="avg", weights="SENTINEL2_ALL_SOFTCON").input_spec
+    torch.manual_seed(2)
+    reflectance = torch.rand(1, 13, 4, 4)
+    mean = torch.tensor(spec.mean).view(1, 13, 1, 1)
+    std = torch.tensor(spec.std).view(1, 13, 1, 1)
+    expected = reflectance * 10000  # the digital numbers torchgeo's transforms take
+    for module in tg.ResNet50_Weights.SENTINEL2_ALL_SOFTCON.transforms:
+        if type(module).__name__ == "Normalize":
+            expected = module(expected)
+    assert torch.allclose((reflectance - mean) / std, expected, atol=1e-5)
+
+
+def test_releases_in_units_rsbench_has_not_are_refused():
+    import pytest
+
+    from rsbench.errors import SpecError
+
+    with pytest.raises(SpecError, match="card.yaml: weights SENTINEL2_RGB_SECO of zoo:resnet50"):
+        zoo_card("zoo:resnet50", "x.pth", pool="avg", weights="SENTINEL2_RGB_SECO")

@@ -65,8 +65,8 @@ def test_unknown_gsd_needs_the_cards_res(tmp_path, small):
 
 def test_card_spec_composes_the_transforms():
     spec = zoo_card("zoo:scalemae_large_patch16", "x.pth").input_spec
-    assert spec.bands == ("R", "G", "B") and spec.value_scale == 255.0
-    v = torch.tensor([10.0, 100.0, 200.0]).view(1, 3, 1, 1)
+    assert spec.bands == ("R", "G", "B") and spec.value_scale == 1.0
+    v = torch.tensor([10.0, 100.0, 200.0]).view(1, 3, 1, 1)  # 8-bit values; rsbench's v / 255
     mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
     std = torch.tensor(spec.std).view(1, 3, 1, 1)
-    assert torch.allclose((v - mean) / std, torchgeo_normalised(v), atol=1e-6)
+    assert torch.allclose((v / 255 - mean) / std, torchgeo_normalised(v), atol=1e-5)

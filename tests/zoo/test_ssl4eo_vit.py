@@ -29,8 +29,9 @@ def test_card_spec_is_the_weights_metadata():
     assert card.input_spec.bands == tuple(WEIGHTS.meta["bands"])
     assert card.input_spec.sensor == "s2_l1c"
     assert normalize_steps(WEIGHTS.transforms) == [([0.0], [10000.0])]
-    assert card.input_spec.value_scale == 10000.0  # the transforms divide digital numbers
-    assert card.input_spec.mean == (0.0,) * 13 and card.input_spec.std == (10000.0,) * 13
+    # the transforms divide digital numbers by 10000: reflectance, rsbench's [0, 1], as it is
+    assert card.input_spec.value_scale == 1.0
+    assert card.input_spec.mean == (0.0,) * 13 and card.input_spec.std == (1.0,) * 13
 
 
 def test_features_equal_torchgeo_forward_on_eurosat_order(tmp_path):
