@@ -27,6 +27,8 @@ class DatasetAdapter:
     classes: tuple[str, ...] = ()
     #: One line for error messages: the expected layout under the root.
     layout: ClassVar[str] = ""
+    #: Whether images carry a set of labels (``type: multilabel`` tasks read it).
+    multilabel: ClassVar[bool] = False
 
     def how_to_get(self) -> str:
         """How a person obtains the data (one clause, no trailing period)."""

@@ -30,11 +30,10 @@ fingerprint covers every band file too.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from rsbench.config import DatasetSpec, SpecError
+from rsbench.config import SpecError
 from rsbench.data.adapter import DatasetAdapter
 from rsbench.data.errors import DataError
 from rsbench.data.multilabel_patches import (
@@ -45,14 +44,13 @@ from rsbench.data.multilabel_patches import (
     MultiLabelDataset,
     PatchReader,
     PatchSplits,
-    build_patch_data,
     checked,
 )
 from rsbench.data.sar import DB_LOW, DB_SPAN
 from rsbench.data.torchgeo_meta import FromTorchGeo
 
 __all__ = ["S1_BANDS", "S2_BANDS", "BigEarthNetAdapter", "MultiLabelData", "MultiLabelDataset",
-           "PatchReader", "build_bigearthnet_data"]
+           "PatchReader"]
 
 
 class BigEarthNetAdapter(DatasetAdapter):
@@ -61,6 +59,7 @@ class BigEarthNetAdapter(DatasetAdapter):
     name = "bigearthnet"
     title = "BigEarthNet v1 (Sentinel-2 L2A, 12 bands, 19 classes, multi-label)"
     homepage = "https://bigearth.net"
+    multilabel = True
     torchgeo_class: ClassVar[str] = "torchgeo.datasets:BigEarthNet"
     #: torchgeo's ``bands=`` argument this adapter reads as (the ``dataset.variant``).
     variant: ClassVar[str] = "s2"
@@ -243,17 +242,3 @@ class BigEarthNetAllAdapter(AllVariant, BigEarthNetAdapter):
 VARIANTS: dict[str | None, type[BigEarthNetAdapter]] = {
     None: BigEarthNetAdapter, "s2": BigEarthNetAdapter, "s1": BigEarthNetS1Adapter,
     "all": BigEarthNetAllAdapter}
-
-
-def build_bigearthnet_data(spec: DatasetSpec, root: Path, split_dir: Path, download: bool = False,
-                           train_transform: Callable | None = None) -> MultiLabelData:
-    """The official train/val/test datasets of ``spec``, their split file and fingerprint.
-
-    Raises:
-        SplitSpecError: a ratio split or a train fraction (BigEarthNet's split is official).
-        SpecError: bands the variant has not, or an unknown variant.
-        DatasetNotFound: the data is absent (says where and how to get it).
-        DataError: a label file is unreadable or holds an unknown name.
-    """
-    return build_patch_data(BigEarthNetAdapter(), spec, root, split_dir, download,
-                            train_transform)

@@ -24,18 +24,15 @@ samples are the S1 patches); the fingerprint covers every band file it reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rsbench.config import DatasetSpec, SpecError
+from rsbench.config import SpecError
 from rsbench.data.bigearthnet import AllVariant, BigEarthNetAdapter, S1Variant
 from rsbench.data.errors import DataError
 from rsbench.data.multilabel_patches import (
     LabelledPatch,
-    MultiLabelData,
     PatchSplits,
-    build_patch_data,
 )
 from rsbench.data.torchgeo_meta import FromTorchGeo
 from rsbench.errors import UserError
@@ -178,18 +175,3 @@ class BigEarthNetV2AllAdapter(AllVariant, BigEarthNetV2Adapter):
 VARIANTS: dict[str | None, type[BigEarthNetV2Adapter]] = {
     None: BigEarthNetV2Adapter, "s2": BigEarthNetV2Adapter, "s1": BigEarthNetV2S1Adapter,
     "all": BigEarthNetV2AllAdapter}
-
-
-def build_bigearthnet_v2_data(spec: DatasetSpec, root: Path, split_dir: Path,
-                              download: bool = False, train_transform: Callable | None = None
-                              ) -> MultiLabelData:
-    """The official train/val/test datasets of ``spec``, their split file and fingerprint.
-
-    Raises:
-        SplitSpecError: a ratio split or a train fraction (the split is the release's own).
-        SpecError: bands the variant has not, or an unknown variant.
-        DatasetNotFound: the data is absent (says where and how to get it).
-        DataError: the metadata is unreadable or holds an unknown class.
-    """
-    return build_patch_data(BigEarthNetV2Adapter(), spec, root, split_dir, download,
-                            train_transform)

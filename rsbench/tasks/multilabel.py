@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import torch
 from torchmetrics.functional.classification import (
@@ -35,7 +36,7 @@ from torchmetrics.functional.classification import (
     multilabel_f1_score,
 )
 
-from rsbench.errors import MetricUndefined
+from rsbench.errors import MetricUndefined, SpecError
 from rsbench.registry import Registry
 
 TYPE = "multilabel"
@@ -56,10 +57,6 @@ METRIC_REFERENCES = {
     "f1_macro": "torchmetrics multilabel_f1_score, threshold 0.5, average='macro'",
     "f1_micro": "torchmetrics multilabel_f1_score, threshold 0.5, average='micro'",
 }
-#: Multi-label datasets -> their data builders.
-DATASETS = Registry("multi-label dataset")
-DATASETS.register("bigearthnet", "rsbench.data.bigearthnet:build_bigearthnet_data")
-DATASETS.register("bigearthnet_v2", "rsbench.data.bigearthnet_v2:build_bigearthnet_v2_data")
 
 
 def build_data(task, data_root: Path, cache_dir: Path, download: bool,
@@ -67,13 +64,21 @@ def build_data(task, data_root: Path, cache_dir: Path, download: bool,
     """The task's train/val/test datasets with their split file and fingerprint.
 
     Raises:
-        RegistryError: a dataset that is not a multi-label one (the message lists them).
+        RegistryError: an unknown dataset (the message lists them).
+        SpecError: a dataset whose images have one label each.
     """
     from rsbench.data.build import dataset_root
+    from rsbench.data.catalog import DATASETS, dataset_adapter
+    from rsbench.data.multilabel_patches import PatchAdapter, build_patch_data
 
-    build = DATASETS.get(task.dataset.name)
-    return build(task.dataset, dataset_root(task.dataset, Path(data_root)),
-                 Path(cache_dir) / "splits", download=download, train_transform=train_transform)
+    adapter = dataset_adapter(task.dataset.name)  # the one dataset registry
+    if not adapter.multilabel:
+        known = [n for n in DATASETS if DATASETS.get(n).multilabel]
+        raise SpecError(f"{task.path or task.task}: dataset {task.dataset.name!r} is not multi-label "
+                        f"(multi-label datasets: {', '.join(known)})")
+    patches = cast(PatchAdapter, adapter)  # every multi-label adapter reads patches
+    return build_patch_data(patches, task.dataset, dataset_root(task.dataset, Path(data_root)),
+                            Path(cache_dir) / "splits", download, train_transform)
 
 
 def probe_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

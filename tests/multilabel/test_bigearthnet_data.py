@@ -85,3 +85,17 @@ def test_a_classification_task_on_bigearthnet_is_one_line(bigearthnet_root, tmp_
     spec = Task().dataset
     with pytest.raises(SpecError, match="is multi-label: its tasks have type: multilabel"):
         build_classification_data(spec, bigearthnet_root, tmp_path)
+
+
+def test_a_single_label_dataset_in_a_multilabel_task_is_one_line(tmp_path):
+    import dataclasses
+
+    from rsbench.config import SpecError, find_task
+    from rsbench.tasks.multilabel import build_data
+
+    task = find_task("bigearthnet_s2_knn")
+    task = dataclasses.replace(task, dataset=dataclasses.replace(task.dataset, name="ucmerced"))
+    with pytest.raises(SpecError) as err:
+        build_data(task, tmp_path, tmp_path / "cache", download=False)
+    assert str(err.value) == (f"{task.path}: dataset 'ucmerced' is not multi-label "
+                              "(multi-label datasets: bigearthnet, bigearthnet_v2)")
