@@ -6,12 +6,16 @@ An arch family owns a set of arch names and knows how to build them. Families li
 - a *prefixed* family owns every name ``<family>:<rest>``: ``timm:`` (any timm model: ViTs as
   token encoders, CNNs and hierarchical transformers as feature pyramids,
   ``rsbench.backbones.pyramid``);
-- an unprefixed family owns the plain names it lists: ``vit`` (``VIT_ARCHS``).
+- an unprefixed family owns the plain names it lists: ``vit`` (``VIT_ARCHS``);
+- ``zoo:`` (torchgeo's models, ``rsbench.zoo.family``) is registered the way any other family is.
 
-To add a family (the RS model zoo's ``zoo:`` names, say), write an object with the ``ArchFamily``
-methods and register it, lazily so that listing names imports nothing heavy::
+To add a family, write an object with the ``ArchFamily`` methods and register it, lazily so
+that listing names imports nothing heavy::
 
     FAMILIES.register("zoo", "rsbench.zoo.family:FAMILY")   # below the built-in families
+
+A family whose encoders are hierarchical wraps them as a ``backbones.pyramid.PyramidBackbone``
+(four levels at strides 4-32 with their widths); the dense heads then take the levels as they are.
 
 ``build_backbone``, ``build_model`` (the raw model on any device, ``meta`` for counting),
 ``check_arch`` and ``known_archs`` then take its names with no other change.
