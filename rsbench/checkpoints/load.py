@@ -161,6 +161,10 @@ def load_checkpoint(
     Raises:
         CheckpointError: the file is unreadable, refused as unsafe, or not a checkpoint.
     """
+    if arch.startswith("zoo:"):  # torchgeo's models, read in their released layout (rsbench.zoo)
+        from rsbench.zoo.load import zoo_checkpoint
+
+        return zoo_checkpoint(path_or_dir, arch, input_spec, pool, **overrides)
     path = Path(path_or_dir)
     try:
         source = open_source(path)

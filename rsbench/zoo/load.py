@@ -163,3 +163,17 @@ def load_zoo(path_or_dir: str | Path, arch: str, input_spec: InputSpec | None = 
         backbone.model.load_state_dict(state_dict, strict=False)
     backbone.load_report = report
     return backbone
+
+
+def zoo_checkpoint(path_or_dir: str | Path, arch: str, input_spec: InputSpec | None = None,
+                   pool: Pool = "cls", **overrides: Any) -> tuple[dict[str, torch.Tensor], LoadReport]:
+    """``load_checkpoint`` for a zoo arch (``rsbench inspect``): the filled module's tensors and
+    the report, on the entry's default weights' input spec when none is given."""
+    from rsbench.zoo import zoo_entry
+    from rsbench.zoo.spec import zoo_input_spec
+
+    entry = zoo_entry(arch)
+    spec = input_spec or zoo_input_spec(entry, None, arch)
+    offered = pool if pool in entry.pools else cast(Pool, next(iter(entry.pools)))
+    backbone = load_zoo(path_or_dir, arch, spec, offered, **overrides)
+    return backbone.model.state_dict(), backbone.load_report

@@ -55,3 +55,15 @@ def test_features_equal_torchgeo_forward_on_eurosat_order(tmp_path):
     mapping = plan.to_dict()["mapping"]
     assert mapping[8] == {"model": "s2_l1c:B8A", "data": "s2_l1c:B8A", "index": 12, "rule": "name"}
     assert [m["index"] for m in mapping] == [0, 1, 2, 3, 4, 5, 6, 7, 12, 8, 9, 10, 11]
+
+
+def test_inspect_reads_a_zoo_file(tmp_path, capsys):
+    from rsbench.cli import main
+
+    torch.manual_seed(0)
+    reference = tg.vit_small_patch16_224(None, in_chans=13, num_classes=0, depth=1)
+    path = released(tmp_path, reference)
+    assert main(["inspect", str(path), "--arch", "zoo:vit_small_patch16_224",
+                 "--set", "arch.depth=1"]) == 0
+    out = capsys.readouterr().out
+    assert "torch-zip / torchgeo" in out and "keys matched      18/18" in out
