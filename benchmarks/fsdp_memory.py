@@ -19,8 +19,19 @@ allocator or on other load on the machine.
 
 glibc's dynamic mmap threshold keeps freed 4-32 MiB blocks (the full model built before
 sharding, FSDP2's per-block all-gather buffers) in the heap, which inflates RSS above the
-tracked bytes; ``MALLOC_MMAP_THRESHOLD_=65536`` in the environment (passed on to every rank)
-fixes the threshold and shows the RSS the tensors themselves need.
+tracked bytes; ``--strategy fsdp`` on the CPU now fixes the threshold at 1 MiB in every rank
+(``fixed_mmap_threshold``; ``--mmap-threshold 0`` measures glibc's own behaviour instead).
+
+``--from-file`` trains the encoder of a random-weight safetensors checkpoint written once
+under ``--root-dir``, as ``rsbench run`` does: the plain run reads it whole (``load_backbone``),
+the FSDP runs build it on the meta device and fill each rank's shards from the file
+(``lazy_backbone``, filled in ``shard_module``), so no rank builds the full model. ``--adamw``
+picks AdamW's implementation: ``default`` is what rsbench's optimizers get (torch chooses: the
+per-tensor loop for CPU tensors and DTensors, ``foreach`` on GPUs), ``foreach`` and
+``for-loop`` force one; the resolved choice is printed. ``--mmap-threshold`` replaces the fixed
+glibc mmap threshold rsbench sets for CPU FSDP runs (``rsbench.engine.sharding.
+fixed_mmap_threshold``) by another, or by glibc's own dynamic one (0), to measure what it
+changes.
 
 Prints one JSON line per configuration, then one summary line with the ratios against the
 plain run. BENCHMARKS.md records results.
@@ -73,6 +84,53 @@ def local_bytes(t) -> int:
     return t.numel() * t.element_size()
 
 
+ADAMW = {"default": {}, "foreach": {"foreach": True}, "for-loop": {"foreach": False}}
+
+
+def resolved_foreach(opt) -> bool:
+    """Whether ``opt`` (an AdamW) runs its ``foreach`` path, as torch decides on ``step``."""
+    from torch.optim.optimizer import _default_to_fused_or_foreach
+
+    if opt.defaults["foreach"] is not None:
+        return bool(opt.defaults["foreach"])
+    params = [p for g in opt.param_groups for p in g["params"]]
+    return _default_to_fused_or_foreach(params, differentiable=False, use_fused=False)[1]
+
+
+def checkpoint_file(args):
+    """A random-weight fp32 safetensors file of ``args.arch`` at ``args.image``, written once."""
+    from pathlib import Path
+
+    import torch
+
+    from rsbench.backbones import InputSpec
+    from rsbench.backbones.factory import build_timm_model
+
+    path = Path(args.root_dir) / f"{args.arch}_{args.image}.safetensors"
+    if not path.exists():
+        from safetensors.torch import save_file
+
+        meta = build_timm_model(args.arch, InputSpec(img_size=args.image), "cls", device="meta")
+        g = torch.Generator().manual_seed(0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file({k: torch.randn(v.shape, generator=g) * 0.02
+                   for k, v in meta.state_dict().items()}, str(path))
+    return path
+
+
+def encoder(args, fsdp: bool):
+    """The run's encoder: random (built whole), or from ``checkpoint_file`` (lazy under FSDP)."""
+    from rsbench.backbones import InputSpec, build_backbone
+
+    spec = InputSpec(img_size=args.image)
+    if not args.from_file:
+        return build_backbone(args.arch, spec)
+    from rsbench.checkpoints import load_backbone
+    from rsbench.checkpoints.sharded import lazy_backbone
+
+    return (lazy_backbone if fsdp else load_backbone)(checkpoint_file(args), args.arch, spec)
+
+
 def worker(args) -> None:
     """One configuration; Lightning re-runs this same command line for ranks 1..N-1."""
     import lightning as L
@@ -80,19 +138,24 @@ def worker(args) -> None:
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
 
-    from rsbench.backbones import InputSpec, build_backbone
     from rsbench.backbones.memory import module_workload
     from rsbench.engine.sharding import shard_module
     from rsbench.engine.trainer import EngineOptions, make_trainer
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.world))
+    if args.mmap_threshold is not None:  # before any trainer: another threshold, or glibc's
+        import rsbench.engine.sharding as sharding
+
+        fixed = sharding.fixed_mmap_threshold
+        sharding.fixed_mmap_threshold = lambda threshold=0: bool(  # type: ignore[misc]
+            args.mmap_threshold and fixed(args.mmap_threshold))
     base_max, base_now = max_rss_bytes(), rss_bytes()  # baseline: after imports
     fsdp = args.worker == "fsdp"
 
     class Model(L.LightningModule):
         def __init__(self) -> None:
             super().__init__()
-            self.backbone = build_backbone(args.arch, InputSpec(img_size=args.image))
+            self.backbone = encoder(args, fsdp)
             self.head = nn.Linear(self.backbone.embed_dim, 10)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -106,7 +169,8 @@ def worker(args) -> None:
             return nn.functional.cross_entropy(self(x), y)  # through forward: FSDP2's root hooks
 
         def configure_optimizers(self):
-            return torch.optim.AdamW(self.parameters(), lr=1e-4, weight_decay=0.05)
+            return torch.optim.AdamW(self.parameters(), lr=1e-4, weight_decay=0.05,
+                                     **ADAMW[args.adamw])
 
     class Measure(L.Callback):
         def __init__(self) -> None:
@@ -131,6 +195,7 @@ def worker(args) -> None:
             }
             mine = {
                 "rank": trainer.global_rank,
+                "adamw_foreach": resolved_foreach(opt),
                 "peak_rss_mib": round((max_rss_bytes() - base_max) / MIB, 1),
                 "end_rss_mib": round((rss_bytes() - base_now) / MIB, 1),
                 "tracked_mib": round(sum(tracked.values()) / MIB, 1),
@@ -169,6 +234,9 @@ def worker(args) -> None:
         "image": args.image,
         "batch_per_rank": args.batch,
         "steps": args.steps,
+        "adamw": args.adamw,
+        "from_file": bool(args.from_file),
+        "mmap_threshold": "rsbench" if args.mmap_threshold is None else args.mmap_threshold,
         "full_model_build_mib": built_mib,
         "per_rank_peak_rss_mib": max(r["peak_rss_mib"] for r in ranks),
         "per_rank_tracked_mib": max(r["tracked_mib"] for r in ranks),
@@ -180,7 +248,9 @@ def run_config(kind: str, world: int, args) -> dict:
     """Run one configuration in a fresh interpreter and return its result line."""
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--world", str(world),
            "--arch", args.arch, "--image", str(args.image), "--batch", str(args.batch),
-           "--steps", str(args.steps), "--root-dir", args.root_dir]
+           "--steps", str(args.steps), "--root-dir", args.root_dir, "--adamw", args.adamw]
+    cmd += ["--from-file"] if args.from_file else []
+    cmd += [] if args.mmap_threshold is None else ["--mmap-threshold", str(args.mmap_threshold)]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
@@ -202,13 +272,24 @@ def main() -> None:
     p.add_argument("--worlds", default="1,2", help="FSDP2 process counts to measure")
     p.add_argument("--timeout", type=int, default=600, help="seconds per configuration")
     p.add_argument("--root-dir", default="/tmp/rsbench_fsdp_memory")
+    p.add_argument("--adamw", choices=list(ADAMW), default="default",
+                   help="AdamW implementation (default: torch's choice, as rsbench's optimizers)")
+    p.add_argument("--from-file", action="store_true",
+                   help="train a checkpoint's encoder, filled shard by shard under FSDP")
+    p.add_argument("--mmap-threshold", type=int, default=None, metavar="BYTES",
+                   help="glibc mmap threshold of the FSDP ranks (default: rsbench's; 0: glibc's "
+                        "own dynamic one)")
+    p.add_argument("--plain", action=argparse.BooleanOptionalAction, default=True,
+                   help="also run the plain one-process configuration (the ratios' base)")
     p.add_argument("--worker", choices=["plain", "fsdp"], help=argparse.SUPPRESS)
     p.add_argument("--world", type=int, default=1, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         worker(args)
         return
-    results = [run_config("plain", 1, args)]
+    if args.from_file:
+        checkpoint_file(args)  # written once, before any rank starts
+    results = [run_config("plain", 1, args)] if args.plain else []
     results += [run_config("fsdp", int(w), args) for w in args.worlds.split(",")]
     plain = results[0]
     for r in results:

@@ -11,7 +11,11 @@ forward pass on one image:
 - ``rsbench_bf16``: the same with ``dtype=torch.bfloat16`` (frozen protocols under bf16): each
   tensor cast as it is read, then one bf16 forward;
 - ``fsdp_2_ranks``: ``rsbench.checkpoints.sharded.load_sharded`` on 2 gloo ranks, each reading
-  only its FSDP2 shard's rows (the figure is the larger rank's);
+  only its FSDP2 shard's rows (the figure is the larger rank's); with ``--format dcp`` (a DCP
+  folder saved by 2 ranks, each tensor as 2 row chunks) each rank reads the saved chunks its
+  shards overlap, and the bytes each rank read are reported twice: as DCP's reader counts
+  them and as the kernel does (``rchar`` of ``/proc/self/io``, every read() of the load, after
+  the checkpoint's sha256, which ``rsbench run`` computes once per file version);
 - ``rsbench_two_runs``: ``rsbench.runner.LoadedModel`` handing out the encoder of two runs in
   turn (the first run's encoder released before the second's is read), as a suite does;
 - ``timm``: what a user writes otherwise: ``timm.create_model`` (random initialisation), the
@@ -46,9 +50,11 @@ def checkpoint(arch: str, fmt: str, workdir: Path) -> Path:
     from rsbench.backbones import InputSpec
     from rsbench.backbones.factory import build_timm_model
 
-    path = workdir / f"{arch}.{'safetensors' if fmt == 'safetensors' else 'pth'}"
+    path = workdir / f"{arch}.{ {'safetensors': 'safetensors', 'dcp': 'dcp'}.get(fmt, 'pth') }"
     if path.exists():
         return path
+    if fmt == "dcp":
+        return dcp_checkpoint(arch, path)
     meta = build_timm_model(arch, InputSpec(), "cls", device="meta")
     g = torch.Generator().manual_seed(0)
     state = {k: torch.randn(v.shape, generator=g) * 0.02 for k, v in meta.state_dict().items()}
@@ -62,36 +68,101 @@ def checkpoint(arch: str, fmt: str, workdir: Path) -> Path:
     return path
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dcp_rank(rank: int, arch: str, path: str, port: int) -> None:
+    """One of two ranks saving random fp32 weights of ``arch`` as FSDP2 shards (dim-0 rows,
+    ``torch.chunk``'s split) with DCP; each rank draws only its own rows."""
+    import os
+
+    import torch
+    import torch.distributed as dist
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.tensor import DTensor, Shard
+
+    from rsbench.backbones import InputSpec
+    from rsbench.backbones.factory import build_timm_model
+    from rsbench.checkpoints.rows import row_range
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    mesh = init_device_mesh("cpu", (2,))
+    g = torch.Generator().manual_seed(rank)
+    state = {}
+    for key, meta in build_timm_model(arch, InputSpec(), "cls", device="meta").state_dict().items():
+        start, stop = row_range(meta.shape[0], 2, rank)
+        local = torch.randn((stop - start, *meta.shape[1:]), generator=g) * 0.02
+        state[key] = DTensor.from_local(local, mesh, [Shard(0)], run_check=False,
+                                        shape=meta.shape, stride=meta.stride())
+    dcp.save({"model": state}, checkpoint_id=path)
+    dist.destroy_process_group()
+
+
+def dcp_checkpoint(arch: str, path: Path) -> Path:
+    """A DCP folder of ``arch`` saved by 2 ranks (``dcp_rank``), written once."""
+    import torch.multiprocessing as mp
+
+    mp.spawn(dcp_rank, args=(arch, str(path), free_port()), nprocs=2)
+    return path
+
+
+def read_chars() -> int:
+    """Bytes this process has read through read() and friends (``rchar``; 0 off Linux)."""
+    try:
+        with open("/proc/self/io") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("rchar:"))
+    except OSError:
+        return 0
+
+
 def sharded_rank(rank: int, arch: str, path: str, port: int, results) -> None:
-    """One of two ranks of ``fsdp_2_ranks``: its peak above imports, into ``results``."""
+    """One of two ranks of ``fsdp_2_ranks``: its peak above imports and the bytes it read."""
     import os
 
     import torch.distributed as dist
 
     from rsbench.backbones import InputSpec
+    from rsbench.checkpoints.digest import file_sha256
     from rsbench.checkpoints.sharded import load_sharded
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2)
-    base, start = max_rss_bytes(), time.perf_counter()
-    load_sharded(path, arch, InputSpec())
-    results.put((rank, max_rss_bytes() - base, time.perf_counter() - start))
+    # The record's sha256 reads the whole checkpoint once per file version (rsbench run keeps
+    # it in --cache-dir across processes); hashed first, so rchar counts the load's own reads.
+    file_sha256(path)
+    base, start, chars = max_rss_bytes(), time.perf_counter(), read_chars()
+    backbone = load_sharded(path, arch, InputSpec())
+    results.put((rank, max_rss_bytes() - base, time.perf_counter() - start,
+                 backbone.sharded_bytes_read, read_chars() - chars))
     dist.destroy_process_group()
 
 
-def sharded_mode(arch: str, path: Path) -> tuple[float, float]:
-    """``(peak bytes of the larger rank, seconds of the slower)`` of a 2-rank sharded load."""
-    import socket
-
+def sharded_mode(arch: str, path: Path) -> dict:
+    """Peak bytes of the larger rank, seconds of the slower, and per rank the bytes read
+    (DCP's count, None for other formats; the kernel's ``rchar``) of a 2-rank sharded load."""
     import torch.multiprocessing as mp
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     results = mp.get_context("spawn").SimpleQueue()
-    mp.spawn(sharded_rank, args=(arch, str(path), port, results), nprocs=2)
-    rows = [results.get() for _ in range(2)]
-    return max(r[1] for r in rows), max(r[2] for r in rows)
+    mp.spawn(sharded_rank, args=(arch, str(path), free_port(), results), nprocs=2)
+    rows = sorted(results.get() for _ in range(2))
+    return {"peak_rss_gb": max(r[1] for r in rows) / GB,
+            "seconds_to_first_forward": max(r[2] for r in rows),
+            "peak_rss_gb_per_rank": [r[1] / GB for r in rows],
+            "dcp_bytes_read_gb_per_rank": [None if r[3] is None else r[3] / GB for r in rows],
+            "rchar_gb_per_rank": [r[4] / GB for r in rows]}
+
+
+def size_bytes(path: Path) -> int:
+    """Bytes of a checkpoint file, or of every file in a checkpoint folder."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() \
+        else path.stat().st_size
 
 
 def run_mode(mode: str, arch: str, path: Path) -> dict:
@@ -99,9 +170,8 @@ def run_mode(mode: str, arch: str, path: Path) -> dict:
     import torch
 
     if mode == "fsdp_2_ranks":
-        peak, seconds = sharded_mode(arch, path)
-        return {"mode": mode, "arch": arch, "file": path.name, "file_gb": path.stat().st_size / GB,
-                "peak_rss_gb": peak / GB, "seconds_to_first_forward": seconds}
+        return {"mode": mode, "arch": arch, "file": path.name, "file_gb": size_bytes(path) / GB,
+                **sharded_mode(arch, path)}
 
     from rsbench.backbones import InputSpec
 
@@ -149,14 +219,21 @@ def run_mode(mode: str, arch: str, path: Path) -> dict:
         with torch.no_grad():
             model.forward_features(x)
     seconds = time.perf_counter() - start
-    return {"mode": mode, "arch": arch, "file": path.name, "file_gb": path.stat().st_size / GB,
+    return {"mode": mode, "arch": arch, "file": path.name, "file_gb": size_bytes(path) / GB,
             "peak_rss_gb": (max_rss_bytes() - base) / GB, "seconds_to_first_forward": seconds}
+
+
+def rounded(value):
+    """Floats (also in lists) to 3 decimals, for the printed rows."""
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return round(value, 3) if isinstance(value, float) else value
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", nargs="+", default=["vit_large_patch16", "vit_huge_patch14"])
-    p.add_argument("--format", choices=["safetensors", "torch"], default="safetensors")
+    p.add_argument("--format", choices=["safetensors", "torch", "dcp"], default="safetensors")
     p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     p.add_argument("--workdir", type=Path, default=Path("/tmp/rsbench_load_memory"))
     p.add_argument("--child", nargs=3, metavar=("MODE", "ARCH", "PATH"), help=argparse.SUPPRESS)
@@ -172,8 +249,7 @@ def main() -> None:
                                  capture_output=True, text=True, check=True).stdout
             row = json.loads(next(line for line in out.splitlines() if line.startswith(MARK))[len(MARK):])
             row["peak_over_file"] = row["peak_rss_gb"] / row["file_gb"]
-            print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}),
-                  flush=True)
+            print(json.dumps({k: rounded(v) for k, v in row.items()}), flush=True)
 
 
 if __name__ == "__main__":
