@@ -136,7 +136,7 @@ def test_dataset_root_override(data_root, tmp_path):
 
 
 def test_unknown_names_bands_and_splits_are_one_line_errors(data_root, tmp_path):
-    known = "aid, bigearthnet, bigearthnet_v2, eurosat, resisc45, so2sat, ucmerced"
+    known = "aid, eurosat, resisc45, so2sat, ucmerced"  # the scene datasets only
     with pytest.raises(RegistryError, match=f"known: {known}"):
         build("ucmerced2", data_root, tmp_path)
     with pytest.raises(SpecError, match="bands.*allowed: R, G, B"):
@@ -204,8 +204,29 @@ def test_eurosat_metadata_agrees_with_torchgeo():
     assert theirs.all_band_names == ours.all_band_names
     assert tgd.EuroSATSpatial.split_md5s == ours.split_md5s["spatial"]
     # every scene dataset is read here; bigearthnet (multi-label) in tests/multilabel, so2sat in
-    # tests/data
-    assert sorted(DATASETS) == sorted([*NUM_CLASSES, "bigearthnet", "bigearthnet_v2", "so2sat"])
+    # tests/data; segmentation and detection datasets in their own tests
+    from rsbench.data.base import SceneAdapter
+    from rsbench.data.catalog import names_of
+
+    assert names_of(SceneAdapter) == sorted([*NUM_CLASSES, "so2sat"])
+    assert sorted(DATASETS) == sorted([*NUM_CLASSES, "bigearthnet", "bigearthnet_v2", "so2sat",
+                                       "loveda", "potsdam", "vaihingen", "isaid",
+                                       "dior", "dota", "xview", "xview_tiles"])
+
+
+def test_a_dataset_of_another_task_type_is_refused_with_the_names_that_fit():
+    from rsbench.data.detection.build import det_adapter
+    from rsbench.data.segmentation.build import seg_adapter
+    from rsbench.registry import RegistryError
+
+    with pytest.raises(SpecError) as spec_err:
+        seg_adapter("ucmerced")
+    assert str(spec_err.value) == ("dataset 'ucmerced' is not a segmentation dataset "
+                                   "(segmentation datasets: isaid, loveda, potsdam, vaihingen)")
+    with pytest.raises(RegistryError) as err:
+        det_adapter("dotaa")
+    assert str(err.value) == ("unknown detection dataset 'dotaa'; did you mean dota? "
+                              "(known: dior, dota, xview, xview_tiles)")
 
 
 def test_download_goes_through_torchgeo_and_fetches_missing_split_files(tmp_path, monkeypatch):

@@ -30,6 +30,12 @@ class DatasetAdapter:
     #: Whether images carry a set of labels (``type: multilabel`` tasks read it).
     multilabel: ClassVar[bool] = False
 
+    def wrong_type(self, what: str = "", fitting: tuple[str, ...] = ()) -> Exception:
+        """The one-line error of a ``what`` task (e.g. segmentation) naming this dataset, which
+        is of another kind; ``fitting``: the datasets that are ``what``."""
+        return SpecError(f"dataset {self.name!r} is not a {what} dataset ({what} datasets: "
+                         f"{', '.join(fitting)})")
+
     def how_to_get(self) -> str:
         """How a person obtains the data (one clause, no trailing period)."""
         return f"download it from {self.homepage} (no automatic download)"

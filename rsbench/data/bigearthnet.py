@@ -154,7 +154,7 @@ class BigEarthNetAdapter(DatasetAdapter):
         """Refused, as :meth:`official` (a ratio split of a scene-classification task)."""
         raise self.wrong_type()
 
-    def wrong_type(self) -> Exception:
+    def wrong_type(self, what: str = "", fitting: tuple[str, ...] = ()) -> Exception:
         """The one-line error of a single-label task on this multi-label dataset."""
         return SpecError(f"dataset {self.name!r} is multi-label: its tasks have type: multilabel "
                          "(tasks/multilabel/)")

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rsbench.config import DatasetSpec
+from rsbench.data.base import SceneAdapter
 from rsbench.data.bundle import SplitData
-from rsbench.data.catalog import dataset_adapter
+from rsbench.data.catalog import adapter_of
 from rsbench.data.dataset import SceneDataset
 from rsbench.data.fractions import with_train_fraction
 from rsbench.data.rows import container_rel
@@ -51,7 +52,7 @@ def build_classification_data(spec: DatasetSpec, data_root: Path, split_dir: Pat
         DatasetNotFound: the data is absent or incomplete (says where and how to get it).
         SplitConflict: a split file of the same name exists with different content.
     """
-    adapter = adapter_for(dataset_adapter(spec.name), spec)  # no variant: refused, not ignored
+    adapter = adapter_for(adapter_of(spec.name, SceneAdapter, "scene classification"), spec)  # no variant: refused
     split = parse_split(spec.split, adapter.official_splits, with_fraction=True)
     reader = adapter.reader(tuple(spec.bands))
     root = dataset_root(spec, data_root)

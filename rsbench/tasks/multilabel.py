@@ -73,7 +73,7 @@ def build_data(task, data_root: Path, cache_dir: Path, download: bool,
 
     adapter = dataset_adapter(task.dataset.name)  # the one dataset registry
     if not adapter.multilabel:
-        known = [n for n in DATASETS if DATASETS.get(n).multilabel]
+        known = [n for n in DATASETS if DATASETS.get(n).multilabel]  # imports each adapter
         raise SpecError(f"{task.path or task.task}: dataset {task.dataset.name!r} is not multi-label "
                         f"(multi-label datasets: {', '.join(known)})")
     patches = cast(PatchAdapter, adapter)  # every multi-label adapter reads patches

@@ -12,7 +12,6 @@ split by source image.
 """
 
 from rsbench.data.detection.build import (
-    DET_DATASETS,
     RatioDetSplit,
     build_detection_data,
     det_adapter,
@@ -38,7 +37,6 @@ from rsbench.data.detection.xview import XVIEW_CLASSES, XVIEW_TYPE_IDS, parse_xv
 from rsbench.data.detection.xview_prepare import prepare_xview
 
 __all__ = [
-    "DET_DATASETS",
     "DIOR_CLASSES",
     "DOTA_CLASSES",
     "XVIEW_CLASSES",

@@ -15,6 +15,7 @@ from typing import Any
 
 from rsbench.config import DatasetSpec
 from rsbench.data.build import dataset_root
+from rsbench.data.catalog import adapter_of
 from rsbench.data.detection.base import DetAdapter
 from rsbench.data.detection.common import DetectionData, DetectionDataset, DetSample
 from rsbench.data.errors import SplitSpecError
@@ -24,13 +25,6 @@ from rsbench.data.seeded import carve_val
 from rsbench.data.split_files import pinned_split
 from rsbench.data.splits import SplitSpec, parse_split, ratio_split
 from rsbench.data.variant import adapter_for
-from rsbench.registry import Registry
-
-DET_DATASETS = Registry("detection dataset")
-DET_DATASETS.register("dior", "rsbench.data.detection.dior:DIORAdapter")
-DET_DATASETS.register("dota", "rsbench.data.detection.dota:DOTAAdapter")
-DET_DATASETS.register("xview", "rsbench.data.detection.xview:XViewAdapter")
-DET_DATASETS.register("xview_tiles", "rsbench.data.detection.xview_tiles:XViewTilesAdapter")
 
 
 @dataclass(frozen=True)
@@ -50,9 +44,10 @@ def det_adapter(name: str) -> DetAdapter:
     """The adapter for detection dataset ``name``.
 
     Raises:
-        RegistryError: an unknown name; the one-line message lists the known ones.
+        RegistryError: an unknown name, or not a detection dataset; the one-line message lists
+            the detection datasets.
     """
-    return DET_DATASETS.get(name)()
+    return adapter_of(name, DetAdapter, "detection")
 
 
 def parse_det_split(raw: dict, adapter: DetAdapter) -> OfficialSplit | RatioDetSplit:

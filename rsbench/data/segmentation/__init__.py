@@ -12,7 +12,6 @@ from rsbench.data.official_split import OfficialSplit, parse_official_split
 from rsbench.data.preparation import patch_positions
 from rsbench.data.segmentation.build import (
     PREPARABLE,
-    SEG_DATASETS,
     build_segmentation_data,
     prepare_dataset,
     seg_adapter,
@@ -29,7 +28,6 @@ from rsbench.data.segmentation.synthetic import make_synthetic_loveda
 __all__ = [
     "IGNORE_INDEX",
     "PREPARABLE",
-    "SEG_DATASETS",
     "OfficialSplit",
     "SegmentationData",
     "SegmentationDataset",

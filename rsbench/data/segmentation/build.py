@@ -13,6 +13,7 @@ from typing import Any
 
 from rsbench.config import DatasetSpec
 from rsbench.data.build import dataset_root
+from rsbench.data.catalog import adapter_of
 from rsbench.data.fractions import group_subset
 from rsbench.data.official_split import parse_official_split
 from rsbench.data.preparation import preparable, prepare_raw
@@ -25,13 +26,7 @@ from rsbench.data.segmentation.common import (
 )
 from rsbench.data.split_files import pinned_split
 from rsbench.data.variant import adapter_for
-from rsbench.registry import Registry
 
-SEG_DATASETS = Registry("segmentation dataset")
-SEG_DATASETS.register("loveda", "rsbench.data.segmentation.loveda:LoveDAAdapter")
-SEG_DATASETS.register("potsdam", "rsbench.data.segmentation.isprs:PotsdamAdapter")
-SEG_DATASETS.register("vaihingen", "rsbench.data.segmentation.isprs:VaihingenAdapter")
-SEG_DATASETS.register("isaid", "rsbench.data.segmentation.isaid:ISAIDAdapter")
 #: Datasets whose raw release must be cut into patches first (``prepare_dataset``).
 PREPARABLE = tuple(preparable("segmentation"))
 
@@ -40,9 +35,10 @@ def seg_adapter(name: str) -> SegAdapter:
     """The adapter for segmentation dataset ``name``.
 
     Raises:
-        RegistryError: an unknown name; the one-line message lists the known ones.
+        RegistryError: an unknown name, or not a segmentation dataset; the one-line message
+            lists the segmentation datasets.
     """
-    return SEG_DATASETS.get(name)()
+    return adapter_of(name, SegAdapter, "segmentation")
 
 
 def build_segmentation_data(spec: DatasetSpec, data_root: Path, split_dir: Path,
