@@ -124,6 +124,17 @@ def cmd_ls(args) -> int:
                   f"{r['patch']:>6} {r['params']:>16,}  {paper}")
         print("plus any timm model as timm:<name>; counts at 224 px, 3 bands, no head")
         return 0
+    if args.what == "zoo":
+        from rsbench.zoo import zoo_rows
+
+        zoo = zoo_rows()
+        if args.json:
+            print(json.dumps(zoo, indent=1))
+            return 0
+        for z in zoo:
+            print(f"{z['arch']:<34} {z['conditioning']:<11} {z['weights']}.{z['default_weights']}")
+        print("cards: models/zoo/*.yaml; weights: the file torchgeo's weights URL names, read locally")
+        return 0
     rows = task_rows()
     if args.json:
         print(json.dumps(rows, indent=1))
@@ -369,8 +380,8 @@ def parser() -> argparse.ArgumentParser:
     add_engine_args(r)
     r.set_defaults(func=cmd_run)
 
-    ls = sub.add_parser("ls", help="list models or tasks")
-    ls.add_argument("what", choices=["models", "tasks"])
+    ls = sub.add_parser("ls", help="list models, the RS model zoo or tasks")
+    ls.add_argument("what", choices=["models", "zoo", "tasks"])
     ls.add_argument("--json", action="store_true", help="machine-readable output")
     add_plan_args(ls)
     ls.set_defaults(func=cmd_ls)

@@ -39,3 +39,15 @@ def test_doctor_reports_this_torch_and_the_fix_for_what_is_missing(capsys, monke
                                           "ok": False, "fix": "pip install xyz"}
     assert main(["doctor"]) == 0
     assert "  no_such_module_xyz: pip install xyz" in capsys.readouterr().out
+
+
+def test_ls_zoo_json_lists_every_zoo_card_arch(capsys):
+    from pathlib import Path
+
+    import yaml
+
+    assert main(["ls", "zoo", "--json"]) == 0
+    archs = {r["arch"] for r in json.loads(capsys.readouterr().out)}
+    cards = Path(__file__).resolve().parents[1] / "models" / "zoo"
+    assert {yaml.safe_load(p.read_text())["arch"] for p in cards.glob("*.yaml")} <= archs
+    assert "zoo:dofa_base_patch16_224" in archs
