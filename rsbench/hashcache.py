@@ -36,7 +36,7 @@ def forget_in_memory() -> None:
     _RESOLVED.clear()
 
 
-def file_version(path: Path) -> tuple[str, int, int, int]:
+def file_version(path: str | Path) -> tuple[str, int, int, int]:
     """What identifies one version of a file: resolved path, size, mtime and inode."""
     stat = os.stat(path)
     given = (os.fspath(path), stat.st_dev, stat.st_ino)

@@ -27,7 +27,7 @@ import numpy as np
 
 from rsbench import hashcache
 from rsbench.data.errors import DataError, named
-from rsbench.data.rows import container
+from rsbench.data.rows import SEP, container
 
 SPLITS = ("train", "val", "test")
 VERSION = 1  # bump when the checks change: old verdicts must not vouch for new rules
@@ -35,10 +35,22 @@ VERSION = 1  # bump when the checks change: old verdicts must not vouch for new 
 COLOUR_MODES = ("RGB", "RGBA", "RGBX", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV")
 
 
+def sample_parts(dataset, sample) -> tuple:
+    """The root-relative paths of the files one sample reads: its image (and mask or annotation)."""
+    return sample if hasattr(dataset, "read_mask") or hasattr(dataset, "adapter") else sample[:1]
+
+
 def sample_paths(dataset, sample) -> list[Path]:
     """The files one sample reads: its image (and mask or annotation file)."""
-    parts = sample if hasattr(dataset, "read_mask") or hasattr(dataset, "adapter") else sample[:1]
-    return [container(dataset.root / rel) for rel in parts]  # a row key: its container file
+    return [container(dataset.root / rel) for rel in sample_parts(dataset, sample)]  # a row key: its file
+
+
+def sample_files(dataset, sample) -> list[str]:
+    """:func:`sample_paths` as strings, joined without building a ``Path`` per file: a re-check
+    of a suite's files is a stat each, and a ``Path`` costs several times a stat to build."""
+    root = str(dataset.root)
+    return [os.path.join(root, rel) if SEP not in rel else str(container(dataset.root / rel))
+            for rel in map(str, sample_parts(dataset, sample))]
 
 
 def colour_bands(path: Path, reader) -> str | None:
@@ -145,10 +157,10 @@ def split_counts(data) -> dict[str, int]:
         return {}
 
 
-def unique_paths(parts: list) -> list[Path]:
+def unique_paths(parts: list) -> list[str]:
     """Every file the splits read, once each (xView's one GeoJSON serves every image)."""
     return list(dict.fromkeys(path for _, dataset in parts for sample in dataset.samples
-                              for path in sample_paths(dataset, sample)))
+                              for path in sample_files(dataset, sample)))
 
 
 def check_identity(data, parts: list) -> tuple:
@@ -159,9 +171,10 @@ def check_identity(data, parts: list) -> tuple:
             getattr(data, "ignore_index", None))
 
 
-def verdict_key(data, parts: list) -> str:
-    """The cache key of one bundle's check: what it depends on and every file's version."""
-    versions = [hashcache.file_version(path) for path in unique_paths(parts)]
+def verdict_key(data, parts: list, files: list[str]) -> str:
+    """The cache key of one bundle's check: what it depends on and every file's version
+    (``files``: :func:`unique_paths` of ``parts``)."""
+    versions = [hashcache.file_version(path) for path in files]
     samples = [(split, [list(map(str, s)) for s in d.samples]) for split, d in parts]
     return hashcache.key_of("preflight", (check_identity(data, parts), samples, versions))
 
@@ -170,7 +183,7 @@ def sample_verdict(data, identity: tuple, dataset, sample) -> tuple[str | None, 
     """``problem_of`` one sample, remembered in this process by its files' versions, so tasks
     over overlapping samples (label fractions, several protocols) decode each file once."""
     try:
-        versions = [hashcache.file_version(p) for p in sample_paths(dataset, sample)]
+        versions = [hashcache.file_version(p) for p in sample_files(dataset, sample)]
     except OSError:
         return problem_of(data, dataset, sample)  # missing: named there
     key = hashcache.key_of("preflight_sample", (identity, versions))
@@ -216,9 +229,10 @@ def preflight(data, task: str = "", metric: str = "", workers: int | None = None
     if short:
         raise DataError(f"{where}: {'; '.join(short)} ({data.split_file}); the dataset changed "
                         f"under the split: restore it or move the split file away")
-    n_files = len(unique_paths(parts))
+    files = unique_paths(parts)
+    n_files = len(files)
     try:
-        key = verdict_key(data, parts)
+        key = verdict_key(data, parts, files)
     except OSError:
         key = None  # a file is missing: checked below, where it is named
     kept = hashcache.lookup(key) if key else None

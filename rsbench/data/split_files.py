@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from rsbench import hashcache
@@ -80,7 +81,7 @@ def dataset_fingerprint(root: Path, paths: list[str]) -> str:
     """
     rels = sorted(paths)
     try:
-        versions = [hashcache.file_version(root / rel) for rel in rels]
+        versions = [hashcache.file_version(os.path.join(root, rel)) for rel in rels]  # no Path each
     except FileNotFoundError:  # all of them named, before anything reads them
         missing = [rel for rel in rels if not (root / rel).is_file()]
         raise DataError(f"dataset at {root}: {len(missing)} file(s) the split uses are missing: "
