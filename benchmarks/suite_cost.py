@@ -7,7 +7,10 @@ Rows (one JSON line each, with the machine's load average):
   ``rsbench run`` on fake data in the real layouts, ``--per-class`` images per class (the real
   datasets hold 100, 220-420 and 700), at ``--image-size``: backbone forwards against distinct
   images, the run's wall time against a bare loop (the same decode, resize and forward pass over
-  each distinct image once, batch 64, no Lightning, no data checks);
+  each distinct image once, batch 64, no Lightning, no data checks), the same in CPU seconds
+  of this process (all its threads), and where the run's time went: the suite plan's data
+  checks and split builds, its extraction, and the runs' heads, kNN and pre-flights (from the
+  records); ``--repeat`` runs it that often (a fresh cache each time) and adds the medians;
 - ``rerun``: ``rsbench run`` of an all-recorded 20-record suite in a new process (median of 5),
   and whether torch was imported;
 - ``heads``: the batched probe (``rsbench.protocols.probe_heads``) on ``--n`` x ``--dim`` random
@@ -16,7 +19,11 @@ Rows (one JSON line each, with the machine's load average):
 
     python benchmarks/suite_cost.py forwards rerun heads --heads-epochs 3
 
-The defaults (ViT-Ti/16 at 32 px, 100 images per class: 9,600 images) fit a 2-core machine.
+The defaults (ViT-Ti/16 at 32 px, 100 images per class: 9,600 images) fit a 2-core machine;
+``--arch vit_small_patch16 --image-size 224 --per-class 20 --set
+dataset.split.val_fraction=0.5`` (1,920 images; the larger val fraction leaves every split a
+val set at 20 images per class) is a case where the forward pass dominates. ``--threads N`` sets torch's intra-op threads for the whole process first (on a
+shared machine, 1 keeps both sides of the ratio off the OpenMP barrier of a descheduled thread).
 """
 
 from __future__ import annotations
@@ -44,8 +51,17 @@ def emit(row: dict) -> None:
                       "cpus": len(os.sched_getaffinity(0))}), flush=True)
 
 
-def bare_loop_s(files: list[Path], arch: str, size: int) -> float:
-    """Seconds to decode, resize and run a random ``arch`` over ``files`` once, batch 64."""
+def cpu_s() -> float:
+    """CPU seconds of this process so far, every thread."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bare_loop_s(files: list[Path], arch: str, size: int) -> tuple[float, float]:
+    """(wall, CPU) seconds to decode, resize and run a random ``arch`` over ``files`` once,
+    batch 64."""
     import torch
 
     from rsbench.backbones import InputSpec, build_backbone
@@ -55,38 +71,94 @@ def bare_loop_s(files: list[Path], arch: str, size: int) -> float:
     torch.manual_seed(0)
     backbone = build_backbone(arch, InputSpec(img_size=size)).eval()
     data = SceneDataset(Path("/"), [(str(f), 0) for f in files], RGBReader(), size)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_s()
     with torch.inference_mode():
         for images, _ in torch.utils.data.DataLoader(data, batch_size=64):
             backbone.pooled(images)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_s() - cpu
 
 
-def forwards_row(args, work: Path) -> None:
-    from fake_data import generator
+def timed_plan(into: dict):
+    """``prefetched`` (the suite plan's extraction), recording its counts and seconds."""
+    import rsbench.protocols.frozen_features as frozen
 
+    original = frozen.prefetched
+
+    def prefetched(*a, **k):
+        start = time.perf_counter()
+        counts = original(*a, **k)
+        into.update(counts, plan_s=time.perf_counter() - start)
+        return counts
+
+    return original, prefetched
+
+
+def record_seconds(out: Path) -> dict:
+    """The runs' own timings, summed over the records: heads, kNN, pre-flight."""
+    sums = dict.fromkeys(("head_s", "knn_s", "preflight_s", "total_s"), 0.0)
+    for path in out.rglob("*.json"):
+        timings = json.loads(path.read_text()).get("timings", {})
+        for key in sums:
+            sums[key] += float(timings.get(key, 0.0))
+    return {f"runs_{k}": round(v, 2) for k, v in sums.items()}
+
+
+def one_suite(args, work: Path, data: Path, files: list[Path], n: int) -> dict:
+    """One fresh run of the suite and of the bare loop; the row's figures."""
+    import rsbench.protocols.frozen_features as frozen
+    from rsbench import hashcache
     from rsbench.cli import main
     from rsbench.engine.features import forwarded_images
 
+    hashcache.forget_in_memory()  # as a new process starts: nothing checked, nothing resolved
+    card = work / "card.yaml"
+    card.write_text(f"name: random\narch: {args.arch}\nrandom_init: true\n")
+    plan: dict = {}
+    original, frozen.prefetched = timed_plan(plan)
+    before, start, cpu = forwarded_images(), time.perf_counter(), cpu_s()
+    try:
+        rc = main(["run", "--model", str(card), "--tasks", ",".join(PROBES + KNNS), "--seeds",
+                   "0", "--out", str(work / f"out{n}"), "--data-root", str(data), "--cache-dir",
+                   str(work / f"cache{n}"), "--accelerator", "cpu", "--quiet",
+                   "--set", f"dataset.image_size={args.image_size}",
+                   *[a for extra in args.set for a in ("--set", extra)]])
+    finally:
+        frozen.prefetched = original
+    wall, cpu = time.perf_counter() - start, cpu_s() - cpu
+    forwards = forwarded_images() - before
+    bare, bare_cpu = bare_loop_s(files, args.arch, args.image_size)
+    return {"rc": rc, "backbone_forwards": forwards,
+            "forwards_per_image": round(forwards / len(files), 3),
+            "suite_wall_s": round(wall, 2), "bare_forward_loop_s": round(bare, 2),
+            "wall_vs_forwards": round(wall / bare, 3), "suite_cpu_s": round(cpu, 2),
+            "bare_cpu_s": round(bare_cpu, 2), "cpu_vs_forwards": round(cpu / bare_cpu, 3),
+            "plan_extraction_s": round(plan.get("features_s", 0.0), 2),
+            "plan_checks_and_splits_s": round(plan.get("plan_s", 0.0)
+                                              - plan.get("features_s", 0.0), 2),
+            **record_seconds(work / f"out{n}")}
+
+
+def forwards_row(args, work: Path) -> None:
+    import torch
+    from fake_data import generator
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
     data = work / "data"
     for name in CLASSES:
         generator(name).make(data / name, n_per_class=args.per_class, size=args.image_size, seed=0)
     files = sorted(p for p in data.rglob("*") if p.suffix in (".tif", ".jpg"))
-    card = work / "card.yaml"
-    card.write_text(f"name: random\narch: {args.arch}\nrandom_init: true\n")
-    before, start = forwarded_images(), time.perf_counter()
-    rc = main(["run", "--model", str(card), "--tasks", ",".join(PROBES + KNNS), "--seeds", "0",
-               "--out", str(work / "out"), "--data-root", str(data), "--cache-dir",
-               str(work / "cache"), "--accelerator", "cpu", "--quiet",
-               "--set", f"dataset.image_size={args.image_size}"])
-    wall = time.perf_counter() - start
-    forwards = forwarded_images() - before
-    bare = bare_loop_s(files, args.arch, args.image_size)
-    emit({"row": "forwards", "rc": rc, "arch": args.arch, "image_size": args.image_size,
-          "per_class": args.per_class, "tasks": len(PROBES + KNNS), "distinct_images": len(files),
-          "backbone_forwards": forwards, "forwards_per_image": round(forwards / len(files), 3),
-          "suite_wall_s": round(wall, 2), "bare_forward_loop_s": round(bare, 2),
-          "wall_vs_forwards": round(wall / bare, 3)})
+    head = {"row": "forwards", "arch": args.arch, "image_size": args.image_size,
+            "per_class": args.per_class, "tasks": len(PROBES + KNNS), "distinct_images": len(files),
+            "threads": torch.get_num_threads(), "set": args.set}
+    rows = []
+    for n in range(args.repeat):
+        rows.append(one_suite(args, work, data, files, n))
+        emit({**head, "repeat": n, **rows[-1]})
+    if args.repeat > 1:
+        numbers = [k for k, v in rows[0].items() if isinstance(v, float)]
+        emit({**head, "repeat": "median",
+              **{k: round(statistics.median(r[k] for r in rows), 3) for k in numbers}})
 
 
 def rerun_row(args, work: Path) -> None:
@@ -169,6 +241,11 @@ def main() -> None:
     p.add_argument("--classes", type=int, default=45)
     p.add_argument("--heads-epochs", type=int, default=90)
     p.add_argument("--batch-size", type=int, help="probe batch (default: the recipe's 256)")
+    p.add_argument("--repeat", type=int, default=1, help="forwards: fresh runs, then medians")
+    p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="forwards: more task overrides for rsbench run (e.g. a val fraction that "
+                        "leaves every split a val set at few images per class)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for row in args.rows:
