@@ -107,10 +107,23 @@ def task_rows() -> list[dict]:
     return rows
 
 
+def ls_plan(args) -> int:
+    """``rsbench ls models --plan``: every registry ViT's (or ``--arch``'s) memory plan for the
+    generic frozen and fine-tune jobs or for ``--tasks``, as a table or ``--json``."""
+    from rsbench.plan_check import GIB, NodeMemory, Setting, fills_sharded, planned_rows, zoo_table
+
+    s = Setting(args.strategy, args.devices, args.num_nodes, args.precision, args.accelerator,
+                args.sharding, sharded_load=fills_sharded(args.strategy, args.accelerator))
+    node = NodeMemory(args.node_memory * GIB, "--node-memory", args.device_memory * GIB,
+                      "--device-memory")
+    plans = planned_rows(s, node, [t for t in (args.tasks or "").split(",") if t], args.img_size,
+                         args.batch_size, args.arch, args.read_gbps)
+    print(json.dumps(plans, indent=1) if args.json else zoo_table(plans, s, node))
+    return 0
+
+
 def cmd_ls(args) -> int:
     if args.what == "models" and args.plan:
-        from rsbench.plan_check import ls_plan
-
         return ls_plan(args)
     if args.what == "models":
         rows = model_rows()

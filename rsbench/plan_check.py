@@ -245,23 +245,17 @@ def run_weights_dtype(task, engine) -> str:
     return weights_dtype(task_job(task).protocol, setting(engine))
 
 
-def ls_plan(args) -> int:
-    """``rsbench ls models --plan``: the plan of every registry ViT (or ``--arch``), for the
-    generic frozen and fine-tune jobs or for ``--tasks``, as a table or ``--json``."""
-    import json
-
-    s = Setting(args.strategy, args.devices, args.num_nodes, args.precision, args.accelerator,
-                args.sharding, sharded_load=fills_sharded(args.strategy, args.accelerator))
-    node = NodeMemory(args.node_memory * GIB, "--node-memory", args.device_memory * GIB,
-                      "--device-memory")
-    if args.tasks:
+def planned_rows(s: Setting, node: NodeMemory, tasks: list[str], img_size: int, batch_size: int,
+                 archs: list[str] | None, read_gbps: float) -> list[dict]:
+    """``rsbench ls models --plan``'s rows: the plan of every registry ViT (or ``archs``) under
+    ``s`` on ``node``, for the generic frozen and fine-tune jobs at ``img_size`` (fine-tune:
+    ``batch_size`` per rank), or for the named ``tasks``."""
+    if tasks:
         from rsbench.config import find_task
 
-        jobs = [task_job(find_task(name)) for name in args.tasks.split(",") if name]
+        jobs = [task_job(find_task(name)) for name in tasks]
     else:
-        jobs = [Job("frozen (batch 64/rank)", "frozen", 64, args.img_size),
-                Job(f"finetune (batch {args.batch_size}/rank)", "finetune",
-                    args.batch_size * s.world_size, args.img_size)]
-    rows = zoo_rows(s, node, jobs, args.arch or None, args.read_gbps * GB)
-    print(json.dumps(rows, indent=1) if args.json else zoo_table(rows, s, node))
-    return 0
+        jobs = [Job("frozen (batch 64/rank)", "frozen", 64, img_size),
+                Job(f"finetune (batch {batch_size}/rank)", "finetune", batch_size * s.world_size,
+                    img_size)]
+    return zoo_rows(s, node, jobs, archs or None, read_gbps * GB)
