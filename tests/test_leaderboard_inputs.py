@@ -76,3 +76,13 @@ def test_html_cell_tooltip_and_provenance_show_the_input():
     assert parser.cells[("rgb-vit", "ben")] == (f"input: {line}", line)
     assert parser.cells[("old", "ben")] == (None, "")
     assert page.count(f"<th>input</th><td><code>{line.replace('<', '&lt;')}</code>") == 2
+
+
+def test_a_sar_cell_states_the_db_range_its_data_0_and_1_stand_for():
+    # BigEarthNet S1 data: -50 dB -> 0, +10 dB -> 1 (rsbench.data.sar), recorded, not applied.
+    spec = InputSpec(bands=("VV", "VH"), sensor="s1", mean=(0.5, 0.5), std=(0.1, 0.1))
+    dataset = DatasetSpec(name="bigearthnet", variant="s1", split={"kind": "official"},
+                          image_size=120, bands=("VV", "VH"))
+    data_input = input_plan(spec, "sar-vit", dataset).to_dict()
+    assert (data_input["value_scale"], data_input["value_offset"]) == ({"data": 60.0, "model": 1.0}, -50.0)
+    assert input_summary(data_input).endswith("value scale: data 0..1 = -50..10 raw, x1 for the model")

@@ -14,16 +14,19 @@ from rsbench.bands.matching import BandMatch, Matched, checked_fill, match_bands
 from rsbench.bands.sensors import BandError, bands
 
 
-def data_sensor(dataset: Any) -> tuple[str, float]:
-    """``(sensor, value_scale)`` the adapter of a dataset spec (its variant included) declares;
-    ``("rgb", 255)`` for datasets whose adapters declare none (8-bit RGB scaled to [0, 1])."""
+def data_sensor(dataset: Any) -> tuple[str, float, float]:
+    """``(sensor, value_scale, value_offset)`` the adapter of a dataset spec (its variant
+    included) declares: data 0 is ``value_offset`` raw, data 1.0 is ``value_offset +
+    value_scale`` (Sentinel-1: -50 dB and +10 dB); ``("rgb", 255, 0)`` for datasets whose
+    adapters declare none (8-bit RGB scaled to [0, 1])."""
     from rsbench.data.catalog import DATASETS, dataset_adapter
     from rsbench.data.variant import adapter_for
 
     if dataset.name not in DATASETS:
-        return "rgb", 255.0
+        return "rgb", 255.0, 0.0
     adapter = adapter_for(dataset_adapter(dataset.name), dataset)
-    return getattr(adapter, "sensor", "rgb"), float(getattr(adapter, "value_scale", 255.0))
+    return (getattr(adapter, "sensor", "rgb"), float(getattr(adapter, "value_scale", 255.0)),
+            float(getattr(adapter, "value_offset", 0.0)))
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class InputPlan:
         scale: the card's ``value_scale`` (data [0, 1] -> model units).
         mean: the card's per-band mean (model order, model units).
         std: the card's per-band std.
-        data_scale: the dataset's raw value of 1.0 (recorded, not applied: data is in [0, 1]).
+        data_scale: the dataset's raw span of [0, 1] (recorded, not applied: data is in [0, 1]).
         statistics: the training split's per-data-channel mean/std for ``dataset``.
         conditioning: the card's model is told each band's physics (``InputSpec.extras``):
             ``wavelength`` (missing bands are left out, not filled) or ``gsd``; None if not.
@@ -54,6 +57,7 @@ class InputPlan:
     data_scale: float
     statistics: dict | None = None
     conditioning: str | None = None
+    data_offset: float = 0.0  # the raw value of data 0 (Sentinel-1: -50 dB); recorded only
 
     @property
     def encoder_entries(self) -> tuple[Matched, ...]:
@@ -160,6 +164,7 @@ class InputPlan:
             "patch_embed": self.patch_embed_change(),
             "tolerance_nm": self.match.tolerance_nm,
             "value_scale": {"data": self.data_scale, "model": self.scale},
+            "value_offset": self.data_offset,
             "normalisation": self.normalisation,
             "mean": mean, "std": std,
             "statistics": self.statistics,
@@ -186,7 +191,7 @@ def input_plan(spec: Any, model: str, dataset: Any) -> InputPlan:
         BandError: unknown band names, a missing band without ``band_fill``, or a fill that
             cannot run with the declared normalisation.
     """
-    sensor, data_scale = data_sensor(dataset)
+    sensor, data_scale, data_offset = data_sensor(dataset)
     model_bands = bands(tuple(spec.bands), spec.sensor, f"model {model}: input_spec.bands")
     data_bands = bands(tuple(dataset.bands), sensor, f"dataset {dataset.name}: dataset.bands")
     match = match_bands(model_bands, data_bands)
@@ -203,7 +208,8 @@ def input_plan(spec: Any, model: str, dataset: Any) -> InputPlan:
                         "normalisation: model, or band_fill: slice or adapt")
     return InputPlan(model=model, match=match, fill=fill if match.missing else None,
                      normalisation=norm, scale=float(spec.value_scale), mean=tuple(spec.mean),
-                     std=tuple(spec.std), data_scale=data_scale, conditioning=conditioning)
+                     std=tuple(spec.std), data_scale=data_scale, conditioning=conditioning,
+                     data_offset=data_offset)
 
 
 def conditioned_fill(match: BandMatch, fill: str | None, model: str, dataset: str) -> None:

@@ -25,10 +25,12 @@ def _source(row: dict) -> str:
     return f"{data}{how}"
 
 
-def _scale(scale: dict) -> str:
+def _scale(scale: dict, offset: float | None) -> str:
     if scale.get("data") is None or scale.get("model") is None:
         return "value scale unrecorded"
-    return f"value scale: data 1.0 = {scale['data']:g} raw, x{scale['model']:g} for the model"
+    low = offset or 0.0  # records before value_offset existed: data 0 was raw 0
+    raw = f"data 0..1 = {low:g}..{low + scale['data']:g} raw" if low else f"data 1.0 = {scale['data']:g} raw"
+    return f"value scale: {raw}, x{scale['model']:g} for the model"
 
 
 def input_summary(data_input: dict | None) -> str | None:
@@ -45,7 +47,7 @@ def input_summary(data_input: dict | None) -> str | None:
     if data_input.get("mean") is not None and norm != "none":
         norm += f" (mean {_numbers(data_input['mean'])}, std {_numbers(data_input['std'])})"
     parts = [f"bands {bands}", f"fill {data_input.get('band_fill') or 'none'}",
-             f"normalisation {norm}", _scale(data_input.get("value_scale") or {})]
+             f"normalisation {norm}", _scale(data_input.get("value_scale") or {}, data_input.get("value_offset"))]
     if data_input.get("patch_embed"):
         parts.append(f"patch embedding {data_input['patch_embed']}")
     return "; ".join(parts)

@@ -81,8 +81,8 @@ def test_classes_are_torchgeos_order_and_labels_the_hand_chosen(root, tmp_path):
 
 
 def test_band_plan_sees_each_variants_sensor():
-    assert data_sensor(spec()) == ("s2_l1c", 1.0)
-    assert data_sensor(spec(variant="s1", bands=("VV", "VH"))) == ("s1", 60.0)
+    assert data_sensor(spec()) == ("s2_l1c", 1.0, 0.0)
+    assert data_sensor(spec(variant="s1", bands=("VV", "VH"))) == ("s1", 60.0, -50.0)
 
 
 def test_preflight_and_fingerprint_use_the_three_files(root, tmp_path):

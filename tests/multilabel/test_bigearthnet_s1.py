@@ -92,8 +92,8 @@ def test_s1_labels_come_from_the_s1_label_files(bigearthnet_root, tmp_path):
 
 
 def test_band_plan_sees_s1_and_s1_s2_sensors():
-    assert data_sensor(Task(variant="s1", bands=("VV", "VH")).dataset) == ("s1", 60.0)
-    assert data_sensor(Task(variant="all", bands=S1S2).dataset) == ("s2_l2a", 10000.0)
+    assert data_sensor(Task(variant="s1", bands=("VV", "VH")).dataset) == ("s1", 60.0, -50.0)  # -50 dB -> 0, +10 dB -> 1
+    assert data_sensor(Task(variant="all", bands=S1S2).dataset) == ("s2_l2a", 10000.0, 0.0)
 
 
 def test_s1_bands_variants_and_missing_folder_are_one_line(bigearthnet_root, tmp_path):
