@@ -30,6 +30,8 @@ def test_a_version_is_resolved_once_per_file_and_a_replaced_file_is_seen(tmp_pat
     assert first[0] == str(tmp_path / "real" / "a.tif")  # through the symlink
     assert hashcache.file_version(image) == first and image_id(image) == image_id(image)
     assert len(calls) == 1  # nine tasks asking for one image resolve it once
+    stat = image.stat()  # the feature store's key is what it was: stored rows stay valid
+    assert image_id(image) == f"{tmp_path / 'real' / 'a.tif'}|{stat.st_size}|{stat.st_mtime_ns}"
     # Replaced under the same path (a new inode): resolved again, a new version.
     replacement = tmp_path / "real" / "b.tif"
     replacement.write_bytes(b"other bytes")
