@@ -18,7 +18,8 @@ from rsbench.zoo.entry import ZooEntry
 ZOO_PREFIX = "zoo:"
 #: Family modules, each with an ``ENTRIES`` mapping of name -> ZooEntry.
 FAMILIES = ("rsbench.zoo.ssl4eo", "rsbench.zoo.dofa", "rsbench.zoo.scale_mae", "rsbench.zoo.croma",
-            "rsbench.zoo.copernicus", "rsbench.zoo.panopticon", "rsbench.zoo.resnet")
+            "rsbench.zoo.copernicus", "rsbench.zoo.panopticon", "rsbench.zoo.resnet",
+            "rsbench.zoo.swin")
 
 
 def entries() -> dict[str, ZooEntry]:

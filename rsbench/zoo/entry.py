@@ -13,6 +13,8 @@ from typing import Any
 
 #: How a model is told about the data beyond its pixels.
 CONDITIONINGS = ("none", "wavelength", "gsd")
+#: How a hierarchical model gives its levels (``rsbench.zoo.pyramid.PYRAMIDS``); "" for none.
+PYRAMID_KINDS = ("", "timm", "torchvision_swin")
 
 
 def resolve(ref: str) -> Any:
@@ -53,6 +55,10 @@ class ZooEntry:
         prepare: ``(model, backbone) -> None`` run before every forward (sets what the
             module is conditioned on as an attribute, e.g. Scale-MAE's ``res``).
         maps: whether the module is a timm ViT whose ``forward_intermediates`` gives maps.
+        pyramid: how a hierarchical module gives its four levels at strides 4-32
+            (``rsbench.zoo.pyramid``): ``timm`` (a timm CNN's ``forward_intermediates``),
+            ``torchvision_swin`` (the stage outputs of torchvision's ``SwinTransformer``), or
+            empty for a token encoder.
         note: what a card should know (statistics torchgeo does not give...).
     """
 
@@ -71,11 +77,14 @@ class ZooEntry:
     pools: dict[str, dict[str, Any]] = field(default_factory=lambda: {"cls": {}})
     prepare: Callable[[Any, Any], None] | None = None
     maps: bool = False
+    pyramid: str = ""
     note: str = ""
 
     def __post_init__(self) -> None:
         if self.conditioning not in CONDITIONINGS:
             raise ValueError(f"zoo entry {self.name}: conditioning {self.conditioning!r}")
+        if self.pyramid not in PYRAMID_KINDS:
+            raise ValueError(f"zoo entry {self.name}: pyramid {self.pyramid!r}")
 
     def build(self, pool: str, device: Any = None, **overrides: Any) -> Any:
         """torchgeo's module, randomly initialised on ``device`` (``"meta"``: no memory)."""

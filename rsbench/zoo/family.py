@@ -2,7 +2,8 @@
 
 ``build_model`` is torchgeo's own builder with no weights (``ZooEntry.build``), at the card's
 band count and size where the builder takes them; ``wrap`` puts it behind the ``Backbone``
-contract (``rsbench.zoo.backbone.ZooBackbone``).
+contract (``rsbench.zoo.backbone.ZooBackbone``; a hierarchical entry's is also a feature
+pyramid, ``rsbench.zoo.pyramid``).
 """
 
 from __future__ import annotations
@@ -57,10 +58,11 @@ class ZooFamily:
         return model
 
     def wrap(self, model: Any, input_spec: InputSpec, pool: Pool, arch: str) -> Backbone:
-        from rsbench.zoo.backbone import ZooBackbone
+        from rsbench.zoo.pyramid import zoo_backbone_class
 
-        return ZooBackbone(model, input_spec, pool, arch, zoo_entry(arch),
-                           getattr(model, "zoo_overrides", {}))
+        entry = zoo_entry(arch)
+        return zoo_backbone_class(entry)(model, input_spec, pool, arch, entry,
+                                         getattr(model, "zoo_overrides", {}))
 
 
 FAMILY = ZooFamily()

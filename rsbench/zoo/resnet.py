@@ -1,9 +1,10 @@
-"""torchgeo's pretrained ResNet-50s (SSL4EO-S12 MoCo, DINO, DeCUR, SoftCon; SeCo; GASSL fMoW),
-pooled features only: timm's ``resnet50`` with no classifier, global average pooled.
+"""torchgeo's pretrained ResNet-50s (SSL4EO-S12 MoCo, DINO, DeCUR, SoftCon; SeCo; GASSL fMoW):
+timm's ``resnet50`` with no classifier, global average pooled, and a feature pyramid.
 
 torchgeo builds them with ``timm.create_model('resnet50', in_chans=...)`` and loads the file with
-``strict=False``, allowing ``fc`` to be missing or extra: the same rule here. Feature maps for
-dense tasks are left to rsbench's timm pyramids (``timm:resnet50``).
+``strict=False``, allowing ``fc`` to be missing or extra: the same rule here. The dense heads
+take the same module's four levels (``layer1``-``layer4``, strides 4-32: timm's
+``features_only`` maps), as ``timm:resnet50`` gives them (``rsbench.zoo.pyramid``).
 """
 
 from __future__ import annotations
@@ -23,5 +24,6 @@ ENTRIES = {
         weights="torchgeo.models:ResNet50_Weights", default_weights="SENTINEL2_ALL_MOCO",
         sensors=SENSORS, bands=("R", "G", "B"), pooled=timm_forward,
         kwargs={"num_classes": 0, "in_chans": 3}, ignored=frozenset({"fc.weight", "fc.bias"}),
-        pools={"avg": {}}, note="pooled features only (classification, multi-label)"),
+        pools={"avg": {}}, pyramid="timm",
+        note="pooled features and levels at strides 4-32 (UperNet, detectors)"),
 }
