@@ -12,6 +12,7 @@ from rsbench.backbones.input_spec import InputSpec
 from rsbench.backbones.pyramid import level_channels
 from rsbench.checkpoints.safe_load import CheckpointError
 from rsbench.errors import SpecError
+from rsbench.heads.detection import LevelFPN, ViTDetBackbone
 from rsbench.heads.upernet import SegmentationModel, segmentation_head
 from rsbench.zoo.load import build_zoo
 
@@ -125,3 +126,14 @@ def test_finetuned_swin_gives_every_parameter_a_gradient(reduced):
     model = upernet_on_swin(reduced, frozen=False).train()
     model(torch.rand(2, 3, 32, 32)).mean().backward()
     assert [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None] == []
+
+
+def test_faster_rcnn_body_takes_the_swin_levels(reduced):
+    reduced("swin_v2_t", builder="swin_models:swin_v2_t")
+    body = ViTDetBackbone(build_zoo("zoo:swin_v2_t", RGB, "avg"), 64, "faster_rcnn",
+                          out_channels=32, frozen=True)
+    assert isinstance(body.pyramid, LevelFPN) and body.pyramid.levels == [0, 1, 2, 3]
+    with torch.no_grad():
+        out = body(torch.rand(1, 3, 64, 64))
+    assert [tuple(v.shape[1:]) for v in out.values()] == [(32, 16, 16), (32, 8, 8), (32, 4, 4),
+                                                          (32, 2, 2), (32, 1, 1)]
