@@ -13,8 +13,10 @@ from rsbench.zoo.entry import ZooEntry
 from rsbench.zoo.ssl4eo import timm_forward
 
 #: Members whose input units rsbench's data has (``ssl4eo.SENSORS``): SSL4EO-S12's digital
-#: numbers, fMoW's 8-bit RGB. The Satlas and SeCo RGB releases take 8-bit images of a clipped
-#: reflectance range, Sentinel-1 dB, Landsat SSL4EO-L 8-bit: their cards give input_spec.
+#: numbers, fMoW's 8-bit RGB. The Satlas Sentinel-2 releases take ESA's 8-bit TCI rendering
+#: (no rescale of reflectance: ``rsbench.zoo.swin``), SeCo's RGB 8-bit images of a clipped
+#: reflectance range, others Sentinel-1 dB or SSL4EO-L's 8-bit Landsat: their cards give
+#: input_spec.
 SENSORS = {"SENTINEL2_ALL": ("s2_l1c", 10000.0), "SENTINEL2_RGB_MOCO": ("s2_l1c", 10000.0),
            "FMOW_RGB": ("rgb", 255.0)}
 
