@@ -53,6 +53,19 @@ def sample_files(dataset, sample) -> list[str]:
             for rel in map(str, sample_parts(dataset, sample))]
 
 
+def rgb_problem(path: Path) -> str | None:
+    """``RGBReader``'s file in one open: the header's bands, then Pillow's full decode (what the
+    reader's ``convert("RGB")`` runs; converting a decoded image of these modes cannot fail).
+    Opening once halves the check of a small JPEG, whose header Pillow parses in Python."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        if img.mode not in COLOUR_MODES:
+            return f"has {len(img.getbands())} band(s) (mode {img.mode}), expected 3 (RGB)"
+        img.load()
+    return None
+
+
 def colour_bands(path: Path, reader) -> str | None:
     """Why the file's bands do not fit ``reader`` (None when they do), from its header."""
     from PIL import Image
@@ -74,7 +87,11 @@ def colour_bands(path: Path, reader) -> str | None:
 
 def scene_problem(dataset, sample) -> tuple[str | None, bool]:
     """Classification: the image's bands, then a full decode through the dataset's reader."""
+    from rsbench.data.decode import RGBReader
+
     path = dataset.root / sample[0]
+    if type(dataset.reader) is RGBReader:  # exactly it: a subclass may read otherwise
+        return rgb_problem(path), False
     wrong = colour_bands(path, dataset.reader)
     if wrong:
         return wrong, False
