@@ -10,6 +10,7 @@ SatlasPretrain never trains) is the one key it may hold that the module has not.
 
 The module is a feature pyramid (``rsbench.zoo.pyramid.ZooSwinPyramid``); pooled features are
 torchvision's forward without the head: final norm, NHWC -> NCHW, global average, flatten.
+Layer-wise lr decay groups the parameters as timm groups its own Swin-v2 (``swin_layer``).
 
 Input units. torchgeo's transforms for every Satlas release are ``CenterCrop(256)`` and one
 ``Normalize`` with mean 0 (Landsat: 4000) and a constant std: a plain rescale of the release's
@@ -33,6 +34,9 @@ from typing import Any
 
 from rsbench.zoo.entry import ZooEntry, resolve
 
+#: An ordinal ending so joins the group before it (timm's ``MATCH_PREV_GROUP``).
+MATCH_PREV_GROUP = 99999
+
 
 def headless_swin(builder: str, in_chans: int = 3, **kwargs: Any) -> Any:
     """torchgeo's Swin ``builder`` with no weights, the patch-embedding conv torchgeo puts in for
@@ -45,7 +49,29 @@ def headless_swin(builder: str, in_chans: int = 3, **kwargs: Any) -> Any:
     model.features[0][0] = nn.Conv2d(in_chans, conv.out_channels, kernel_size=conv.kernel_size,
                                      stride=conv.stride)
     model.head = nn.Identity()
+    # layer-wise lr decay (timm's param_groups_layer_decay) asks the module for its grouping
+    model.group_matcher = swin_group_matcher
     return model
+
+
+def swin_layer(name: str) -> tuple[int, ...]:
+    """The ordinal of a torchvision Swin parameter in timm's fine Swin grouping: the patch
+    embedding first, then each block in order, a stage's patch merging with its first block
+    (timm's ``layers.k.downsample`` heads stage k), the final norm in the last block's layer."""
+    parts = name.split(".")
+    if parts[0] != "features":
+        return (2, MATCH_PREV_GROUP)  # the final norm joins the last block, as in timm
+    position = int(parts[1])
+    if position == 0:
+        return (0,)
+    if position % 2 == 0:  # PatchMergingV2 before the stage at position + 1
+        return (1, position + 1, 0)
+    return (1, position, int(parts[2]))
+
+
+def swin_group_matcher(coarse: bool = False) -> Any:
+    """timm's ``group_matcher`` interface for torchvision's Swin: a name -> ordinal callable."""
+    return swin_layer
 
 
 def swin_forward(model: Any, x: Any, backbone: Any) -> Any:

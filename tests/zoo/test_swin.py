@@ -14,6 +14,7 @@ from rsbench.checkpoints.safe_load import CheckpointError
 from rsbench.errors import SpecError
 from rsbench.heads.detection import LevelFPN, ViTDetBackbone
 from rsbench.heads.upernet import SegmentationModel, segmentation_head
+from rsbench.protocols.lr_decay import param_groups_lrd
 from rsbench.zoo.load import build_zoo
 
 NAIP = tg.Swin_V2_B_Weights.NAIP_RGB_SI_SATLAS
@@ -137,3 +138,33 @@ def test_faster_rcnn_body_takes_the_swin_levels(reduced):
         out = body(torch.rand(1, 3, 64, 64))
     assert [tuple(v.shape[1:]) for v in out.values()] == [(32, 16, 16), (32, 8, 8), (32, 4, 4),
                                                           (32, 2, 2), (32, 1, 1)]
+
+
+def lr_scales(model, key) -> dict:
+    """The lr scale rsbench's layer decay gives each parameter group ``key`` names."""
+    scale = {id(p): g["lr_scale"] for g in param_groups_lrd(model, 0.05, 0.5) for p in g["params"]}
+    out: dict = {}
+    for name, param in model.named_parameters():
+        out.setdefault(key(name.split(".")), set()).add(scale[id(param)])
+    return out
+
+
+def test_layer_decay_groups_as_timms_own_swin_v2(reduced):
+    import timm
+
+    reduced("swin_v2_t", builder="swin_models:swin_v2_t")
+    def torchvision_key(p):  # features.0 stem; features.2k merging; features.2k+1.j blocks
+        if p[0] != "features":
+            return "norm"
+        i = int(p[1])
+        return "stem" if i == 0 else ("merge", i // 2) if i % 2 == 0 else ("block", i // 2, p[2])
+
+    def timm_key(p):  # patch_embed; layers.k.downsample; layers.k.blocks.j; norm
+        if p[0] in ("patch_embed", "norm"):
+            return {"patch_embed": "stem", "norm": "norm"}[p[0]]
+        return ("merge", int(p[1])) if p[2] == "downsample" else ("block", int(p[1]), p[3])
+
+    reference = timm.create_model("swinv2_tiny_window8_256", depths=(1, 1, 1, 1), num_classes=0)
+    got = lr_scales(build_zoo("zoo:swin_v2_t", RGB, "avg", device="meta").model, torchvision_key)
+    expected = lr_scales(reference, timm_key)
+    assert got == expected and expected["stem"] == {0.5 ** 4}
