@@ -282,10 +282,10 @@ def card_from_dict(data: dict, where: str, base_dir: Path | None = None) -> Mode
     except (ValueError, TypeError) as err:
         raise SpecError(f"{where}: {err}") from None
     if arch.startswith("zoo:") or "weights" in data:  # torchgeo's models (rsbench.zoo)
-        from rsbench.zoo.spec import card_spec
+        from rsbench.zoo.spec import kept_card_spec
 
-        input_spec = card_spec(arch, data.get("weights"), data.get("input_spec"), input_spec,
-                               pool, where)
+        input_spec = kept_card_spec(arch, data.get("weights"), data.get("input_spec"), input_spec,
+                                    pool, where)
     overrides = dict(data.get("arch_overrides") or {})
     if arch == "auto":  # resolved here, so identity, records and cache keys name the real arch
         arch, overrides, pool = auto_arch(ckpt, overrides, data.get("pool"), where)

@@ -113,3 +113,25 @@ def card_spec(arch: str, weights_name: str | None, given: dict | None, parsed: I
     if given:
         return with_conditioning(parsed, entry)
     return zoo_input_spec(entry, weights_name, where)
+
+
+def kept_card_spec(arch: str, weights_name: str | None, given: dict | None, parsed: InputSpec,
+                   pool: str, where: str) -> InputSpec:
+    """:func:`card_spec`, kept in ``rsbench.hashcache`` per torchgeo version and version of the
+    zoo's code, so a re-run that the records answer imports neither torch nor torchgeo."""
+    import json
+    from importlib.metadata import version
+    from pathlib import Path
+
+    from rsbench import hashcache
+
+    code = sorted(Path(__file__).resolve().parent.glob("*.py"))
+    key = hashcache.key_of("zoo_card_spec", (arch, weights_name, given, pool, version("torchgeo"),
+                                             [hashcache.file_version(p) for p in code]))
+    kept = hashcache.lookup(key)
+    if kept is not None:
+        d = json.loads(kept)
+        return replace(InputSpec.from_dict(d["spec"]), extras=d["extras"])
+    spec = card_spec(arch, weights_name, given, parsed, pool, where)
+    hashcache.store(key, json.dumps({"spec": spec.to_dict(), "extras": spec.extras}))
+    return spec

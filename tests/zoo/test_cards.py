@@ -21,9 +21,14 @@ def test_card_names_the_file_torchgeos_weights_point_to(path):
     assert len(card.input_spec.bands) == len(card.input_spec.mean)
 
 
+#: Entries without a shipped card: every torchgeo release of swin_v2_t takes ESA's TCI rendering
+#: of Sentinel-2 (no rescale of reflectance), so only a card with its own input_spec can use it.
+NO_CARD = {"swin_v2_t"}
+
+
 def test_every_entry_has_a_card_and_a_row():
     named = {load_card(p).arch for p in CARDS}
-    assert named == {f"zoo:{name}" for name in entries()}
+    assert named == {f"zoo:{name}" for name in entries() if name not in NO_CARD}
     rows = zoo_rows()
     assert [r["arch"] for r in rows] == [f"zoo:{name}" for name in entries()]
     assert {r["conditioning"] for r in rows} == {"none", "wavelength", "gsd"}
