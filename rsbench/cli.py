@@ -240,7 +240,7 @@ def cmd_data_prepare(args) -> int:
     from rsbench.data.preparation import PREPARERS, prepare_raw
 
     # The task type comes from the preparers' table; an unknown name gets its error there.
-    family = PREPARERS[args.name][0] if args.name in PREPARERS else "segmentation"
+    family = PREPARERS.get(args.name).task_type if args.name in PREPARERS else "segmentation"
     options = {}
     for flag, keyword in PREPARE_OPTIONS[family].items():
         value = getattr(args, flag)

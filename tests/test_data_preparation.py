@@ -119,10 +119,10 @@ def test_preparing_again_removes_the_tiles_of_the_older_preparation(raw, tmp_pat
 def test_one_table_names_what_each_task_type_prepares(tmp_path):
     from rsbench.data.preparation import preparable, prepare_raw
 
-    assert preparable("segmentation") == ["potsdam", "vaihingen", "isaid"]
+    assert preparable("segmentation") == ["isaid", "potsdam", "vaihingen"]
     assert preparable("detection") == ["dota", "xview"]
     with pytest.raises(PrepareError, match=r"^dataset 'dota' needs no preparation or is unknown "
-                                           r"\(preparable: potsdam, vaihingen, isaid\)$"):
+                                           r"\(preparable: isaid, potsdam, vaihingen\)$"):
         prepare_raw("segmentation", "dota", tmp_path, tmp_path)
     with pytest.raises(PrepareError, match="^overlap: not an option of preparing isaid$"):
         prepare_raw("segmentation", "isaid", tmp_path, tmp_path, overlap=3)

@@ -120,7 +120,7 @@ def test_missing_raw_and_unprepared_messages(raw, tmp_path):
         build_segmentation_data(DatasetSpec("vaihingen", OFFICIAL, 512,
                                             variant="irrg-eroded-6cls"),
                                 tmp_path, tmp_path / "splits")
-    with pytest.raises(ValueError, match="preparable: potsdam, vaihingen"):
+    with pytest.raises(ValueError, match="preparable: isaid, potsdam, vaihingen"):
         prepare_dataset("loveda", tmp_path, tmp_path / "out")
 
 

@@ -29,29 +29,38 @@ import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from PIL import Image
 
 from rsbench.atomic_io import atomic_write_bytes
 from rsbench.data.errors import DatasetNotFound, PrepareError
+from rsbench.registry import Registry
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "rsbench-prepared/2"
 #: Written first and removed last by ``rsbench data prepare``: a folder holding it was left
 #: half-written by a preparation that failed, and is never read as a dataset.
 UNFINISHED = "PREPARATION_UNFINISHED"
-#: Datasets whose raw release ``rsbench data prepare`` cuts: name -> (task type,
-#: ``"module:function"`` that prepares it, the arguments it takes before ``src`` and ``dst``).
-PREPARERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "potsdam": ("segmentation", "rsbench.data.segmentation.prepare:prepare_isprs", ("potsdam",)),
-    "vaihingen": ("segmentation", "rsbench.data.segmentation.prepare:prepare_isprs",
-                  ("vaihingen",)),
-    "isaid": ("segmentation", "rsbench.data.segmentation.isaid_prepare:prepare_isaid", ()),
-    "dota": ("detection", "rsbench.data.detection.prepare:prepare_dota", ()),
-    "xview": ("detection", "rsbench.data.detection.xview_prepare:prepare_xview", ()),
-}
+class Preparer(NamedTuple):
+    """How ``rsbench data prepare`` cuts one dataset's raw release."""
+
+    task_type: str
+    target: str  # "module:function" that prepares it
+    leading: tuple[str, ...]  # the arguments it takes before ``src`` and ``dst``
+
+
+#: Datasets whose raw release ``rsbench data prepare`` cuts.
+PREPARERS = Registry.of("preparable dataset", {
+    "potsdam": Preparer("segmentation", "rsbench.data.segmentation.prepare:prepare_isprs",
+                        ("potsdam",)),
+    "vaihingen": Preparer("segmentation", "rsbench.data.segmentation.prepare:prepare_isprs",
+                          ("vaihingen",)),
+    "isaid": Preparer("segmentation", "rsbench.data.segmentation.isaid_prepare:prepare_isaid", ()),
+    "dota": Preparer("detection", "rsbench.data.detection.prepare:prepare_dota", ()),
+    "xview": Preparer("detection", "rsbench.data.detection.xview_prepare:prepare_xview", ()),
+})
 Cut = tuple[dict[str, str], dict]
 """What one unit's cut returns: ``({relative path: sha256}, facts)``."""
 U = TypeVar("U")
@@ -205,8 +214,8 @@ def finish_preparation(dst: Path, manifest: dict[str, Any]) -> str:
 
 
 def preparable(task_type: str) -> list[str]:
-    """The datasets of ``task_type`` that ``rsbench data prepare`` cuts, in table order."""
-    return [name for name, (kind, _, _) in PREPARERS.items() if kind == task_type]
+    """The datasets of ``task_type`` that ``rsbench data prepare`` cuts, sorted."""
+    return [name for name in PREPARERS if PREPARERS.get(name).task_type == task_type]
 
 
 def prepare_raw(task_type: str, name: str, src: Path, dst: Path, **options: Any) -> dict:
@@ -221,7 +230,7 @@ def prepare_raw(task_type: str, name: str, src: Path, dst: Path, **options: Any)
         what = "detection dataset" if task_type == "detection" else "dataset"
         raise PrepareError(f"{what} {name!r} needs no preparation or is unknown "
                            f"(preparable: {', '.join(known)})")
-    _, target, leading = PREPARERS[name]
+    _, target, leading = PREPARERS.get(name)
     module, _, function = target.partition(":")
     prepare = getattr(importlib.import_module(module), function)
     unknown = sorted(set(options) - set(inspect.signature(prepare).parameters))
