@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -122,38 +123,37 @@ def ls_plan(args) -> int:
     return 0
 
 
+def model_line(r: dict) -> str:
+    paper = f"{r['paper_params_m']:,.0f}M" if r["paper_params_m"] else ""
+    return (f"{r['name']:<20} {r['width']:>6} {r['depth']:>6} {r['mlp']:>6} {r['heads']:>6} "
+            f"{r['patch']:>6} {r['params']:>16,}  {paper}")
+
+
+LISTINGS: dict[str, tuple[str | None, Callable[[dict], str], str | None]] = {  # header, line, footer
+    "models": (f"{'name':<20} {'width':>6} {'depth':>6} {'mlp':>6} {'heads':>6} {'patch':>6} "
+               f"{'params':>16}  paper", model_line,
+               "plus any timm model as timm:<name>; counts at 224 px, 3 bands, no head"),
+    "zoo": (None, lambda z: f"{z['arch']:<34} {z['conditioning']:<11} {z['weights']}.{z['default_weights']}",
+            "cards: models/zoo/*.yaml; weights: the file torchgeo's weights URL names, read locally"),
+    "tasks": (None, lambda r: f"{r['task']:<36} v{r['version']:<3} {r['type']:<15} {r['protocol']:<13} "
+              f"{r['dataset']}", None),
+}
+
+
 def cmd_ls(args) -> int:
     if args.what == "models" and args.plan:
         return ls_plan(args)
-    if args.what == "models":
-        rows = model_rows()
-        if args.json:
-            print(json.dumps(rows, indent=1))
-            return 0
-        print(f"{'name':<20} {'width':>6} {'depth':>6} {'mlp':>6} {'heads':>6} {'patch':>6} {'params':>16}  paper")
-        for r in rows:
-            paper = f"{r['paper_params_m']:,.0f}M" if r["paper_params_m"] else ""
-            print(f"{r['name']:<20} {r['width']:>6} {r['depth']:>6} {r['mlp']:>6} {r['heads']:>6} "
-                  f"{r['patch']:>6} {r['params']:>16,}  {paper}")
-        print("plus any timm model as timm:<name>; counts at 224 px, 3 bands, no head")
-        return 0
     if args.what == "zoo":
         from rsbench.zoo import zoo_rows
 
-        zoo = zoo_rows()
-        if args.json:
-            print(json.dumps(zoo, indent=1))
-            return 0
-        for z in zoo:
-            print(f"{z['arch']:<34} {z['conditioning']:<11} {z['weights']}.{z['default_weights']}")
-        print("cards: models/zoo/*.yaml; weights: the file torchgeo's weights URL names, read locally")
-        return 0
-    rows = task_rows()
+        rows = zoo_rows()
+    else:
+        rows = model_rows() if args.what == "models" else task_rows()
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
-    for r in rows:
-        print(f"{r['task']:<36} v{r['version']:<3} {r['type']:<15} {r['protocol']:<13} {r['dataset']}")
+    header, line, footer = LISTINGS[args.what]
+    print("\n".join([*([header] if header else []), *map(line, rows), *([footer] if footer else [])]))
     return 0
 
 
