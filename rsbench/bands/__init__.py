@@ -5,4 +5,6 @@ Light to import (no torch): task and card validation use it. ``rsbench.bands.nor
 """
 
 #: The normalisations a task may declare as ``dataset.normalisation`` (see ``normalise``).
-NORMALISATIONS = ("model", "dataset", "none")
+NORMALISATIONS = ("model", "dataset", "dataset_2sigma", "none")
+#: Those computed from the task's training split (once, cached).
+DATASET_NORMALISATIONS = ("dataset", "dataset_2sigma")

@@ -7,6 +7,8 @@ fills missing bands if the task allows it, and applies exactly one normalisation
 
 - ``model``: the card's pretraining mean and std;
 - ``dataset``: per-band mean and std of the task's training split (computed once, cached);
+- ``dataset_2sigma``: the same statistics, each band's mean ± 2 std mapped to [0, 1] and
+  clipped there (the rescale SeCo, SatMAE and CROMA apply to Sentinel-1/-2 before the encoder);
 - ``none``: the values as scaled, unchanged.
 
 :func:`standardised` is the only function in rsbench that applies statistics to an image, so
@@ -86,7 +88,9 @@ class InputMap(nn.Module):
             y = torch.where(self.filled, self.fill.to(y.dtype), y)
         if self.normalisation == "none":
             return y
-        return standardised(y, self.mean, self.std)
+        y = standardised(y, self.mean, self.std)
+        # dataset_2sigma's statistics are the affine (mean - 2 std, 4 std): clip to its range.
+        return y.clamp(0.0, 1.0) if self.normalisation == "dataset_2sigma" else y
 
 
 def spec_input_map(bands: Sequence[str], mean: Sequence[float], std: Sequence[float],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rsbench.bands import DATASET_NORMALISATIONS
 from rsbench.bands.matching import BandMatch, Matched, checked_fill, match_bands
 from rsbench.bands.sensors import BandError, bands
 
@@ -100,11 +101,14 @@ class InputPlan:
             idx = [self._model_index(e) for e in entries]
             return [self.mean[i] for i in idx], [self.std[i] for i in idx]
         if self.statistics is None:
-            raise BandError("normalisation 'dataset' before the training split's statistics "
-                            "were computed")
+            raise BandError(f"normalisation {self.normalisation!r} before the training split's "
+                            "statistics were computed")
         src = [e.index for e in entries if e.index is not None]
-        return ([self.statistics["mean"][i] * self.scale for i in src],
-                [self.statistics["std"][i] * self.scale for i in src])
+        mean = [self.statistics["mean"][i] * self.scale for i in src]
+        std = [self.statistics["std"][i] * self.scale for i in src]
+        if self.normalisation == "dataset_2sigma":  # (x - (m - 2s)) / 4s, then clipped to [0, 1]
+            return [m - 2 * s for m, s in zip(mean, std, strict=True)], [4 * s for s in std]
+        return mean, std
 
     def with_statistics(self, statistics: dict) -> InputPlan:
         """The plan with the training split's statistics (``dataset`` normalisation)."""
@@ -202,8 +206,8 @@ def input_plan(spec: Any, model: str, dataset: Any) -> InputPlan:
     else:
         fill = checked_fill(match, dataset.band_fill, model, dataset.name)
     norm = dataset.normalisation
-    if norm == "dataset" and match.missing and fill in ("zero", "mean"):
-        raise BandError(f"dataset {dataset.name}: normalisation 'dataset' has no statistics for "
+    if norm in DATASET_NORMALISATIONS and match.missing and fill in ("zero", "mean"):
+        raise BandError(f"dataset {dataset.name}: normalisation {norm!r} has no statistics for "
                         f"the filled band(s) {', '.join(b.name for b in match.missing)}; use "
                         "normalisation: model, or band_fill: slice or adapt")
     return InputPlan(model=model, match=match, fill=fill if match.missing else None,
@@ -236,7 +240,7 @@ def run_plan(card: Any, task: Any, build_data: Any, cache_dir: Any) -> InputPlan
         cache_dir: the run's cache folder (statistics are computed once per split and reader).
     """
     plan = input_plan(card.input_spec, card.name, task.dataset)
-    if plan.normalisation != "dataset":
+    if plan.normalisation not in DATASET_NORMALISATIONS:
         return plan
     from rsbench.bands.normalise import dataset_statistics
 

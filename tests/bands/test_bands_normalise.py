@@ -55,7 +55,8 @@ def counted(monkeypatch):
     return seen
 
 
-@pytest.mark.parametrize(("mode", "times"), [("model", 1), ("dataset", 1), ("none", 0)])
+@pytest.mark.parametrize(("mode", "times"), [("model", 1), ("dataset", 1), ("dataset_2sigma", 1),
+                                             ("none", 0)])
 def test_each_sample_is_normalised_once_or_never(mode, times, eurosat_root, tmp_path, counted):
     spec, data = eurosat13(eurosat_root, tmp_path, normalisation=mode)
     card = s2_spec()
@@ -76,6 +77,11 @@ def test_each_sample_is_normalised_once_or_never(mode, times, eurosat_root, tmp_
         assert plan.statistics["mean"] == pytest.approx(mean.tolist(), abs=1e-8)  # float32 reads
         assert plan.statistics["std"] == pytest.approx(std.tolist(), abs=1e-8)
         want = (files - mean[:, None, None]) / std[:, None, None]
+    elif mode == "dataset_2sigma":  # SeCo/SatMAE/CROMA: mean +- 2 std -> [0, 1], clipped
+        train = np.stack([raw(data.root, rel) for rel, _ in data.train.samples])
+        mean, std = train.mean(axis=(0, 2, 3)), train.std(axis=(0, 2, 3))
+        low, high = mean - 2 * std, mean + 2 * std
+        want = np.clip((files - low[:, None, None]) / (high - low)[:, None, None], 0.0, 1.0)
     else:
         want = files
     assert torch.allclose(got, torch.from_numpy(want), atol=1e-5)
@@ -119,3 +125,21 @@ def test_filled_bands_hold_zero_or_the_card_mean_before_the_one_normalisation(fi
     assert torch.allclose(got[:, 0], want_b02, atol=1e-6)
     assert plan.to_dict()["mapping"][3] == {"model": "s2_l1c:B08", "data": None, "index": None,
                                             "rule": "missing"}
+
+
+def test_dataset_2sigma_maps_mean_plus_minus_two_std_to_0_1_and_clips(counted):
+    # One band, training statistics mean 0.5, std 0.1: 0.3 -> 0, 0.7 -> 1 (by hand), and values
+    # beyond clip there, as SeCo's, SatMAE's and CROMA's Sentinel rescale does.
+    from rsbench.bands.plan import InputPlan
+
+    plan = input_plan(InputSpec(bands=("R",), mean=(0.0,), std=(1.0,), img_size=1),
+                      "one", DatasetSpec(name="ucmerced", split={"kind": "official"}, image_size=1,
+                                         bands=("R",), normalisation="dataset_2sigma"))
+    plan = plan.with_statistics({"mean": [0.5], "std": [0.1]})
+    assert isinstance(plan, InputPlan)
+    low, span = plan.statistics_used()
+    assert low == pytest.approx([0.3]) and span == pytest.approx([0.4])
+    x = torch.tensor([0.1, 0.3, 0.5, 0.6, 0.7, 0.9]).view(6, 1, 1, 1)
+    got = plan.input_map("one")(x).flatten()
+    assert torch.allclose(got, torch.tensor([0.0, 0.0, 0.5, 0.75, 1.0, 1.0]), atol=1e-6)
+    assert sum(counted) == 6  # normalised once, through standardised
