@@ -34,3 +34,14 @@ def run_one_record():
         return record
 
     return run
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread: a tiny ViT gains nothing from more, and a loaded machine slows it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from tiny_models import write_tiny_card
 
 from rsbench.cli import main
@@ -14,13 +13,7 @@ from rsbench.cli import main
 TASKS = Path(__file__).resolve().parents[2] / "tasks" / "multilabel"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One thread: the tiny ViT gains nothing from more, and a loaded machine slows them."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def test_bigearthnet_finetune_record(tmp_path, bigearthnet_root):

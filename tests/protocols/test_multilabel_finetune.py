@@ -19,14 +19,7 @@ from rsbench.protocols.recipes import recipe
 BANDS, SIZE, LABELS = 12, 32, 4
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The tiny ViT gains nothing from threads, and on a loaded machine threaded kernels ran
-    20x slower (2.1 s against 0.09 s a step, measured): one thread keeps the test fast."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def module_with_bias(bias: list[float]) -> MultiLabelFinetuner:

@@ -17,13 +17,7 @@ BANDS, SIZE, CLASSES = 13, 32, 4
 GEOMETRIC = {**finetune.DEFAULTS, "augment": "geometric", "reprob": 0.0}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """As in test_multilabel_finetune: one thread keeps the tiny ViT fast on a loaded machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def hand_image(side: int = 16) -> torch.Tensor:
