@@ -4,9 +4,9 @@ A probe sweep trains the same head (same initialisation, same mini-batches in th
 only the learning rate differs) once per grid value. Trained one at a time, each with its own
 Lightning ``Trainer``, the per-step framework overhead of a 45 x 1024 linear layer dominates.
 Here the heads share one parameter-free ``BatchNorm1d`` (its statistics depend on the batch
-only, so they are the same for every head) and each keeps its own ``Linear`` and optimiser
-group; the summed loss gives every head exactly the gradient it would get alone, so each
-result equals ``linear_probe.fitted_head`` at that learning rate (tests/protocols). One
+only, so they are the same for every head, computed once per step) and each keeps its own
+``Linear`` and optimiser, stepping exactly as it would alone, so each result equals
+``linear_probe.fitted_head`` at that learning rate, bit for bit (tests/protocols). One
 Lightning step is one epoch over in-memory mini-batches (manual optimisation), so Lightning
 still runs the loop while the inner steps cost only their arithmetic.
 
@@ -15,18 +15,22 @@ grid value loses the sweep but does not fail it. The losses are checked once per
 per step (a per-step check waits on every head's loss): a head's gradient is its own loss's
 alone, so a diverged head that trains on until the epoch ends changes no other head's bits.
 
-Heads train in one CPU thread (:func:`one_thread`). Their matrix products are a few hundred
-rows by a few hundred columns, too small to gain from a parallel region's start and barrier
-(on a loaded machine the barrier waits for a descheduled thread at every op), and a reduction
-split over threads rounds otherwise on another machine: one thread makes a head the same bits
-on any machine, whatever its core count.
+Parallel over heads, serial within one. Each head's step (forward, backward, optimiser) runs
+in a worker thread of a pool as wide as the job's threads, with one intra-op thread
+(:func:`one_thread`): a head's matrix products are a few hundred rows by a few hundred
+columns, too small to gain from an intra-op parallel region (on a loaded machine its barrier
+waits for a descheduled thread at every op), and a reduction split over threads rounds
+otherwise on another machine. So the heads use every core and each head is the same bits on
+any machine, whatever its core count. (One wide GEMM of the concatenated weights, or a
+``baddbmm`` over the heads, rounds otherwise or depends on the thread count.)
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -41,60 +45,66 @@ from rsbench.protocols.base import warmup_cosine
 
 
 class BatchedProbe(L.LightningModule):
-    """``len(lrs)`` probe heads over one shared parameter-free BatchNorm."""
+    """``len(lrs)`` probe heads over a parameter-free BatchNorm, in ``lanes`` parallel lanes.
+
+    Lane ``w`` trains heads ``w, w + lanes, ...`` with its own copy of the BatchNorm (the same
+    statistics in every lane: they depend on the batch only).
+    """
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, num_classes: int, lrs: list[float],
-                 hp: dict, seed: int) -> None:
+                 hp: dict, seed: int, lanes: int = 1) -> None:
         super().__init__()
         self.automatic_optimization = False
         first = probe_head(x.shape[1], num_classes)  # after the caller's seed_everything
-        self.norm = first[0]
+        self.lanes = [list(range(w, len(lrs), lanes)) for w in range(min(lanes, len(lrs)))]
+        self.norms = nn.ModuleList(copy.deepcopy(first[0]) for _ in self.lanes)
         self.linears = nn.ModuleList(copy.deepcopy(first[1]) for _ in lrs)
         self.x, self.y, self.lrs, self.hp = x, y, list(lrs), hp
         self.batch = min(hp["batch_size"], len(y))
         self.drop_last = len(y) > self.batch
         self.per_epoch = len(y) // self.batch if self.drop_last else math.ceil(len(y) / self.batch)
         self.total = self.per_epoch * hp["epochs"]
+        self.warmup = self.total * hp["warmup_epochs"] // max(1, hp["epochs"])
         self.generator = torch.Generator().manual_seed(seed)  # the order DataLoader(shuffle) draws
         self.alive = [True] * len(lrs)
-        self.finite = torch.ones(len(lrs), dtype=torch.bool)  # this epoch's losses, per head
         self.step_no = 0
+        self.map: Callable = map  # fitted_heads hands in a thread pool's map, one worker a lane
 
     def heads(self) -> list[nn.Sequential | None]:
         """One ``probe_head``-shaped module per learning rate; None where it diverged."""
-        return [nn.Sequential(self.norm, linear).eval() if ok else None
-                for linear, ok in zip(self.linears, self.alive, strict=True)]
+        norm_of = {h: norm for lane, norm in zip(self.lanes, self.norms, strict=True) for h in lane}
+        return [nn.Sequential(norm_of[h], linear).eval() if ok else None
+                for h, (linear, ok) in enumerate(zip(self.linears, self.alive, strict=True))]
 
     def configure_optimizers(self):
+        """One optimiser per head, as each head would have alone (and each steps in its worker)."""
+        return [self.optimizer(lin, lr) for lin, lr in zip(self.linears, self.lrs, strict=True)]
+
+    def optimizer(self, linear: nn.Linear, lr: float) -> torch.optim.Optimizer:
         hp = self.hp
         if hp["optimizer"] == "sgd":
-            groups = [{"params": list(lin.parameters()), "lr": lr, "base_lr": lr}
-                      for lin, lr in zip(self.linears, self.lrs, strict=True)]
-            return torch.optim.SGD(groups, lr=self.lrs[0], momentum=hp["momentum"],
-                                   weight_decay=hp["weight_decay"])
+            return torch.optim.SGD([{"params": list(linear.parameters()), "base_lr": lr}], lr=lr,
+                                   momentum=hp["momentum"], weight_decay=hp["weight_decay"])
         if hp["optimizer"] != "lars":
             raise ValueError(f"protocol.optimizer {hp['optimizer']!r}: allowed 'sgd' or 'lars'")
         from timm.optim import Lars
 
-        groups = []
-        for lin, lr in zip(self.linears, self.lrs, strict=True):
-            groups += [{"params": [lin.weight], "lr": lr, "base_lr": lr, "always_adapt": True,
-                        "weight_decay": hp["weight_decay"]},
-                       {"params": [lin.bias], "lr": lr, "base_lr": lr, "always_adapt": False,
-                        "weight_decay": 0.0}]
-        return Lars(groups, lr=self.lrs[0], momentum=hp["momentum"])
+        return Lars([{"params": [linear.weight], "base_lr": lr, "always_adapt": True,
+                      "weight_decay": hp["weight_decay"]},
+                     {"params": [linear.bias], "base_lr": lr, "always_adapt": False,
+                      "weight_decay": 0.0}], lr=lr, momentum=hp["momentum"])
 
     def train_dataloader(self):
         return DataLoader([0], batch_size=1)  # one Lightning step per epoch
 
     def training_step(self, batch, batch_idx):
-        opt = self.optimizers()
-        warmup = self.total * self.hp["warmup_epochs"] // max(1, self.hp["epochs"])
+        opts = self.optimizers(use_pl_optimizer=False)
+        opts = opts if isinstance(opts, list) else [opts]
         order = self.epoch_order()
-        for i in range(self.per_epoch):
-            idx = order[i * self.batch:(i + 1) * self.batch]
-            self.one_step(opt, self.x[idx], self.y[idx], warmup)
-        self.alive = [ok and bool(f) for ok, f in zip(self.alive, self.finite, strict=True)]
+        finite = dict(kv for lane in self.map(lambda w: self.lane_epoch(w, opts, order),
+                                             range(len(self.lanes))) for kv in lane)
+        self.alive = [ok and finite.get(h, False) for h, ok in enumerate(self.alive)]
+        self.step_no += self.per_epoch
 
     def epoch_order(self) -> torch.Tensor:
         """This epoch's sample order, drawn from the generator as a shuffling ``DataLoader``
@@ -105,20 +115,32 @@ class BatchedProbe(L.LightningModule):
         torch.empty((), dtype=torch.int64).random_(generator=self.generator)
         return torch.randperm(len(self.y), generator=self.generator)
 
-    def one_step(self, opt, x: torch.Tensor, y: torch.Tensor, warmup: int) -> None:
-        factor = warmup_cosine(self.step_no, warmup, self.total)
-        for g in opt.param_groups:
-            g["lr"] = g["base_lr"] * factor  # warm-up + cosine, as LambdaLR does per step
-        z = self.norm(x)
-        # Heads found diverged at an earlier epoch's end get no gradient again.
-        live = [h for h, ok in enumerate(self.alive) if ok]
+    def lane_epoch(self, w: int, opts: list, order: torch.Tensor) -> list[tuple[int, bool]]:
+        """One epoch of lane ``w``'s live heads; whether each head's losses stayed finite.
+
+        Heads found diverged at an earlier epoch's end get no gradient again.
+        """
+        live = [h for h in self.lanes[w] if self.alive[h]]
+        losses: dict[int, list[torch.Tensor]] = {h: [] for h in live}
+        for i in range(self.per_epoch if live else 0):
+            idx = order[i * self.batch:(i + 1) * self.batch]
+            factor = warmup_cosine(self.step_no + i, self.warmup, self.total)
+            z = self.norms[w](self.x.index_select(0, idx))
+            y = self.y.index_select(0, idx)
+            for h in live:
+                for g in opts[h].param_groups:
+                    g["lr"] = g["base_lr"] * factor  # warm-up + cosine, as LambdaLR does per step
+                losses[h].append(self.head_step(h, opts[h], z, y))
+        return [(h, bool(torch.isfinite(torch.stack(ls)).all())) for h, ls in losses.items()]
+
+    def head_step(self, h: int, opt: torch.optim.Optimizer, z: torch.Tensor,
+                  y: torch.Tensor) -> torch.Tensor:
+        """One optimiser step of head ``h``: what its own run does at this step, op for op."""
         opt.zero_grad(set_to_none=True)
-        if live:
-            losses = torch.stack([nn.functional.cross_entropy(self.linears[h](z), y) for h in live])
-            self.finite[live] &= torch.isfinite(losses.detach())  # read at the epoch's end
-            losses.sum().backward()
-            opt.step()
-        self.step_no += 1
+        loss = nn.functional.cross_entropy(self.linears[h](z), y)
+        loss.backward()
+        opt.step()
+        return loss.detach()
 
 
 @contextmanager
@@ -140,10 +162,13 @@ def fitted_heads(x: torch.Tensor, y: torch.Tensor, num_classes: int, blrs: list[
     """
     L.seed_everything(ctx.seed, workers=True, verbose=False)
     batch = min(hp["batch_size"], len(y))
-    module = BatchedProbe(x, y, num_classes, [b * batch / 256 for b in blrs], hp, ctx.seed)
+    lanes = min(torch.get_num_threads(), len(blrs))  # the job's threads, before one_thread
+    module = BatchedProbe(x, y, num_classes, [b * batch / 256 for b in blrs], hp, ctx.seed, lanes)
     # Tiny heads on in-memory data: one CPU process in fp32 is fastest and bit-reproducible.
     trainer = make_trainer(replace(ctx.opts, progress=False), max_epochs=hp["epochs"],
                            accelerator="cpu", devices=1, strategy="auto", precision="32-true")
-    with one_thread():
+    with one_thread(), ThreadPoolExecutor(lanes) as pool:
+        if lanes > 1:
+            module.map = pool.map
         trainer.fit(module)
     return module.heads()
