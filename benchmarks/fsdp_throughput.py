@@ -127,12 +127,6 @@ def worker(args) -> None:
         print(MARK + json.dumps(summarise(args, trainer, timer.result)), flush=True)
 
 
-def sharding_name(strategy, plan) -> str:
-    """What FSDP was given: the plan's HYBRID_SHARD with a group of 1 reaches it as NO_SHARD."""
-    given = getattr(strategy, "sharding_strategy", None)
-    return getattr(given, "name", None) or plan.sharding
-
-
 def summarise(args, trainer, ranks: list[dict]) -> dict:
     """One strategy's row: throughput from the slowest rank, memory from the largest peak."""
     plan = getattr(trainer.strategy, "rsbench_plan", None)
@@ -140,7 +134,7 @@ def summarise(args, trainer, ranks: list[dict]) -> dict:
     row = {
         "strategy": args.only,
         "lightning_strategy": type(trainer.strategy).__name__,
-        "sharding": f"{sharding_name(trainer.strategy, plan)} (group {plan.shard_group})" if plan else "-",
+        "sharding": f"{plan.sharding} (group {plan.shard_group})" if plan else "-",
         "activation_checkpointing": bool(plan.activation_checkpointing if plan
                                           else args.activation_checkpointing),
         "img_per_s_per_device": round(args.batch_size * args.steps / slowest / args.devices, 2),

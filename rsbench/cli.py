@@ -111,10 +111,10 @@ def task_rows() -> list[dict]:
 def ls_plan(args) -> int:
     """``rsbench ls models --plan``: every registry ViT's (or ``--arch``'s) memory plan for the
     generic frozen and fine-tune jobs or for ``--tasks``, as a table or ``--json``."""
-    from rsbench.plan_check import GIB, NodeMemory, Setting, fills_sharded, planned_rows, zoo_table
+    from rsbench.plan_check import GIB, NodeMemory, Setting, planned_rows, zoo_table
 
     s = Setting(args.strategy, args.devices, args.num_nodes, args.precision, args.accelerator,
-                args.sharding, sharded_load=fills_sharded(args.strategy, args.accelerator))
+                args.sharding, sharded_load=args.strategy == "fsdp")
     node = NodeMemory(args.node_memory * GIB, "--node-memory", args.device_memory * GIB,
                       "--device-memory")
     plans = planned_rows(s, node, [t for t in (args.tasks or "").split(",") if t], args.img_size,

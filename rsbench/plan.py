@@ -13,12 +13,10 @@ estimate; the host side is what rsbench's loader holds while it fills an encoder
 - ``LOAD_RUNTIME_BYTES`` above the imports (BENCHMARKS.md, ``load_memory.py``: ViT-L/16 1.47 GB
   for a 1.21 GB file, ViT-H/14 2.79 GB for 2.52 GB: 0.26-0.27 GB above the file both times) and
   ``IMPORTS_BYTES`` per process (peak RSS after importing torch, Lightning, timm and rsbench);
-- under ``--strategy fsdp`` on GPUs a run's ranks each read the whole encoder before sharding
-  it, so a node holds ``ranks per node`` copies of it during the load; on the CPU a fine-tune
-  has ``sharded_load`` (``setting``: the encoder is lazy until ``configure_model``, then each
-  rank reads its rows, ``rsbench.engine.sharding.shard_module``) and a rank holds its
-  ``1/world`` share (measured, 2 ranks, safetensors: ViT-L/16 0.63 GB and ViT-H/14 1.29 GB
-  per rank, 0.52x and 0.51x of the file);
+- under ``--strategy fsdp`` (``sharded_load``: the encoder is lazy until it is placed, then
+  each rank reads its rows, ``rsbench.engine.sharding.shard_module``) a fine-tune's rank, and a
+  frozen pass's when it is placed sharded, holds its ``1/world`` share (measured, 2 CPU ranks,
+  safetensors: ViT-L/16 0.63 GB and ViT-H/14 1.29 GB per rank, 0.52x and 0.51x of the file);
 - on the CPU the device is host memory: the larger of the load and the run's estimate counts.
 
 Load time is the bytes one rank reads over a stated per-rank read bandwidth (``--read-gbps``).
@@ -28,6 +26,7 @@ a replicated encoder does not fit one device (``frozen_placement``): whole weigh
 layer's activations and the runtime overhead against 0.9 of the device's memory, the memory
 the run was planned for (``--device-memory``, GPU 0's free memory, or on the CPU this node's
 available host memory per rank). Otherwise it runs data parallel, each rank a whole encoder.
+``plan`` counts a frozen pass the same way, from the ``device_bytes`` it is given.
 """
 
 from __future__ import annotations
@@ -172,7 +171,11 @@ def device_estimate(size: ModelSize, protocol: str, s: Setting, batch_size: int,
                  tokens=size.tokens(img_size), batch_size=batch_size, training=training,
                  bytes_per_act=4 if s.fp32_compute else 2,
                  param_bytes=DTYPE_BYTES[weights_dtype(protocol, s)])
-    if s.strategy != "fsdp" or not training:  # frozen passes run data parallel, weights whole
+    if s.strategy != "fsdp":
+        return estimate(w), "NO_SHARD"
+    if not training:  # whole on every rank unless a whole encoder does not fit (frozen_placement)
+        if device_bytes and frozen_placement(w, device_bytes, "").sharded:
+            return estimate(w, s.world_size, "FULL_SHARD"), f"FULL_SHARD group {s.world_size}"
         return estimate(w), "NO_SHARD"
     if s.sharding == "auto" and device_bytes:
         chosen = auto_sharding(w, device_bytes, s.devices, s.num_nodes)
@@ -193,11 +196,12 @@ def plan(size: ModelSize, protocol: str, s: Setting, batch_size: int = 32, img_s
     """
     dtype = weights_dtype(protocol, s)
     cast = 4 * size.largest if dtype != "float32" else 0  # one fp32 tensor while it is cast
-    # Only fine-tunes are counted sharded: frozen classification passes read the encoder whole
-    # (data parallel), and frozen dense runs, which are filled sharded, are planned whole.
-    share = s.world_size if s.sharded_load and s.strategy == "fsdp" and protocol == "finetune" else 1
-    load = size.params * DTYPE_BYTES[dtype] / share + cast + LOAD_RUNTIME_BYTES + IMPORTS_BYTES
     mem, sharding = device_estimate(size, protocol, s, batch_size, img_size, device_bytes)
+    # A sharded load reads a rank's share: a fine-tune's always, a frozen pass's when it is
+    # placed sharded (a replicated one reads the whole encoder on every rank).
+    share = (s.world_size if s.sharded_load and s.strategy == "fsdp"
+             and (protocol == "finetune" or sharding != "NO_SHARD") else 1)
+    load = size.params * DTYPE_BYTES[dtype] / share + cast + LOAD_RUNTIME_BYTES + IMPORTS_BYTES
     on_gpu = s.accelerator == "gpu"
     host = load if on_gpu else max(load, mem.total - mem.overhead + IMPORTS_BYTES)
     read = float(size.read_bytes()) / share

@@ -166,13 +166,7 @@ def setting(engine) -> Setting:
 
         devices = max(1, torch.cuda.device_count()) if accelerator == "gpu" else 1
     return Setting(engine.strategy, int(devices), int(engine.num_nodes), engine.precision, accelerator,
-                   engine.sharding, sharded_load=fills_sharded(engine.strategy, accelerator))
-
-
-def fills_sharded(strategy: str, accelerator: str) -> bool:
-    """Whether fine-tunes fill the encoder shard by shard (``rsbench.engine.sharding``'s
-    ``fills_sharded``: ``--strategy fsdp`` on the CPU; on GPUs each rank loads it whole)."""
-    return strategy == "fsdp" and accelerator != "gpu"
+                   engine.sharding, sharded_load=engine.strategy == "fsdp")  # engine.sharding.fills_sharded
 
 
 def card_sizer(card) -> Callable[[int], ModelSize]:

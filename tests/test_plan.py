@@ -115,3 +115,24 @@ def test_a_sharded_load_holds_and_reads_the_ranks_share():
     p = job_plan(model_size("vit_large_patch16"), Job("ft", "finetune", 256, 224), s)
     assert p.host_bytes == 4 * VIT_L / 8 + RUNTIME
     assert p.read_bytes == 4 * VIT_L / 8
+
+
+def test_a_frozen_pass_under_fsdp_is_planned_sharded_only_when_a_whole_encoder_does_not_fit():
+    # ViT-L/16 in fp32 at batch 64: 4 * VIT_L of weights, one layer's activations
+    # (34 x 197 tokens x 64 x 1024 x 2 B, fp32 compute) and the runtime overhead = 3.22 GiB.
+    s = Setting(strategy="fsdp", devices=8, precision="32-true", accelerator="gpu", sharded_load=True)
+    acts = 34 * 197 * 64 * 1024 * 2
+    whole = plan(model_size("vit_large_patch16"), "frozen", s, 64, device_bytes=80 * GIB)
+    assert whole.sharding == "NO_SHARD"
+    assert whole.device_bytes == 4 * VIT_L + acts + OVERHEAD
+    assert whole.host_bytes == 4 * VIT_L + RUNTIME and whole.read_bytes == 4 * VIT_L
+    # On 3 GiB devices (0.9 x 3 = 2.7 GiB < 3.22 GiB) each of the 8 ranks holds and reads 1/8,
+    # and gathers the block it computes and the next (2/24 of the weights).
+    split = plan(model_size("vit_large_patch16"), "frozen", s, 64, device_bytes=3 * GIB)
+    assert split.sharding == "FULL_SHARD group 8"
+    assert split.device_bytes == 4 * VIT_L / 8 + 2 * 4 * VIT_L / 24 + acts + OVERHEAD
+    assert split.host_bytes == 4 * VIT_L / 8 + RUNTIME and split.read_bytes == 4 * VIT_L / 8
+    # Data parallel never shards, whatever the device.
+    ddp = plan(model_size("vit_large_patch16"), "frozen", Setting(strategy="ddp", devices=8,
+               precision="32-true", accelerator="gpu"), 64, device_bytes=3 * GIB)
+    assert ddp.sharding == "NO_SHARD" and ddp.read_bytes == 4 * VIT_L

@@ -86,7 +86,12 @@ def estimate(w: Workload, world_size: int = 1, sharding: str = "NO_SHARD") -> Me
     """
     acts = activation_bytes(w)
     if not w.training:
-        return MemoryEstimate(w.params * w.param_bytes, 0.0, 0.0, acts)
+        weights = w.params * w.param_bytes
+        if sharding != "FULL_SHARD" or world_size <= 1:
+            return MemoryEstimate(weights, 0.0, 0.0, acts)
+        # A sharded frozen pass: each rank's shard, plus the block being computed and the
+        # next one, which FSDP2 gathers ahead (its forward prefetch).
+        return MemoryEstimate(weights / world_size + 2 * weights / max(1, w.depth), 0.0, 0.0, acts)
     n = max(1, int(world_size))
     p, g, o = 4.0 * w.params, 4.0 * w.params, (ADAMW_BYTES - 8.0) * w.params
     if sharding == "FULL_SHARD":

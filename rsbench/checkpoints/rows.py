@@ -67,11 +67,15 @@ def rows_reader(source: Source):
 
 def local_rows(param: torch.Tensor) -> tuple[torch.Tensor, int, int]:
     """``(local tensor, start, stop)``: the rows of ``param`` this rank holds (all of a plain
-    tensor; a DTensor's dim-0 ``torch.chunk`` shard over its one-dimensional mesh)."""
-    from torch.distributed.tensor import DTensor
+    tensor; a DTensor's dim-0 ``torch.chunk`` shard along the mesh dimension that shards it,
+    all of it where the mesh only replicates it, as HSDP's replica dimension does)."""
+    from torch.distributed.tensor import DTensor, Shard
 
     if not isinstance(param, DTensor):
         return param, 0, param.shape[0] if param.dim() else 0
     mesh = param.device_mesh
-    start, stop = row_range(param.shape[0], mesh.size(), mesh.get_local_rank())
+    dims = [d for d, p in enumerate(param.placements) if isinstance(p, Shard) and p.dim == 0]
+    if not dims:
+        return param.to_local(), 0, param.shape[0] if param.dim() else 0
+    start, stop = row_range(param.shape[0], mesh.size(dims[0]), mesh.get_local_rank(dims[0]))
     return param.to_local(), start, stop

@@ -220,7 +220,8 @@ def pending_fill(backbone: torch.nn.Module) -> ShardFill | None:
 
 
 def filled(backbone: torch.nn.Module, device: str | torch.device) -> str:
-    """Fill a lazy ``backbone`` whose encoder is already sharded; records and returns how."""
+    """Fill a lazy ``backbone`` (its encoder sharded by now, or whole: each rank then reads
+    all of it); records and returns how."""
     fill = pending_fill(backbone)
     if fill is None:
         raise RuntimeError("filled() called on a backbone that is not lazy")

@@ -113,25 +113,28 @@ def sharded_extractor(backbone: Backbone) -> ShardedFeatureExtractor:
 
 
 def sharded_placement(backbone: Backbone, workload: Any, opts: EngineOptions) -> bool:
-    """Whether this pass shards its encoder (``--strategy fsdp`` on the CPU): when the plan
-    says a whole one does not fit one device (``rsbench.plan.frozen_placement``), or when it
-    is lazy (filled shard by shard, never whole) or already sharded by an earlier pass. Kept
-    for ``extraction_placement``."""
-    from rsbench.checkpoints.sharded import pending_fill
+    """Whether this pass shards its encoder (``--strategy fsdp``): when the plan says a whole
+    one does not fit one device (``rsbench.plan.frozen_placement``), or when an earlier pass
+    sharded it already. A lazy encoder (read from its file only now) placed whole is filled
+    whole here. The line is kept for ``extraction_placement``."""
+    from rsbench.checkpoints.sharded import filled, pending_fill
     from rsbench.engine.trainer import world_size
     from rsbench.plan import frozen_placement, planned_device_memory
 
     per_node = max(1, world_size(opts) // max(1, int(opts.num_nodes)))
     placement = frozen_placement(workload, *planned_device_memory(
         accelerator_name(opts.accelerator), per_node))
-    held = ("lazy encoder, filled shard by shard" if pending_fill(backbone) is not None
-            else "encoder sharded by an earlier pass" if "_rsbench_extractor" in backbone.__dict__
-            else None)
-    _PLACED["last"] = placement.line() + (f"; {held}" if held and not placement.sharded else "")
+    again = "_rsbench_extractor" in backbone.__dict__
+    held = ("encoder sharded by an earlier pass" if again
+            else "lazy encoder, filled shard by shard" if pending_fill(backbone) and placement.sharded
+            else "lazy encoder, filled whole" if pending_fill(backbone) else None)
+    _PLACED["last"] = placement.line() + (f"; {held}" if held else "")
     from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
     rank_zero_info(f"rsbench: frozen encoder {_PLACED['last']}")
-    return placement.sharded or held is not None
+    if pending_fill(backbone) is not None and not placement.sharded and not again:
+        filled(backbone, "cpu")  # every rank reads all of it; the trainer moves it to its device
+    return placement.sharded or again
 
 
 def extraction_placement() -> str | None:
@@ -148,10 +151,11 @@ def extracted_features(
 
     Under ``--devices N --strategy ddp`` each rank extracts every N-th batch and the results
     are gathered (``predict_in_order``), so they equal the one-process ones bit for bit.
-    Under ``--strategy fsdp`` on the CPU the encoder is FSDP2-sharded over the ranks
+    Under ``--strategy fsdp`` the encoder is FSDP2-sharded over the ranks
     (``ShardedFeatureExtractor``; a lazy backbone is filled shard by shard there), the batches
     dealt the same way, when the plan says a whole encoder does not fit one device
-    (``sharded_placement``); otherwise, and on GPUs, a frozen pass runs data parallel.
+    (``sharded_placement``); otherwise a frozen pass runs data parallel (a lazy backbone
+    filled whole first).
     ``workers``: loader processes (None: ``opts.num_workers``; see ``extraction_workers``).
     """
     from rsbench import progress

@@ -1,29 +1,36 @@
 """``--strategy fsdp``: the FSDP plan and the Lightning strategy that carries it out.
 
-- GPUs (CUDA, and ROCm, which presents as ``cuda`` with RCCL behind the ``nccl`` backend):
-  Lightning's ``FSDPStrategy`` wrapping every timm ``Block``, with the sharding strategy from
-  ``rsbench.backbones.memory.auto_sharding`` (the Frontier study's policy), BACKWARD_PRE
-  prefetch, limited all-gathers, bf16 mixed precision (``--precision auto`` resolves to it) and
-  activation checkpointing on blocks when asked for or when the plan needs it.
-- CPU (where ``FSDPStrategy`` refuses to run): FSDP2 under Lightning's
-  ``ModelParallelStrategy(data_parallel_size=N, tensor_parallel_size=1)``; the LightningModule's
-  ``configure_model`` calls ``shard_module`` here, which applies ``fully_shard`` to every block
-  and then to the root, and fills a lazy encoder from its file shard by shard. Large blocks
-  are mmapped from then on (``fixed_mmap_threshold``), so freed ones leave the resident set.
+One path on every accelerator: FSDP2 under Lightning's ``ModelParallelStrategy(
+data_parallel_size=N, tensor_parallel_size=1)``. The LightningModule's ``configure_model``
+calls :func:`shard_module`, which applies ``fully_shard`` to every transformer block and then
+to the root, and fills a lazy encoder from its file shard by shard, each rank allocating and
+reading only its own rows, on its own device. So no rank ever holds a whole encoder, on GPUs
+(CUDA, and ROCm, which presents as ``cuda`` with RCCL behind the ``nccl`` backend) as on the
+CPU, where the same code is tested on gloo ranks.
 
-Only ``torch.cuda.is_available`` / ``device_count`` / ``get_device_properties`` are used, which
-ROCm builds of PyTorch implement; nothing here names NCCL or CUDA-only features.
+The plan (``rsbench.backbones.memory.auto_sharding``, the Frontier study's policy, or
+``--sharding``) maps onto FSDP2 as: ``FULL_SHARD`` reshards after forward; ``SHARD_GRAD_OP``
+keeps gathered parameters between forward and backward (``reshard_after_forward=False``);
+``HYBRID_SHARD`` with shard group ``g`` shards over a 2-D mesh (``world / g`` replicas x ``g``
+shards, HSDP), ``g = 1`` being plain replication. bf16 mixed precision is FSDP2's
+``MixedPrecisionPolicy`` (bf16 parameters, fp32 gradient reduction); blocks are
+activation-checkpointed when asked for or when the plan needs it. FSDP2 prefetches the next
+block's all-gather in forward and backward by itself (FSDP1's ``BACKWARD_PRE`` and
+``limit_all_gathers`` have no FSDP2 counterpart to set).
+
+On the CPU large blocks are mmapped from then on (``fixed_mmap_threshold``), so freed ones
+leave the resident set. Only ``torch.cuda.is_available`` / ``device_count`` /
+``get_device_properties`` are used, which ROCm builds of PyTorch implement; nothing here names
+NCCL or CUDA-only features.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING
 
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
 from rsbench.backbones.memory import ShardingPlan, Workload, auto_sharding, estimate
-
-FSDP1Sharding = Literal["FULL_SHARD", "SHARD_GRAD_OP", "NO_SHARD", "HYBRID_SHARD"]
 
 if TYPE_CHECKING:
     from torch import nn
@@ -80,35 +87,35 @@ def plan_for(opts, accelerator: str, workload: Workload | None,
 
 
 def fsdp_strategy(opts, accelerator: str, workload: Workload | None, device_bytes: float | None = None):
-    """A Lightning strategy object for ``--strategy fsdp``; prints the plan on rank 0."""
+    """A Lightning ``ModelParallelStrategy`` (FSDP2) for ``--strategy fsdp``, tagged with the
+    plan ``shard_module`` carries out; prints the plan on rank 0."""
+    from lightning.pytorch.strategies import ModelParallelStrategy
+
     plan = plan_for(opts, accelerator, workload, device_bytes)
-    label = "FSDPStrategy" if accelerator == "gpu" else "ModelParallelStrategy (FSDP2)"
-    rank_zero_info(f"rsbench {label}: {plan.describe()}")
+    rank_zero_info(f"rsbench ModelParallelStrategy (FSDP2): {plan.describe()}")
     if accelerator != "gpu":
-        from lightning.pytorch.strategies import ModelParallelStrategy
-
         fixed_mmap_threshold()
-        cpu = ModelParallelStrategy(data_parallel_size=plan.world_size, tensor_parallel_size=1)
-        cpu.rsbench_plan = plan  # type: ignore[attr-defined]  # our tag, read by shard_module
-        return cpu
-    from lightning.pytorch.strategies import FSDPStrategy
-    from torch.distributed.fsdp import BackwardPrefetch
-
-    kwargs: dict[str, Any] = {}
-    sharding = plan.sharding
-    if sharding == "HYBRID_SHARD" and plan.shard_group == 1:
-        # The study's best setting for models that fit one GPU: HYBRID_SHARD with a shard
-        # group of 1, i.e. replicate everywhere. NO_SHARD is FSDP1's name for exactly that.
-        sharding = "NO_SHARD"
-    elif sharding == "HYBRID_SHARD":
-        kwargs["device_mesh"] = (plan.world_size // plan.shard_group, plan.shard_group)
-    blocks = block_classes()
-    strategy = FSDPStrategy(auto_wrap_policy=blocks, sharding_strategy=cast(FSDP1Sharding, sharding),
-                            backward_prefetch=BackwardPrefetch.BACKWARD_PRE, limit_all_gathers=True,
-                            activation_checkpointing_policy=blocks if plan.activation_checkpointing else None,
-                            **kwargs)
-    strategy.rsbench_plan = plan  # type: ignore[attr-defined]  # our tag on Lightning's object
+    strategy = ModelParallelStrategy(data_parallel_size=plan.world_size, tensor_parallel_size=1)
+    strategy.rsbench_plan = plan  # type: ignore[attr-defined]  # our tag, read by shard_module
     return strategy
+
+
+def shard_mesh(strategy, plan: ShardingPlan | None):
+    """The device mesh ``fully_shard`` shards over: the strategy's data-parallel mesh, or for
+    ``HYBRID_SHARD`` with a shard group smaller than the world a 2-D (replicas x shard group)
+    mesh, made once per strategy (HSDP)."""
+    mesh = strategy.device_mesh["data_parallel"]
+    if plan is None or plan.sharding != "HYBRID_SHARD" or plan.shard_group >= plan.world_size:
+        return mesh
+    made = getattr(strategy, "rsbench_hybrid_mesh", None)
+    if made is None:
+        from torch.distributed.device_mesh import init_device_mesh
+
+        made = init_device_mesh(strategy.root_device.type,
+                                (plan.world_size // plan.shard_group, plan.shard_group),
+                                mesh_dim_names=("replicate", "shard"))
+        strategy.rsbench_hybrid_mesh = made
+    return made
 
 
 MMAP_THRESHOLD = 1 << 20  # bytes; see fixed_mmap_threshold
@@ -141,14 +148,15 @@ def shard_module(module) -> None:
 
     A lazy encoder (``rsbench.checkpoints.sharded.lazy_backbone``: on the meta device, a
     ``shard_fill`` pending) is filled once sharded, each rank allocating and reading only its
-    shards (over the strategy's data-parallel mesh); heads and decoders arrive initialised
-    and are sharded as they are. Blocks already sharded are left as they are.
+    shards (over :func:`shard_mesh`) on its own device; heads and decoders arrive initialised
+    and are sharded as they are (FSDP2 moves them to the mesh's device). Blocks already
+    sharded are left as they are.
 
     The encoder is not an FSDP unit of its own: a ``Backbone`` runs it through methods
     (``forward_features``), not its ``__call__``, so its hooks would never gather it.
 
-    Does nothing unless the trainer's strategy is Lightning's ``ModelParallelStrategy`` (the
-    CPU path of ``--strategy fsdp``), or when the module is already sharded (``configure_model``
+    Does nothing unless the trainer's strategy is Lightning's ``ModelParallelStrategy``
+    (``--strategy fsdp``), or when the module is already sharded (``configure_model``
     runs again for ``predict`` after ``fit``).
     """
     from lightning.pytorch.strategies import ModelParallelStrategy
@@ -164,10 +172,9 @@ def shard_module(module) -> None:
     import torch
 
     plan = getattr(trainer.strategy, "rsbench_plan", None)
-    # SHARD_GRAD_OP keeps parameters gathered between forward and backward; HYBRID_SHARD on
-    # CPU (one node) is sharding over every process, i.e. FULL_SHARD.
+    # SHARD_GRAD_OP keeps parameters gathered between forward and backward.
     reshard = plan is None or plan.sharding != "SHARD_GRAD_OP"
-    mesh = module.device_mesh["data_parallel"]
+    mesh = shard_mesh(trainer.strategy, plan)
     mp = (MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
           if str(trainer.precision).startswith("bf16-mixed") else MixedPrecisionPolicy())
     blocks = tuple(block_classes())
@@ -204,12 +211,8 @@ def encoders(module: nn.Module) -> list[Backbone]:
 
 
 def fills_sharded(opts) -> bool:
-    """Whether a trained protocol's encoder is filled shard by shard (lazy until
-    ``configure_model``): ``--strategy fsdp`` on the CPU, where ``shard_module`` shards.
-
-    On GPUs Lightning's ``FSDPStrategy`` wraps a module that arrives whole (each rank loads
-    the full encoder before FSDP shards it; ``rsbench.plan`` counts that)."""
-    from rsbench.engine.trainer import accelerator_name
-
-    return opts.strategy == "fsdp" and accelerator_name(opts.accelerator) != "gpu"
+    """Whether an encoder is read lazily, to be filled shard by shard in ``configure_model``
+    (``shard_module``) or whole once a frozen pass is placed (``engine.features``):
+    ``--strategy fsdp``, on any accelerator."""
+    return opts.strategy == "fsdp"
 

@@ -37,8 +37,10 @@ def test_training_estimate_by_hand():
 
 def test_frozen_protocols_hold_only_weights_and_one_layer():
     w = vit_workload("vit_base_patch16", "linear_probe", batch_size=8)
-    m = estimate(w, 8, "FULL_SHARD")
+    m = estimate(w)
     assert m.grads == m.optimizer == 0 and m.params == 4 * w.params  # fp32 weights, mixed precision
+    # Sharded over 8 ranks: a rank's 1/8, and the computed and the prefetched block (2 of 12).
+    assert estimate(w, 8, "FULL_SHARD").params == 4 * w.params / 8 + 2 * 4 * w.params / 12
     assert estimate(vit_workload("vit_base_patch16", "knn", precision="bf16-true")).params == 2 * w.params
     assert vit_workload("vit_base_patch16", "finetune").training
 
@@ -81,22 +83,21 @@ def test_half_a_node_gives_shard_grad_op():
     assert plan.memory.params == 4 * w.params and plan.memory.grads == 4 * w.params / 8
 
 
-def test_gpu_fsdp_strategy_from_the_plan(monkeypatch):
-    from lightning.pytorch.strategies import FSDPStrategy
-    from torch.distributed.fsdp import BackwardPrefetch, ShardingStrategy
+def test_gpu_fsdp_is_fsdp2_carrying_the_plan():
+    from lightning.pytorch.strategies import ModelParallelStrategy
 
     opts = EngineOptions(accelerator="gpu", devices=8, num_nodes=4, strategy="fsdp")
-    small = fsdp_strategy(opts, "gpu", vit_workload("vit_base_patch16"), device_bytes=64 * GIB)
-    assert isinstance(small, FSDPStrategy)
-    assert small.sharding_strategy == ShardingStrategy.NO_SHARD  # = HYBRID_SHARD, group 1
-    assert small.kwargs["backward_prefetch"] == BackwardPrefetch.BACKWARD_PRE
-    assert small.kwargs["limit_all_gathers"] is True
-    hybrid = fsdp_strategy(opts, "gpu", vit_workload("vit_3b_patch14"), device_bytes=64 * GIB)
-    assert hybrid.sharding_strategy == ShardingStrategy.HYBRID_SHARD
-    assert hybrid.kwargs["device_mesh"] == (4, 8)  # replicate over 4 nodes, shard over 8 GPUs
-    big = fsdp_strategy(opts, "gpu", vit_workload("vit_15b_patch14"), device_bytes=64 * GIB)
-    assert big.sharding_strategy == ShardingStrategy.FULL_SHARD
-    assert big._activation_checkpointing_kwargs  # blocks checkpointed
+
+    def planned(arch):
+        strategy = fsdp_strategy(opts, "gpu", vit_workload(arch), device_bytes=64 * GIB)
+        assert isinstance(strategy, ModelParallelStrategy)  # one FSDP2 path, as on the CPU
+        assert strategy._data_parallel_size == 32 and strategy._tensor_parallel_size == 1
+        plan = strategy.rsbench_plan
+        return plan.sharding, plan.shard_group, plan.activation_checkpointing
+
+    assert planned("vit_base_patch16") == ("HYBRID_SHARD", 1, False)  # replicate: fits one GPU
+    assert planned("vit_3b_patch14") == ("HYBRID_SHARD", 8, False)  # shard in a node, replicate over 4
+    assert planned("vit_15b_patch14") == ("FULL_SHARD", 32, True)  # blocks checkpointed
     forced = plan_for(EngineOptions(strategy="fsdp", devices=8, sharding="SHARD_GRAD_OP"), "gpu",
                       vit_workload("vit_base_patch16"), device_bytes=64 * GIB)
     assert forced.sharding == "SHARD_GRAD_OP"

@@ -1,7 +1,8 @@
 """Frozen features under ``--strategy fsdp`` on 2 CPU processes equal the one-process features
 bit for bit in both placements the plan chooses between: replicated (data parallel) when a
-whole encoder fits one device, FSDP2-sharded when it does not (``--device-memory`` small), and
-from a lazy encoder, which each rank fills with its own rows of the file (always sharded).
+whole encoder fits one device, FSDP2-sharded when it does not (``--device-memory`` small), from
+whole encoders and from lazy ones (read from the file only once placed: each rank reads all of
+it for a replicated pass, its own rows for a sharded one).
 
 The placement is the plan's device estimate of a frozen pass (``rsbench.backbones.memory``):
 930,624 fp32 parameters (3,722,496 B), one layer's activations (34 x 17 tokens x batch x 192
@@ -48,7 +49,10 @@ def test_fsdp_extraction_on_two_cpu_processes_matches_one_process_exactly(tmp_pa
         assert got["replicated"]["types"] == [["Parameter"], ["Parameter"]]  # never sharded
         assert got["sharded"]["placed"] == [OVER, OVER]
         assert got["sharded"]["types"] == [["DTensor"], ["DTensor"]]  # really sharded
-        assert got["lazy_placed"] == FITS + "; lazy encoder, filled shard by shard"
+        assert got["whole_placed"] == FITS + "; lazy encoder, filled whole"
+        assert got["whole_types"] == ["Parameter"] and got["whole_local"] == total
+        assert got["whole_how"] == "safetensors: each rank read its rows"  # all rows: whole
+        assert got["lazy_placed"] == OVER + "; lazy encoder, filled shard by shard"
         assert got["again_placed"] == FITS + "; encoder sharded by an earlier pass"
         assert got["lazy_types"] == ["DTensor"]
         assert got["how"] == "safetensors: each rank read its rows"
@@ -60,5 +64,6 @@ def test_fsdp_extraction_on_two_cpu_processes_matches_one_process_exactly(tmp_pa
                 assert torch.equal(labels, ref_labels), (branch, n, batch)
         ref_feats, _ = extracted_features(backbone(), dataset(7), opts, batch_size=3)
         assert torch.equal(got["from_file"][0], ref_feats)
+        assert torch.equal(got["whole"][0], ref_feats)
         ref_feats, _ = extracted_features(backbone(), dataset(3), opts, batch_size=4)
         assert torch.equal(got["again"][0], ref_feats)  # the same backbone, sharded once

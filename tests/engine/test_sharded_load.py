@@ -52,6 +52,7 @@ def test_two_rank_sharded_load_equals_the_full_load(tmp_path):
     assert result["torch-zip"]["how"] == "torch-zip: each rank read its rows"
     assert result["torch-legacy"]["how"] == ("torch-legacy: rank 0 read the file and broadcast "
                                              "each tensor")
+    meshes = result.pop("meshes")
     for kind, got in result.items():
         full = load_backbone(tmp_path / f"w.{kind}", ARCH, SPEC, "cls", **OVERRIDES)
         reference = full.model.state_dict()
@@ -62,3 +63,14 @@ def test_two_rank_sharded_load_equals_the_full_load(tmp_path):
             rows = value.shape[0]  # qkv.weight 576 rows: 288 each; pos_embed 1 row: rank 1 none
             assert [r[key] for r in got["rows"]] == [-(-rows // 2), rows - -(-rows // 2)], key
         assert got["report"]["params_loaded"] == full.load_report.params_loaded
+
+    # 2-D (replicas x shards) meshes, HSDP's: a rank holds the rows of its place along the
+    # sharding dimension, all of them where that dimension has size 1.
+    reference = load_backbone(tmp_path / "w.safetensors", ARCH, SPEC, "cls", **OVERRIDES).model.state_dict()
+    assert meshes["hybrid_group_1"][0] == (2, 1) and meshes["one_by_two"][0] == (1, 2)
+    for name, (_, state, rows) in meshes.items():
+        for key, value in reference.items():
+            assert torch.equal(state[key], value), (name, key)
+            n = value.shape[0]
+            expected = [n, n] if name == "hybrid_group_1" else [-(-n // 2), n - -(-n // 2)]
+            assert [r[key] for r in rows] == expected, (name, key)

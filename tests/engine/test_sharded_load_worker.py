@@ -2,7 +2,10 @@
 
 Holds no tests itself. Two gloo ranks on the CPU each load ``OUT/w.<kind>`` with
 ``load_sharded`` for every kind of file in ``OUT``; rank 0 writes the gathered full tensors,
-how each file was read and the local shard row counts of both ranks to ``OUT/sharded.pt``.
+how each file was read and the local shard row counts of both ranks to ``OUT/sharded.pt``;
+then the safetensors file again over 2-D (replicas x shards) meshes: the one ``shard_mesh``
+makes for ``HYBRID_SHARD`` with a shard group of 1 (2 x 1: every rank holds all rows) and a
+1 x 2 mesh (sharded along its second dimension), under ``MESHES`` in the same file.
 """
 
 import os
@@ -35,10 +38,36 @@ def rank_main(rank: int, out: str, port: int) -> None:
             result[kind] = {"state": full, "how": backbone.sharded_read, "rows": every,
                             "types": sorted({type(v).__name__ for v in state.values()}),
                             "report": backbone.load_report.to_dict()}
+        result["meshes"] = meshes(Path(out) / "w.safetensors")
         if rank == 0:
             torch.save(result, Path(out) / "sharded.pt")
     finally:
         dist.destroy_process_group()
+
+
+def meshes(path: Path) -> dict:
+    """``{name: (mesh shape, full state, both ranks' local rows)}`` of sharded loads of ``path``."""
+    from types import SimpleNamespace
+
+    from torch.distributed.device_mesh import init_device_mesh
+
+    from rsbench.checkpoints.sharded import load_sharded
+    from rsbench.engine import EngineOptions
+    from rsbench.engine.sharding import plan_for, shard_mesh
+
+    strategy = SimpleNamespace(device_mesh={"data_parallel": init_device_mesh("cpu", (2,))},
+                               root_device=torch.device("cpu"))
+    hybrid = plan_for(EngineOptions(strategy="fsdp", devices=1, num_nodes=2,
+                                    sharding="HYBRID_SHARD"), "cpu", None)
+    made = {"hybrid_group_1": shard_mesh(strategy, hybrid),
+            "one_by_two": init_device_mesh("cpu", (1, 2), mesh_dim_names=("replicate", "shard"))}
+    got = {}
+    for name, mesh in made.items():
+        state = load_sharded(path, ARCH, SPEC, "cls", mesh=mesh, **OVERRIDES).model.state_dict()
+        every = [None, None]
+        dist.all_gather_object(every, {k: v.to_local().shape[0] for k, v in state.items()})
+        got[name] = (tuple(mesh.shape), {k: v.full_tensor() for k, v in state.items()}, every)
+    return got
 
 
 if __name__ == "__main__":
