@@ -47,7 +47,7 @@ from rsbench.protocols.base import (
     warmup_cosine,
 )
 from rsbench.protocols.frozen_features import cached_splits
-from rsbench.protocols.probe_heads import fitted_heads, one_thread
+from rsbench.protocols.probe_heads import fitted_heads, head_arithmetic
 from rsbench.protocols.recipes import NONE, NUMBER, recipe, recipe_sentence
 
 RECIPE = recipe_sentence("classification", "linear_probe")  # tasks/classification/_protocols/linear_probe.yaml
@@ -120,7 +120,7 @@ def fitted_head(x: torch.Tensor, y: torch.Tensor, num_classes: int, blr: float, 
     trainer = make_trainer(replace(ctx.opts, progress=False), max_epochs=hp["epochs"],
                            accelerator="cpu", devices=1, strategy="auto", precision="32-true",
                            callbacks=list(callbacks or []))
-    with one_thread():  # one thread, as the batched sweep: the same bits on any machine
+    with head_arithmetic():  # as the batched sweep: the same bits on any machine
         trainer.fit(module, loader)
     return module.eval()
 
