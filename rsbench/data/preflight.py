@@ -232,11 +232,20 @@ def preflight(data, task: str = "", metric: str = "", workers: int | None = None
     Raises:
         DataError: files are missing, empty, undecodable or wrong, or a split holds another
             number of samples than its split file lists.
-        MetricUndefined: every mask of the test split is ignore (nothing could be scored).
+        MetricUndefined: the test split is empty, or every mask of it is ignore (nothing
+            could be scored).
     """
     start = time.perf_counter()
     parts = [(s, d) for s in SPLITS if (d := getattr(data, s, None)) is not None and len(d)]
     where = f"{task}: dataset {data.dataset!r} at {data.root}"
+    test = getattr(data, "test", None)
+    if parts and test is not None and len(test) == 0:
+        from rsbench.errors import MetricUndefined
+
+        # Found here, before any feature is extracted or anything trains, not at scoring time.
+        raise MetricUndefined(f"{where}: the test split is empty, so '{metric or 'the metric'}' "
+                              "has nothing to score (too few images per class for the split's "
+                              "ratios?); give the dataset more images or another split")
     if not parts:  # nothing to read, nothing to check (the protocol says what it lacks)
         return {"preflight_s": 0.0, "preflight_files": 0.0, "preflight_cached": 0.0,
                 "preflight_all_ignore": 0.0}

@@ -112,3 +112,20 @@ def test_samples_checked_once_are_not_decoded_again_in_the_process(eurosat, monk
     data.split_file.write_text(json.dumps(doc))
     assert preflight(data, "t")["preflight_cached"] == 0.0
     assert len(calls) == 60
+
+
+def test_an_empty_test_split_is_refused_before_any_work(tmp_path):
+    # UC Merced with 2 images per class: the 8:2 split's test share of 2 rounds to none.
+    root = generator("ucmerced").make(tmp_path / "ucmerced", n_per_class=2)
+    spec = DatasetSpec(name="ucmerced", split={"kind": "ratio", "train": 0.8, "test": 0.2, "seed": 0},
+                       image_size=8)
+    data = build_classification_data(spec, tmp_path, tmp_path / "splits")
+    assert len(data.test) == 0 and len(data.train) == 42
+    from rsbench.errors import MetricUndefined
+
+    with pytest.raises(MetricUndefined) as err:
+        preflight(data, "t", "overall_accuracy")
+    assert str(err.value) == (
+        f"t: dataset 'ucmerced' at {root}: the test split is empty, so 'overall_accuracy' has "
+        "nothing to score (too few images per class for the split's ratios?); give the dataset "
+        "more images or another split")
