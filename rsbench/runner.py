@@ -98,11 +98,14 @@ class LoadedModel:
                     **{**card.arch_overrides, **extra})
 
     def _sharded(self) -> bool:
-        """Whether trained protocols fill their encoder shard by shard (``--strategy fsdp``
-        on the CPU): then the check reads shapes only, and no rank reads the whole file."""
+        """Whether encoders are read lazily, to be filled shard by shard (``--strategy fsdp``):
+        then the check reads shapes only, and no rank reads the whole file. Zoo encoders
+        (torchgeo's modules in their released layouts, ``rsbench.zoo``) are read whole and
+        sharded after (``shard_module``), as a random-init card's are."""
         from rsbench.engine.sharding import fills_sharded
+        from rsbench.zoo import is_zoo
 
-        return fills_sharded(self.opts.engine)
+        return fills_sharded(self.opts.engine) and not is_zoo(self.card.arch)
 
     def check(self, image_size: int, dtype=None) -> None:
         """Load at ``image_size`` once, so a bad checkpoint is refused before any data is read."""
@@ -125,9 +128,10 @@ class LoadedModel:
         """A fresh encoder for one run, its weights in ``dtype`` (fp32 when None; bf16 is read
         as bf16, rsbench.checkpoints.load); ``extra`` timm options (e.g. drop path) rebuild it.
 
-        ``sharded`` (a trained protocol under ``--strategy fsdp`` on the CPU): a lazy encoder
-        that ``rsbench.engine.sharding.shard_module`` fills rank by rank; a random-init card
-        gives its ordinary encoder, sharded the same way."""
+        ``sharded`` (any protocol under ``--strategy fsdp``): a lazy encoder that
+        ``rsbench.engine.sharding.shard_module`` fills rank by rank, or a frozen pass fills whole
+        (``engine.features.sharded_placement``); a random-init or zoo card gives its ordinary
+        encoder, sharded the same way."""
         self.check(image_size, dtype)
         if self.card.random_init:
             drawn = self._random_copy(image_size, **extra)
