@@ -1,6 +1,7 @@
 """Wall time of a linear-probe sweep on cached features: the batched grid against one head at a time.
 
-Random features stand in for a backbone's (their values do not change the arithmetic):
+Random features stand in for a backbone's (their values change the arithmetic only through
+denormal intermediates, which the heads flush to zero while they train):
 ``--n`` x ``--dim`` float32, ``--classes`` labels, the probe's recipe (batch 256, warm-up +
 cosine, SGD momentum 0.9) over ``--epochs``. ``batched`` trains every ``--grid`` value at once
 (``rsbench.protocols.probe_heads.fitted_heads``); ``one_at_a_time`` trains them one after the
