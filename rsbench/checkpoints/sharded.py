@@ -21,7 +21,7 @@ meta tensors tagged with their source key, so the report is the one ``load_check
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -53,10 +53,49 @@ def tagged(source: Source, dtype: torch.dtype) -> Source:
     return replace(source, read=read)
 
 
-def source_keys(state_dict: dict[str, torch.Tensor]) -> dict[str, str] | None:
-    """Target key -> checkpoint key, or None when a conversion made a new tensor."""
-    keys = {k: getattr(v, "rsbench_key", None) for k, v in state_dict.items()}
-    return None if any(v is None for v in keys.values()) else keys  # type: ignore[return-value]
+def refitting(key: str, shape: tuple[int, ...], prefix: int, grid: tuple[int, int] | None) -> Rewrite:
+    """The rewrite fitting ``key``'s checkpoint tensor to ``shape`` as a full load does."""
+    from rsbench.checkpoints.adapt import fitted
+
+    def rewrite(full: torch.Tensor) -> torch.Tensor:
+        out = fitted(key, full, shape, prefix, grid)
+        if out is None:  # the shapes-only conversion fitted this very tensor
+            raise CheckpointError(f"{key}: cannot be fitted to {shape} at fill time")
+        return out
+
+    return rewrite
+
+
+def fill_plan(source: Source, model: torch.nn.Module, shapes_only: dict[str, torch.Tensor],
+              resampled: Sequence[str]) -> tuple[dict[str, str] | None, dict[str, Rewrite]]:
+    """``(target key -> checkpoint key, rewrites)`` for a rank-by-rank fill of ``model`` from
+    ``source``, ``shapes_only`` being ``convert_into``'s result over ``tagged`` reads.
+
+    A tensor the conversion resampled (``resampled``: a position embedding or patch kernel
+    for another image or patch size) keeps its checkpoint key and is fitted at fill time as a
+    full load fits it (``adapt.fitted``, on the values cast to the model's dtype), so one small
+    resampled tensor does not send the whole file through rank 0. ``(None, {})`` when the
+    storage cannot be sliced or a conversion made a tensor from several (q/k/v fusing):
+    then rank 0 reads and broadcasts.
+    """
+    if source.storage not in SLICEABLE:
+        return None, {}
+    keys = {k: getattr(v, "rsbench_key", None) for k, v in shapes_only.items()}
+    rewrites: dict[str, Rewrite] = {}
+    if resampled:
+        from rsbench.checkpoints.formats import to_timm
+        from rsbench.checkpoints.load import encoder_shapes, patch_grid, prefix_tokens
+
+        shapes = encoder_shapes(model)
+        weights = next(model.parameters()).dtype
+        stored = to_timm(tagged(source, weights), set(shapes)).state_dict  # before fitting
+        for key in resampled:
+            keys[key] = getattr(stored.get(key), "rsbench_key", None)
+            rewrites[key] = refitting(key, tuple(shapes[key]), prefix_tokens(model),
+                                      patch_grid(model))
+    if any(v is None for v in keys.values()):
+        return None, {}
+    return keys, rewrites  # type: ignore[return-value]  # every value checked just above
 
 
 def shard(model: torch.nn.Module, mesh) -> None:
@@ -80,9 +119,10 @@ class ShardFill:
         arch: the architecture converted to (for the rank-0 conversion of unsliceable files).
         keys: target key -> checkpoint key when every tensor is a checkpoint tensor as stored
             in a sliceable file (each rank reads its rows); None: rank 0 reads and broadcasts.
-        rewrites: target key -> function of the full checkpoint tensor giving the target's,
-            for changes made to the meta model after conversion (a band subset of the patch
-            embedding); such a tensor is read whole, so only small ones belong here.
+        rewrites: target key -> function of the full checkpoint tensor giving the target's:
+            the conversion's resampling (position embedding, patch kernel) and changes made
+            to the meta model after it (a band subset of the patch embedding); such a tensor
+            is read whole, so only small ones belong here.
     """
 
     source: Source
@@ -102,7 +142,8 @@ class ShardFill:
             raise CheckpointError(f"{self.source.path}: {key} is changed after loading (a band "
                                   "subset), which a sharded load does only from a sliceable file; "
                                   "save the checkpoint as .safetensors or run without --strategy fsdp")
-        self.rewrites[key] = fn
+        earlier = self.rewrites.get(key)  # a resampling the load made: it comes first, as there
+        self.rewrites[key] = fn if earlier is None else (lambda full: fn(earlier(full)))
 
     def into(self, model: torch.nn.Module, device: str | torch.device = "cpu") -> str:
         """Allocate ``model``'s local shards on ``device`` (uninitialised, never random) and
@@ -207,9 +248,9 @@ def lazy_backbone(path_or_dir: str | Path, arch: str, input_spec: InputSpec | No
     if not fills_everything(model, shapes_only):
         raise CheckpointError(f"{path}: a sharded load fills every encoder tensor from the file; "
                               f"{len(report.missing)} are missing (run without --strategy fsdp)")
-    keys = source_keys(shapes_only) if source.storage in SLICEABLE else None
+    keys, rewrites = fill_plan(source, model, shapes_only, list(report.resampled))
     backbone.load_report = report
-    setattr(backbone, "shard_fill", ShardFill(source, built, keys))  # noqa: B010  (plain attribute)
+    setattr(backbone, "shard_fill", ShardFill(source, built, keys, rewrites))  # noqa: B010  (plain attribute)
     return backbone
 
 

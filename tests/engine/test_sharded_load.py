@@ -52,7 +52,7 @@ def test_two_rank_sharded_load_equals_the_full_load(tmp_path):
     assert result["torch-zip"]["how"] == "torch-zip: each rank read its rows"
     assert result["torch-legacy"]["how"] == ("torch-legacy: rank 0 read the file and broadcast "
                                              "each tensor")
-    meshes = result.pop("meshes")
+    meshes, resampled = result.pop("meshes"), result.pop("resampled")
     for kind, got in result.items():
         full = load_backbone(tmp_path / f"w.{kind}", ARCH, SPEC, "cls", **OVERRIDES)
         reference = full.model.state_dict()
@@ -74,3 +74,13 @@ def test_two_rank_sharded_load_equals_the_full_load(tmp_path):
             n = value.shape[0]
             expected = [n, n] if name == "hybrid_group_1" else [-(-n // 2), n - -(-n // 2)]
             assert [r[key] for r in rows] == expected, (name, key)
+    # A resampled position embedding is fitted at fill time; every other tensor is still read
+    # by rows, and the whole equals the full load at that size.
+    from rsbench.backbones import InputSpec
+
+    assert resampled["how"] == "safetensors: each rank read its rows"
+    full = load_backbone(tmp_path / "w.safetensors", ARCH, InputSpec(img_size=48), "cls", **OVERRIDES)
+    assert resampled["report"]["resampled"] == full.load_report.resampled == {
+        "pos_embed": "[1, 17, 192] -> [1, 37, 192]"}
+    for key, value in full.model.state_dict().items():
+        assert torch.equal(resampled["state"][key], value), key

@@ -5,7 +5,8 @@ Holds no tests itself. Two gloo ranks on the CPU each load ``OUT/w.<kind>`` with
 how each file was read and the local shard row counts of both ranks to ``OUT/sharded.pt``;
 then the safetensors file again over 2-D (replicas x shards) meshes: the one ``shard_mesh``
 makes for ``HYBRID_SHARD`` with a shard group of 1 (2 x 1: every rank holds all rows) and a
-1 x 2 mesh (sharded along its second dimension), under ``MESHES`` in the same file.
+1 x 2 mesh (sharded along its second dimension), under ``meshes``, and at 48 px, where the
+position embedding is resampled, under ``resampled``, in the same file.
 """
 
 import os
@@ -22,6 +23,7 @@ KINDS = ("safetensors", "torch-zip", "torch-legacy")
 
 
 def rank_main(rank: int, out: str, port: int) -> None:
+    from rsbench.backbones import InputSpec
     from rsbench.checkpoints.sharded import load_sharded
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
@@ -39,6 +41,13 @@ def rank_main(rank: int, out: str, port: int) -> None:
                             "types": sorted({type(v).__name__ for v in state.values()}),
                             "report": backbone.load_report.to_dict()}
         result["meshes"] = meshes(Path(out) / "w.safetensors")
+        # At 48 px the 4 x 4 position grid of the 32 px checkpoint is resampled to 6 x 6.
+        wider = load_sharded(Path(out) / "w.safetensors", ARCH, InputSpec(img_size=48), "cls",
+                             **OVERRIDES)
+        result["resampled"] = {"how": wider.sharded_read,
+                               "state": {k: v.full_tensor()
+                                         for k, v in wider.model.state_dict().items()},
+                               "report": wider.load_report.to_dict()}
         if rank == 0:
             torch.save(result, Path(out) / "sharded.pt")
     finally:
