@@ -175,3 +175,18 @@ def test_randaugment_on_13_bands_is_refused_by_the_usage_check(world, tmp_path, 
     assert ("tasks/classification/eurosat13_official_finetune.yaml: protocol.augment is 'rgb_randaug' "
             "but the data has 13 bands;") in err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_probe_that_cannot_choose_a_blr_fails_before_any_feature_is_extracted(world, tmp_path):
+    from rsbench.engine.features import forwarded_images
+
+    grid = write_demo_task(world["tmp"], "t_probe_grid", "linear_probe",
+                           "{epochs: 2, blr_grid: [0.1, 1.0]}")
+    before = forwarded_images()
+    assert run(world, tmp_path / "r", [str(grid)], "--set", "dataset.split.val_fraction=0") == 1
+    (rec,) = records(tmp_path / "r")
+    assert rec["status"] == "failed"
+    assert rec["error"]["message"] == (
+        "t_probe_grid: the validation split is empty, so no blr can be chosen from blr_grid; "
+        "raise dataset.split.val_fraction or give one blr")
+    assert forwarded_images() == before  # refused on the split sizes, not after the backbone pass

@@ -38,10 +38,15 @@ EXTRACTION_BATCH = 64
 FROZEN_PROTOCOLS = frozenset({("classification", "linear_probe"), ("classification", "knn")})
 
 
-def cached_splits(ctx: ProtocolContext, batch_size: int = EXTRACTION_BATCH
-                  ) -> tuple[Splits, Any, dict]:
-    """``({"train"|"val"|"test": (X, y)}, data, timings)``; the backbone runs only on misses."""
+def cached_splits(ctx: ProtocolContext, batch_size: int = EXTRACTION_BATCH,
+                  check: Callable[[Any], None] | None = None) -> tuple[Splits, Any, dict]:
+    """``({"train"|"val"|"test": (X, y)}, data, timings)``; the backbone runs only on misses.
+
+    ``check(data)`` runs once the data is built, before any feature is extracted: a protocol
+    refuses data it cannot use there, not after the backbone pass."""
     data = ctx.make_data(train_transform=None)
+    if check is not None:
+        check(data)
     datasets = scene_datasets(data)
     if datasets is not None:
         return per_image_splits(ctx, data, datasets, batch_size)

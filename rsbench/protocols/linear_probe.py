@@ -193,12 +193,15 @@ def searched_probe(ctx: ProtocolContext, hp: dict, train: tuple, val: tuple,
 def run(ctx: ProtocolContext) -> ProtocolResult:
     """Probe: pick blr on val, refit, score on test."""
     hp = resolved_hparams(DEFAULTS, ctx.task.protocol, ctx.task.path, SCHEMA)
-    splits, data, timings = cached_splits(ctx)
+
+    def choosable(data) -> None:
+        if len(data.val) == 0 and len(hp["blr_grid"]) > 1 and hp["search"] is None:
+            raise SpecError(f"{ctx.task.task}: the validation split is empty, so no blr can be "
+                            "chosen from blr_grid; raise dataset.split.val_fraction or give one blr")
+
+    splits, data, timings = cached_splits(ctx, check=choosable)
     (xtr, ytr), (xva, yva), (xte, yte) = splits["train"], splits["val"], splits["test"]
     k = len(data.classes)
-    if len(yva) == 0 and len(hp["blr_grid"]) > 1 and hp["search"] is None:
-        raise SpecError(f"{ctx.task.task}: the validation split is empty, so no blr can be chosen "
-                         "from blr_grid; raise dataset.split.val_fraction or give one blr")
     start = time.perf_counter()
     outputs = predictions if probe_loss(ctx) is None else logits
     sweep = {}
