@@ -8,7 +8,8 @@ rsbench's own loader options (``rsbench.engine.features.loader_options``: pinned
 GPU, persistent workers) at each ``--workers`` count. A loader is timed over its second pass
 (its workers already started, as in a suite's later tasks). Then the frozen forward pass of
 each ``--arch`` (random weights, batch 64, inference mode; fp32 on the CPU, bf16 autocast on
-a GPU) is timed on the same machine.
+a GPU) is timed on the same machine, with its FLOPs per image (``FlopCounterMode``), the
+TFLOP/s reached and, given ``--peak-tflops``, the fraction of the device's peak.
 
 The last row divides: how many decoding processes each model needs to be fed at its measured
 rate (model img/s over one worker's img/s). On a GPU that count is what ``num_workers`` must
@@ -80,7 +81,7 @@ def loader_row(kind: str, files: list[Path], workers: int, size: int, accelerato
             **{k: v for k, v in options.items()}}
 
 
-def model_row(arch: str, size: int, device: str, batches: int) -> dict:
+def model_row(arch: str, size: int, device: str, batches: int, peak_tflops: float | None) -> dict:
     import torch
 
     from rsbench.backbones import InputSpec, build_backbone
@@ -102,9 +103,30 @@ def model_row(arch: str, size: int, device: str, batches: int) -> dict:
     for _ in range(batches):
         run()
     seconds = time.perf_counter() - start
-    return {"row": "model", "arch": arch, "device": device, "size": size,
-            "dtype": "bf16 autocast" if device == "cuda" else "fp32",
-            "threads": torch.get_num_threads(), "img_per_s": round(64 * batches / seconds, 1)}
+    rate = 64 * batches / seconds
+    flops = image_flops(backbone, size, device)
+    row = {"row": "model", "arch": arch, "device": device, "size": size,
+           "dtype": "bf16 autocast" if device == "cuda" else "fp32",
+           "threads": torch.get_num_threads(), "img_per_s": round(rate, 1),
+           "gflop_per_image": round(flops / 1e9, 2), "achieved_tflop_s": round(rate * flops / 1e12, 2)}
+    if peak_tflops:
+        row["fraction_of_peak"] = round(rate * flops / 1e12 / peak_tflops, 3)
+    if device == "cuda":
+        row["gpu"] = torch.cuda.get_device_name(0)
+        row["torch"] = torch.__version__
+    return row
+
+
+def image_flops(backbone, size: int, device: str) -> float:
+    """FLOPs of one image's forward pass, as torch's ``FlopCounterMode`` counts them (matrix
+    products and convolutions: 2 per multiply-add)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        backbone.pooled(torch.rand(1, 3, size, size, device=device))
+    return float(counter.get_total_flops())
 
 
 def main() -> None:
@@ -116,6 +138,9 @@ def main() -> None:
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--batches", type=int, default=3, help="timed model batches of 64")
     p.add_argument("--device", default=None, help="default: cuda when available, else cpu")
+    p.add_argument("--peak-tflops", type=float, default=None,
+                   help="the device's dense peak (bf16 on a GPU) for fraction_of_peak")
+    p.add_argument("--no-decode", action="store_true", help="model rows only")
     args = p.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import torch
@@ -124,7 +149,7 @@ def main() -> None:
     accelerator = "gpu" if device == "cuda" else "cpu"
     per_worker: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in FORMATS:
+        for kind in () if args.no_decode else FORMATS:
             files = written(Path(tmp), kind, args.images)
             for workers in args.workers:
                 row = loader_row(kind, files, workers, args.size, accelerator)
@@ -133,7 +158,7 @@ def main() -> None:
                     per_worker[kind] = row["img_per_s"]
     models = {}
     for arch in args.arch:
-        row = model_row(arch, args.size, device, args.batches)
+        row = model_row(arch, args.size, device, args.batches, args.peak_tflops)
         emit(row)
         models[arch] = row["img_per_s"]
     if per_worker:
