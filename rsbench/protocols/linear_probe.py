@@ -194,13 +194,18 @@ def run(ctx: ProtocolContext) -> ProtocolResult:
     """Probe: pick blr on val, refit, score on test."""
     hp = resolved_hparams(DEFAULTS, ctx.task.protocol, ctx.task.path, SCHEMA)
 
-    def choosable(data) -> None:
-        if len(data.val) == 0 and len(hp["blr_grid"]) > 1 and hp["search"] is None:
+
+    def choosable(val_size: int) -> None:
+        if val_size == 0 and len(hp["blr_grid"]) > 1 and hp["search"] is None:
             raise SpecError(f"{ctx.task.task}: the validation split is empty, so no blr can be "
                             "chosen from blr_grid; raise dataset.split.val_fraction or give one blr")
 
-    splits, data, timings = cached_splits(ctx, check=choosable)
+    # On the split sizes before the backbone pass, and again on the features (a bundle
+    # without a ``val`` dataset of its own is known only then).
+    splits, data, timings = cached_splits(
+        ctx, check=lambda data: choosable(len(data.val)) if hasattr(data, "val") else None)
     (xtr, ytr), (xva, yva), (xte, yte) = splits["train"], splits["val"], splits["test"]
+    choosable(len(yva))
     k = len(data.classes)
     start = time.perf_counter()
     outputs = predictions if probe_loss(ctx) is None else logits
