@@ -194,7 +194,6 @@ def run(ctx: ProtocolContext) -> ProtocolResult:
     """Probe: pick blr on val, refit, score on test."""
     hp = resolved_hparams(DEFAULTS, ctx.task.protocol, ctx.task.path, SCHEMA)
 
-
     def choosable(val_size: int) -> None:
         if val_size == 0 and len(hp["blr_grid"]) > 1 and hp["search"] is None:
             raise SpecError(f"{ctx.task.task}: the validation split is empty, so no blr can be "
