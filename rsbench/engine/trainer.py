@@ -42,6 +42,11 @@ class EngineOptions:
             raise UserError(f"--strategy {self.strategy!r}: allowed {', '.join(STRATEGIES)}")
         if self.sharding not in SHARDINGS:
             raise UserError(f"--sharding {self.sharding!r}: allowed {', '.join(SHARDINGS)}")
+        if self.strategy == "fsdp" and self.precision == "16-mixed":
+            # Lightning would refuse it only once the trainer is built, after the load.
+            raise UserError("--precision 16-mixed does not run under --strategy fsdp (Lightning's "
+                            "ModelParallelStrategy, FSDP2, does not support it); use bf16-mixed, "
+                            "or 16-mixed with --strategy ddp")
         # Resolved here, once: records name the precision, so no code downstream sees "auto".
         from rsbench.engine.precision import run_precision
 

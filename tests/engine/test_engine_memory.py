@@ -131,3 +131,17 @@ def test_fsdp_without_a_workload_runs_ddp():
     assert type(make_trainer(opts).strategy) is DDPStrategy
     w = vit_workload("vit_tiny_patch16", img_size=32)
     assert isinstance(make_trainer(opts, workload=w).strategy, ModelParallelStrategy)
+
+
+def test_fp16_mixed_precision_under_fsdp_is_refused_in_one_line():
+    import pytest
+
+    from rsbench.errors import UserError
+
+    with pytest.raises(UserError) as err:
+        EngineOptions(accelerator="gpu", strategy="fsdp", precision="16-mixed")
+    assert str(err.value) == (
+        "--precision 16-mixed does not run under --strategy fsdp (Lightning's "
+        "ModelParallelStrategy, FSDP2, does not support it); use bf16-mixed, or 16-mixed with "
+        "--strategy ddp")
+    assert EngineOptions(accelerator="gpu", strategy="ddp", precision="16-mixed").precision == "16-mixed"
