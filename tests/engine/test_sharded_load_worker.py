@@ -50,6 +50,9 @@ def rank_main(rank: int, out: str, port: int) -> None:
                                "report": wider.load_report.to_dict()}
         if rank == 0:
             torch.save(result, Path(out) / "sharded.pt")
+        # Both ranks leave their last collective before either tears its groups down (the
+        # 2-D meshes add sub-groups; a rank exiting while its peer still used them aborted).
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
