@@ -124,15 +124,16 @@ def sharded_placement(backbone: Backbone, workload: Any, opts: EngineOptions) ->
     per_node = max(1, world_size(opts) // max(1, int(opts.num_nodes)))
     placement = frozen_placement(workload, *planned_device_memory(
         accelerator_name(opts.accelerator), per_node))
-    again = "_rsbench_extractor" in backbone.__dict__
+    again = "_rsbench_extractor" in backbone.__dict__  # sharded by an earlier pass
+    lazy = not again and pending_fill(backbone) is not None
     held = ("encoder sharded by an earlier pass" if again
-            else "lazy encoder, filled shard by shard" if pending_fill(backbone) and placement.sharded
-            else "lazy encoder, filled whole" if pending_fill(backbone) else None)
+            else f"lazy encoder, filled {'shard by shard' if placement.sharded else 'whole'}"
+            if lazy else None)
     _PLACED["last"] = placement.line() + (f"; {held}" if held else "")
     from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
     rank_zero_info(f"rsbench: frozen encoder {_PLACED['last']}")
-    if pending_fill(backbone) is not None and not placement.sharded and not again:
+    if lazy and not placement.sharded:
         filled(backbone, "cpu")  # every rank reads all of it; the trainer moves it to its device
     return placement.sharded or again
 

@@ -292,9 +292,9 @@ class TrainedProtocol:
         hp = self.checked(self.validated(hp, task), ctx)
         L.seed_everything(ctx.seed, workers=True, verbose=False)
         data = ctx.make_data(train_transform=self.train_transform(ctx, hp))
-        from rsbench.engine.sharding import fills_sharded
+        from rsbench.engine.sharding import lazy_args
 
-        lazy = {"sharded": True} if fills_sharded(ctx.opts) else {}  # see ShardedModule
+        lazy = lazy_args(ctx.opts)  # see ShardedModule
         extra = {} if self.frozen else {"drop_path_rate": hp["drop_path"]}
         backbone = ctx.make_backbone(**lazy, **extra)
         world = world_size(ctx.opts)

@@ -216,3 +216,7 @@ def fills_sharded(opts) -> bool:
     ``--strategy fsdp``, on any accelerator."""
     return opts.strategy == "fsdp"
 
+
+def lazy_args(opts) -> dict:
+    """``make_backbone`` arguments asking for a lazy encoder when :func:`fills_sharded`."""
+    return {"sharded": True} if fills_sharded(opts) else {}

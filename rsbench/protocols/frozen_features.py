@@ -25,7 +25,7 @@ from rsbench.engine.features import (
     extraction_placement,
     extraction_workers,
 )
-from rsbench.engine.sharding import fills_sharded
+from rsbench.engine.sharding import lazy_args
 from rsbench.engine.trainer import EngineOptions
 from rsbench.protocols.base import ProtocolContext
 
@@ -86,12 +86,6 @@ def split_ids(datasets: Sequence[SceneDataset]) -> list[list[str]]:
     return [[image_id(d.root / rel) for rel, _ in d.samples] for d in datasets]
 
 
-def lazy_read(opts: EngineOptions) -> dict:
-    """``make_backbone`` arguments: under ``--strategy fsdp`` a lazy encoder, read from its
-    file only once the pass is placed, shard by shard or whole (``sharded_placement``)."""
-    return {"sharded": True} if fills_sharded(opts) else {}
-
-
 def filled(store: FeatureStore, datasets: Sequence[SceneDataset], make_backbone: Callable,
            opts: EngineOptions, workers: int | None, batch_size: int) -> dict:
     """Extract, in one pass, every image of ``datasets`` that ``store`` lacks; the timings."""
@@ -103,7 +97,8 @@ def filled(store: FeatureStore, datasets: Sequence[SceneDataset], make_backbone:
     start, first = time.perf_counter(), datasets[0]
     # Absolute sample paths: the images may come from any split of any task.
     todo = SceneDataset(first.root, [(id_path(i), 0) for i in missing], first.reader, first.size)
-    x, _ = extracted_features(make_backbone(**lazy_read(opts)), todo, opts, batch_size,
+    # Under --strategy fsdp a lazy encoder, read once the pass is placed (sharded_placement).
+    x, _ = extracted_features(make_backbone(**lazy_args(opts)), todo, opts, batch_size,
                               extraction_workers(workers, opts))
     seconds = time.perf_counter() - start
     timings.update({"features_s": seconds, "features_img_per_s": len(missing) / max(seconds, 1e-9)})
@@ -169,7 +164,7 @@ def per_split_splits(ctx: ProtocolContext, data: Any, batch_size: int
     timings: dict = {"features_cached": float(splits is not None)}
     if splits is None:
         start = time.perf_counter()
-        backbone = ctx.make_backbone(**lazy_read(ctx.opts))
+        backbone = ctx.make_backbone(**lazy_args(ctx.opts))
         workers = extraction_workers(cache.workers, ctx.opts)
         splits = {name: extracted_features(backbone, getattr(data, name), ctx.opts, batch_size,
                                            workers) for name in SPLITS}
