@@ -166,7 +166,17 @@ def setting(engine) -> Setting:
 
         devices = max(1, torch.cuda.device_count()) if accelerator == "gpu" else 1
     return Setting(engine.strategy, int(devices), int(engine.num_nodes), engine.precision, accelerator,
-                   engine.sharding, sharded_load=engine.strategy == "fsdp")  # engine.sharding.fills_sharded
+                   engine.sharding, sharded_load=engine.strategy == "fsdp")
+
+
+def reads_sharded(card, engine) -> bool:
+    """Whether ``card``'s encoder is read lazily, each rank its own rows, under ``engine``:
+    ``--strategy fsdp`` with a checkpoint of rsbench's own architectures. Zoo encoders
+    (torchgeo's modules in their released layouts) and random-init cards are built whole on
+    every rank, then sharded. ``rsbench.runner.LoadedModel`` reads by this rule."""
+    from rsbench.zoo import is_zoo
+
+    return engine.strategy == "fsdp" and not card.random_init and not is_zoo(card.arch)
 
 
 def card_sizer(card) -> Callable[[int], ModelSize]:
@@ -193,7 +203,7 @@ def run_memory_plan(card, tasks: list, engine, host_gib: float | None = None,
     ``engine`` (``EngineOptions``); raises ``PlanError`` when it exceeds the node."""
     from rsbench.plan import plan_device_memory
 
-    s = setting(engine)
+    s = replace(setting(engine), sharded_load=reads_sharded(card, engine))
     node = node_memory(host_gib, device_gib, gpu=s.accelerator == "gpu")
     plan_device_memory(node.device_bytes, node.device_source)  # what later choices assume
     return checked(card_sizer(card), [task_job(t) for t in tasks], s, node)

@@ -98,14 +98,12 @@ class LoadedModel:
                     **{**card.arch_overrides, **extra})
 
     def _sharded(self) -> bool:
-        """Whether encoders are read lazily, to be filled shard by shard (``--strategy fsdp``):
-        then the check reads shapes only, and no rank reads the whole file. Zoo encoders
-        (torchgeo's modules in their released layouts, ``rsbench.zoo``) are read whole and
-        sharded after (``shard_module``), as a random-init card's are."""
-        from rsbench.engine.sharding import fills_sharded
-        from rsbench.zoo import is_zoo
+        """Whether encoders are read lazily, to be filled shard by shard
+        (``plan_check.reads_sharded``, the rule the memory plan counts by): then the check
+        reads shapes only, and no rank reads the whole file."""
+        from rsbench.plan_check import reads_sharded
 
-        return fills_sharded(self.opts.engine) and not is_zoo(self.card.arch)
+        return reads_sharded(self.card, self.opts.engine)
 
     def check(self, image_size: int, dtype=None) -> None:
         """Load at ``image_size`` once, so a bad checkpoint is refused before any data is read."""
