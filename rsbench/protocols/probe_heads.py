@@ -166,8 +166,8 @@ def head_arithmetic() -> Iterator[None]:
 
 
 def flush_denormals() -> None:
-    """A worker thread's initialiser: the flush :func:`head_arithmetic` sets, for this thread."""
-    torch.set_num_threads(1)
+    """A worker thread's initialiser: the flush :func:`head_arithmetic` sets, for this thread
+    (its intra-op thread count, one, is the process's and needs no setting here)."""
     torch.set_flush_denormal(True)
 
 
