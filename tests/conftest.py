@@ -45,3 +45,21 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def in_process_distributed():
+    """For a test that runs a distributed strategy in the pytest process itself (one rank):
+    afterwards its process group is destroyed and the environment Lightning set for it
+    (``MASTER_PORT``...) removed, so a later test's worker processes do not inherit a port
+    this process still listens on."""
+    import os
+
+    saved = dict(os.environ)
+    yield
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    os.environ.clear()
+    os.environ.update(saved)

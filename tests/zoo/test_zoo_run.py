@@ -4,6 +4,7 @@ recorded, the load report in the record."""
 import json
 from pathlib import Path
 
+import pytest
 import torch
 import yaml
 from tiny_models import write_demo_task
@@ -49,6 +50,7 @@ def test_dofa_card_runs_knn_on_rgb_and_records_wavelengths(tmp_path, reduced):
     assert inp["patch_embed"] == "wavelength-conditioned: 13 -> 3 input channels (model bands [1, 2, 3])"
 
 
+@pytest.mark.usefixtures("in_process_distributed")  # tests/conftest.py
 def test_a_zoo_encoder_under_fsdp_is_read_whole_and_scores_the_same(tmp_path, reduced):
     """Zoo encoders are torchgeo's modules in their released layouts: under --strategy fsdp
     they are read whole (not lazily), placed by the frozen plan, and score as without it."""
