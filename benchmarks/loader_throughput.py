@@ -78,7 +78,7 @@ def loader_row(kind: str, files: list[Path], workers: int, size: int, accelerato
     return {"row": "decode", "format": kind, "workers": workers, "images": len(files),
             "size": size, "img_per_s": round(len(files) / seconds, 1),
             "mean_file_kb": round(sum(f.stat().st_size for f in files) / len(files) / 1024, 1),
-            **{k: v for k, v in options.items()}}
+            **options}
 
 
 def model_row(arch: str, size: int, device: str, batches: int, peak_tflops: float | None) -> dict:
