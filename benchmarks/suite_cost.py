@@ -142,8 +142,6 @@ def forwards_row(args, work: Path) -> None:
     import torch
     from fake_data import generator
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     data = work / "data"
     for name in CLASSES:
         generator(name).make(data / name, n_per_class=args.per_class, size=args.image_size, seed=0)
@@ -242,11 +240,15 @@ def main() -> None:
     p.add_argument("--heads-epochs", type=int, default=90)
     p.add_argument("--batch-size", type=int, help="probe batch (default: the recipe's 256)")
     p.add_argument("--repeat", type=int, default=1, help="forwards: fresh runs, then medians")
-    p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    p.add_argument("--threads", type=int, help="torch intra-op threads, and the heads' lanes (default: torch's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="forwards: more task overrides for rsbench run (e.g. a val fraction that "
                         "leaves every split a val set at few images per class)")
     args = p.parse_args()
+    if args.threads:  # every row's: the forwards' runs and bare loop, and the heads' lanes
+        import torch
+
+        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         for row in args.rows:
             if row == "forwards":

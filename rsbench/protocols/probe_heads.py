@@ -4,9 +4,9 @@ A probe sweep trains the same head (same initialisation, same mini-batches in th
 only the learning rate differs) once per grid value. Trained one at a time, each with its own
 Lightning ``Trainer``, the per-step framework overhead of a 45 x 1024 linear layer dominates.
 Here the heads share one parameter-free ``BatchNorm1d`` (its statistics depend on the batch
-only, so they are the same for every head, computed once per step) and each keeps its own
-``Linear`` and optimiser, stepping exactly as it would alone, so each result equals
-``linear_probe.fitted_head`` at that learning rate, bit for bit (tests/protocols). One
+only, so they are the same for every head, computed once per step in each lane) and each
+keeps its own ``Linear`` and optimiser, stepping exactly as it would alone, so each result
+equals ``linear_probe.fitted_head`` at that learning rate, bit for bit (tests/protocols). One
 Lightning step is one epoch over in-memory mini-batches (manual optimisation), so Lightning
 still runs the loop while the inner steps cost only their arithmetic.
 
@@ -17,12 +17,19 @@ alone, so a diverged head that trains on until the epoch ends changes no other h
 
 Parallel over heads, serial within one. Each head's step (forward, backward, optimiser) runs
 in a worker thread of a pool as wide as the job's threads, with one intra-op thread
-(:func:`head_arithmetic`): a head's matrix products are a few hundred rows by a few hundred
-columns, too small to gain from an intra-op parallel region (on a loaded machine its barrier
-waits for a descheduled thread at every op), and a reduction split over threads rounds
-otherwise on another machine. So the heads use every core and each head is the same bits on
-any machine, whatever its core count. (One wide GEMM of the concatenated weights, or a
-``baddbmm`` over the heads, rounds otherwise or depends on the thread count.)
+(:func:`head_arithmetic`, set in every worker: OpenMP's thread count is a per-thread setting,
+and a worker left at the machine's count opens a parallel region of its own inside each
+product, so two lanes ran slower than one): a head's matrix products are a few hundred rows by
+a few hundred columns, too small to gain from an intra-op parallel region, and a reduction
+split over threads rounds otherwise on another machine. So the heads use every core and each
+head is the same bits on any machine, whatever its core count. (One wide GEMM of the
+concatenated weights, or a ``baddbmm`` over the heads, rounds otherwise or depends on the
+thread count.)
+
+A step is the dozen aten ops autograd and torch's SGD would run for it, called directly
+(:func:`cross_entropy_grads`, :func:`sgd_step`; LARS keeps its own ``step``): the graph, the
+engine and the optimiser's per-call machinery cost as much as the two matrix products, and
+held the GIL the lanes share.
 
 Denormals are flushed to zero while heads train, in every thread that trains one. Once a
 head's logits grow, softmax probabilities underflow into the denormal range, where x86 FPUs
@@ -40,6 +47,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import cast
 
 import lightning as L
 import torch
@@ -143,11 +151,62 @@ class BatchedProbe(L.LightningModule):
     def head_step(self, h: int, opt: torch.optim.Optimizer, z: torch.Tensor,
                   y: torch.Tensor) -> torch.Tensor:
         """One optimiser step of head ``h``: what its own run does at this step, op for op."""
-        opt.zero_grad(set_to_none=True)
-        loss = nn.functional.cross_entropy(self.linears[h](z), y)
-        loss.backward()
-        opt.step()
-        return loss.detach()
+        linear = cast(nn.Linear, self.linears[h])
+        loss, grads = cross_entropy_grads(linear.weight, linear.bias, z, y)
+        if isinstance(opt, torch.optim.SGD):
+            sgd_step(opt, grads)
+        else:
+            linear.weight.grad, linear.bias.grad = grads
+            opt.step()
+        return loss
+
+
+_aten = torch.ops.aten
+
+
+@torch.no_grad()
+def cross_entropy_grads(weight: torch.Tensor, bias: torch.Tensor, z: torch.Tensor,
+                        y: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """The mean cross-entropy of ``z @ weight.T + bias`` against ``y``, and its gradients for
+    ``(weight, bias)``.
+
+    The ops are the ones autograd runs for ``cross_entropy(linear(z), y).backward()``
+    (``addmm``; ``NllLossBackward``, ``LogSoftmaxBackward``; ``AddmmBackward``'s ``mm`` for the
+    transposed weight and its sum over rows for the bias), in its order and on the same
+    layouts, so the bits are autograd's (tests/protocols). Called directly they skip the
+    graph, the engine and a dozen Python round trips per step: on a 256 x 1,024 x 45 head that
+    overhead cost as much as the two matrix products, and it holds the GIL that the parallel
+    lanes share.
+    """
+    logp = torch.log_softmax(torch.addmm(bias, z, weight.t()), 1)
+    loss, total = _aten.nll_loss_forward(logp, y, None, 1, -100)  # 1: mean
+    grad_logp = _aten.nll_loss_backward(torch.ones_like(loss), logp, y, None, 1, -100, total)
+    grad_logits = _aten._log_softmax_backward_data(grad_logp, logp, 1, logp.dtype)
+    return loss, (torch.mm(grad_logits.t(), z), grad_logits.sum(0))
+
+
+@torch.no_grad()
+def sgd_step(opt: torch.optim.SGD, grads: tuple[torch.Tensor, ...]) -> None:
+    """``opt.step()`` with ``grads`` as the gradients of its parameters, op for op as torch's
+    single-tensor SGD (the CPU default) computes it, its momentum buffers in ``opt.state``, but
+    without ``step``'s per-call machinery (hooks, grouping, grad-mode switches)."""
+    pending = iter(grads)
+    for group in opt.param_groups:
+        if group["nesterov"] or group["maximize"]:
+            raise ValueError("sgd_step: nesterov and maximize are not used by the probe heads")
+        for p in group["params"]:
+            grad = next(pending)
+            if group["weight_decay"] != 0:
+                grad = grad.add(p, alpha=group["weight_decay"])
+            if group["momentum"] != 0:
+                state = opt.state[p]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = grad.detach().clone()
+                else:
+                    state["momentum_buffer"].mul_(group["momentum"]).add_(
+                        grad, alpha=1 - group["dampening"])
+                grad = state["momentum_buffer"]
+            p.add_(grad, alpha=-group["lr"])
 
 
 @contextmanager
@@ -165,9 +224,9 @@ def head_arithmetic() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def flush_denormals() -> None:
-    """A worker thread's initialiser: the flush :func:`head_arithmetic` sets, for this thread
-    (its intra-op thread count, one, is the process's and needs no setting here)."""
+def head_thread() -> None:
+    """A worker thread's initialiser: what :func:`head_arithmetic` sets, for this thread."""
+    torch.set_num_threads(1)
     torch.set_flush_denormal(True)
 
 
@@ -184,7 +243,7 @@ def fitted_heads(x: torch.Tensor, y: torch.Tensor, num_classes: int, blrs: list[
     # Tiny heads on in-memory data: one CPU process in fp32 is fastest and bit-reproducible.
     trainer = make_trainer(replace(ctx.opts, progress=False), max_epochs=hp["epochs"],
                            accelerator="cpu", devices=1, strategy="auto", precision="32-true")
-    with head_arithmetic(), ThreadPoolExecutor(lanes, initializer=flush_denormals) as pool:
+    with head_arithmetic(), ThreadPoolExecutor(lanes, initializer=head_thread) as pool:
         if lanes > 1:
             module.map = pool.map
         trainer.fit(module)

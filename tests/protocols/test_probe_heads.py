@@ -11,7 +11,7 @@ import torch
 
 from rsbench.engine import EngineOptions
 from rsbench.protocols.linear_probe import DEFAULTS, fitted_head
-from rsbench.protocols.probe_heads import fitted_heads
+from rsbench.protocols.probe_heads import cross_entropy_grads, fitted_heads, sgd_step
 
 CTX = SimpleNamespace(seed=3, opts=EngineOptions(accelerator="cpu", progress=False))
 
@@ -66,3 +66,26 @@ def test_heads_are_the_same_bits_whatever_the_process_thread_count():
         torch.set_num_threads(before)
     for a, b in zip(one, four, strict=True):
         assert torch.equal(a[1].weight, b[1].weight) and torch.equal(a[1].bias, b[1].bias)
+
+
+def test_a_direct_step_is_autograd_and_torch_sgd_bit_for_bit():
+    """The hand-called ops of a head step against ``cross_entropy(linear(z)).backward()`` and
+    ``torch.optim.SGD.step`` (momentum, weight decay), over several steps."""
+    x, y = features(n=256, dim=96, classes=7)
+    torch.manual_seed(5)
+    ref, mine = torch.nn.Linear(96, 7), torch.nn.Linear(96, 7)
+    mine.load_state_dict(ref.state_dict())
+    settings = {"lr": 0.3, "momentum": 0.9, "weight_decay": 0.01}
+    ref_opt = torch.optim.SGD(ref.parameters(), **settings)
+    my_opt = torch.optim.SGD(mine.parameters(), **settings)
+    for step in range(5):
+        z, t = x[step * 40:(step + 1) * 40], y[step * 40:(step + 1) * 40]
+        ref_opt.zero_grad()
+        ref_loss = torch.nn.functional.cross_entropy(ref(z), t)
+        ref_loss.backward()
+        loss, grads = cross_entropy_grads(mine.weight, mine.bias, z, t)
+        assert torch.equal(loss, ref_loss.detach()), step
+        assert torch.equal(grads[0], ref.weight.grad) and torch.equal(grads[1], ref.bias.grad), step
+        ref_opt.step()
+        sgd_step(my_opt, grads)
+        assert torch.equal(mine.weight, ref.weight) and torch.equal(mine.bias, ref.bias), step
