@@ -58,11 +58,38 @@ def safetensors_rows(path: Path):
     return read
 
 
-def rows_reader(source: Source):
-    """``(key, start, stop) -> tensor`` reading only those rows of a checkpoint tensor."""
+def file_rows(source: Source):
+    """``(key, start, stop) -> tensor`` reading only those rows of one file's tensor."""
     if source.storage == "safetensors":
         return safetensors_rows(source.path)
     return lambda key, start, stop: source.read([key])[key][start:stop]  # mmap: those pages only
+
+
+def rows_reader(source: Source):
+    """``(key, start, stop) -> tensor`` reading only those rows of a checkpoint tensor.
+
+    ``key`` may also be a tuple of keys: the rows of their dim-0 concatenation (a fused q/k/v),
+    each part read only where the rows overlap it. A folder's keys are read from the file
+    holding them.
+    """
+    files = source.parts or [source]
+    readers = [file_rows(part) for part in files]
+    owner = {key: reader for part, reader in zip(files, readers, strict=True)
+             for key in part.shapes}
+
+    def read(key: str | tuple[str, ...], start: int, stop: int) -> torch.Tensor:
+        if isinstance(key, str):
+            return owner[key](key, start, stop)
+        pieces, offset = [], 0
+        for part in key:
+            rows = source.shapes[part][0]
+            low, high = max(start, offset), min(stop, offset + rows)
+            if low < high:
+                pieces.append(owner[part](part, low - offset, high - offset))
+            offset += rows
+        return torch.cat(pieces)
+
+    return read
 
 
 def local_rows(param: torch.Tensor) -> tuple[torch.Tensor, int, int]:

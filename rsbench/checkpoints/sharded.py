@@ -7,13 +7,19 @@ random), and each is copied from the same rows of the checkpoint tensor:
 
 - safetensors: one ``pread`` of those rows' bytes (``rsbench.checkpoints.rows``);
 - torch zip files: memory-mapped, so slicing a tensor touches only the pages of its rows;
+- Hugging Face folders of such files, each key read from the file holding it; a q/k/v that
+  the conversion fuses is read as the rows of the concatenation that the shard holds, from
+  query, key and value in turn;
 - DCP folders: ``dcp.load`` into the sharded model's DTensors, every rank at once; DCP's
   planner reads on each rank only the saved chunks its shards overlap
   (``rsbench.checkpoints.dcp.read_local_shards``);
-- anything else (legacy torch files, Hugging Face folders, or a conversion that builds
-  new tensors: q/k/v fusing, resampling): rank 0 reads the full state dict and torch's
+- anything else (legacy torch files, a DCP folder whose tensors are fused on loading):
+  rank 0 reads the full state dict and torch's
   ``set_model_state_dict(..., full_state_dict=True, broadcast_from_rank0=True)`` sends each
   tensor in turn, every rank keeping its shard.
+
+A tensor the conversion resamples (a position embedding, a patch kernel) is read whole on each
+rank and fitted as a full load fits it; it is small.
 
 Which checkpoint key feeds which parameter is found by running the ordinary conversion over
 meta tensors tagged with their source key, so the report is the one ``load_checkpoint`` gives.
@@ -24,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -38,6 +44,15 @@ from rsbench.checkpoints.safe_load import CheckpointError
 from rsbench.checkpoints.sources import Source, open_source
 
 SLICEABLE = ("safetensors", "torch-zip", "dcp")  # read rank by rank
+Key = str | tuple[str, ...]  # a checkpoint key, or the keys a fused tensor joins along dim 0
+
+
+def sliceable(source: Source) -> bool:
+    """Whether each rank can read its rows of ``source``: a sliceable file or DCP folder, or
+    a folder of sliceable files."""
+    if source.parts:
+        return all(part.storage in SLICEABLE and part.storage != "dcp" for part in source.parts)
+    return source.storage in SLICEABLE
 
 
 def tagged(source: Source, dtype: torch.dtype) -> Source:
@@ -67,18 +82,18 @@ def refitting(key: str, shape: tuple[int, ...], prefix: int, grid: tuple[int, in
 
 
 def fill_plan(source: Source, model: torch.nn.Module, shapes_only: dict[str, torch.Tensor],
-              resampled: Sequence[str]) -> tuple[dict[str, str] | None, dict[str, Rewrite]]:
+              resampled: Sequence[str]) -> tuple[dict[str, Key] | None, dict[str, Rewrite]]:
     """``(target key -> checkpoint key, rewrites)`` for a rank-by-rank fill of ``model`` from
     ``source``, ``shapes_only`` being ``convert_into``'s result over ``tagged`` reads.
 
     A tensor the conversion resampled (``resampled``: a position embedding or patch kernel
     for another image or patch size) keeps its checkpoint key and is fitted at fill time as a
     full load fits it (``adapt.fitted``, on the values cast to the model's dtype), so one small
-    resampled tensor does not send the whole file through rank 0. ``(None, {})`` when the
-    storage cannot be sliced or a conversion made a tensor from several (q/k/v fusing):
-    then rank 0 reads and broadcasts.
+    resampled tensor does not send the whole file through rank 0. A fused q/k/v maps to the
+    keys it joins. ``(None, {})`` when the storage cannot be sliced, or a conversion made a
+    tensor otherwise (or fused one from a DCP folder): then rank 0 reads and broadcasts.
     """
-    if source.storage not in SLICEABLE:
+    if not sliceable(source):
         return None, {}
     keys = {k: getattr(v, "rsbench_key", None) for k, v in shapes_only.items()}
     rewrites: dict[str, Rewrite] = {}
@@ -93,7 +108,8 @@ def fill_plan(source: Source, model: torch.nn.Module, shapes_only: dict[str, tor
             keys[key] = getattr(stored.get(key), "rsbench_key", None)
             rewrites[key] = refitting(key, tuple(shapes[key]), prefix_tokens(model),
                                       patch_grid(model))
-    if any(v is None for v in keys.values()):
+    if any(v is None or (source.storage == "dcp" and not isinstance(v, str))
+           for v in keys.values()):
         return None, {}
     return keys, rewrites  # type: ignore[return-value]  # every value checked just above
 
@@ -117,8 +133,9 @@ class ShardFill:
     Attributes:
         source: the opened checkpoint (shapes only until ``into`` reads).
         arch: the architecture converted to (for the rank-0 conversion of unsliceable files).
-        keys: target key -> checkpoint key when every tensor is a checkpoint tensor as stored
-            in a sliceable file (each rank reads its rows); None: rank 0 reads and broadcasts.
+        keys: target key -> checkpoint key (or the keys a fused tensor joins) when every
+            tensor is read from a sliceable file (each rank reads its rows); None: rank 0
+            reads and broadcasts.
         rewrites: target key -> function of the full checkpoint tensor giving the target's:
             the conversion's resampling (position embedding, patch kernel) and changes made
             to the meta model after it (a band subset of the patch embedding); such a tensor
@@ -127,7 +144,7 @@ class ShardFill:
 
     source: Source
     arch: str
-    keys: dict[str, str] | None
+    keys: dict[str, Key] | None
     rewrites: dict[str, Rewrite] = field(default_factory=dict)
     bytes_read: int | None = None  # DCP: the stored bytes this rank read (set by ``into``)
 
@@ -153,13 +170,14 @@ class ShardFill:
             broadcast_full(model, self.source, self.arch)
             return f"{self.source.storage}: rank 0 read the file and broadcast each tensor"
         if self.source.storage == "dcp":
-            self.bytes_read = fill_from_dcp(model, self.source.path, self.keys, self.rewrites)
+            plain = cast(dict[str, str], self.keys)  # fill_plan fuses nothing from a DCP folder
+            self.bytes_read = fill_from_dcp(model, self.source.path, plain, self.rewrites)
             return "dcp: each rank read the saved chunks its shards overlap"
         fill_from_slices(model, rows_reader(self.source), self.keys, self.rewrites)
         return f"{self.source.storage}: each rank read its rows"
 
 
-def fill_from_slices(model: torch.nn.Module, read_rows, keys: dict[str, str],
+def fill_from_slices(model: torch.nn.Module, read_rows, keys: dict[str, Key],
                      rewrites: dict[str, Rewrite] | None = None) -> None:
     """Copy each local shard of ``model`` from its rows of the checkpoint (cast by ``copy_``)."""
     rewrites = rewrites or {}

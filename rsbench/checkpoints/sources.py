@@ -37,6 +37,7 @@ class Source:
         shapes: every tensor by flattened dotted key (nested dicts joined with ``.``).
         read: returns the tensors for a list of keys.
         info: facts from outside the tensors: top-level entries, Lightning version, HF config.
+        parts: the weight files of a folder (an HF folder's shards), each its own ``Source``.
     """
 
     path: Path
@@ -44,6 +45,7 @@ class Source:
     shapes: dict[str, tuple[int, ...]]
     read: Reader
     info: dict[str, Any] = field(default_factory=dict)
+    parts: list[Source] = field(default_factory=list)
 
 
 def flatten_tensors(obj: Mapping, prefix: str = "") -> dict[str, torch.Tensor]:
@@ -128,7 +130,7 @@ def hf_source(path: Path) -> Source:
         return out
 
     return Source(path=path, storage="hf-folder", shapes={k: owner[k].shapes[k] for k in owner},
-                  read=read, info={"hf_config": hf.read_config(path)})
+                  read=read, info={"hf_config": hf.read_config(path)}, parts=parts)
 
 
 def open_source(path: str | Path) -> Source:

@@ -24,6 +24,22 @@ def timm_vit(seed: int = 0, img_size: int = 32, **kw) -> torch.nn.Module:
     return timm.create_model("vit_tiny_patch16_224", pretrained=False, **kwargs).eval()
 
 
+# A transformers ViT of the same cut (2 blocks, 8 px patches at 32 px), width 64 over 4 heads.
+HF_CONFIG = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "intermediate_size": 256, "patch_size": 8, "image_size": 32, "layer_norm_eps": 1e-6}
+HF_OVERRIDES = {"embed_dim": 64, "num_heads": 4}
+
+
+def perturbed(model: torch.nn.Module) -> torch.nn.Module:
+    """HF initialises biases and norms to constants; noise makes every mix-up visible (a
+    q/k/v in the wrong order among them)."""
+    torch.manual_seed(3)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    return model.eval()
+
+
 def images(size: int = 32, n: int = 2, seed: int = 1, chans: int = 3) -> torch.Tensor:
     """[0, 1] images, as datasets hand them to a backbone."""
     return torch.rand(n, chans, size, size, generator=torch.Generator().manual_seed(seed))

@@ -6,7 +6,17 @@ import argparse
 
 import pytest
 import torch
-from ckpt_helpers import ARCH, OVERRIDES, SPEC, assert_same_features, images, timm_vit
+from ckpt_helpers import (
+    ARCH,
+    HF_CONFIG,
+    HF_OVERRIDES,
+    OVERRIDES,
+    SPEC,
+    assert_same_features,
+    images,
+    perturbed,
+    timm_vit,
+)
 
 from rsbench.backbones import InputSpec
 from rsbench.checkpoints import CheckpointError, load_backbone, load_checkpoint
@@ -129,20 +139,6 @@ def test_lightning_ckpt(tmp_path, vit, nested):
     assert report.prefix == ("state_dict.model.backbone." if nested else "state_dict.backbone.")
     assert set(report.ignored) == {"state_dict.head.*"}
     assert_same_features(backbone, trained.forward_features)
-
-
-HF_CONFIG = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-             "intermediate_size": 256, "patch_size": 8, "image_size": 32, "layer_norm_eps": 1e-6}
-HF_OVERRIDES = {"embed_dim": 64, "num_heads": 4}
-
-
-def perturbed(model: torch.nn.Module) -> torch.nn.Module:
-    """HF initialises biases to zero; random ones make a q/k/v mix-up visible."""
-    torch.manual_seed(3)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    return model
 
 
 def test_hf_vit_folder(tmp_path):

@@ -8,7 +8,7 @@ import json
 
 import pytest
 import torch
-from ckpt_helpers import ARCH, OVERRIDES, SPEC, images, timm_vit
+from ckpt_helpers import ARCH, OVERRIDES, SPEC, images, perturbed, timm_vit
 
 from rsbench.backbones import InputSpec
 from rsbench.backbones.factory import build_timm_model
@@ -30,15 +30,6 @@ def feature_gap(backbone, reference, size: int = 32) -> float:
         ours, theirs = backbone.forward_features(x), reference(backbone.normalize(x))
     assert ours.shape == theirs.shape
     return (ours - theirs).abs().max().item()
-
-
-def perturbed(model: torch.nn.Module) -> torch.nn.Module:
-    """HF initialises biases and norms to constants; noise makes every mix-up visible."""
-    torch.manual_seed(3)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    return model.eval()
 
 
 def hf_vit(path, **config):

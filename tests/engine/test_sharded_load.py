@@ -1,7 +1,8 @@
 """A sharded load on 2 CPU ranks equals the full load, parameter for parameter, bit for bit.
 
 safetensors and torch zip files are read rank by rank (each its dim-0 rows, torch.chunk's
-split as FSDP2 shards); a legacy torch file cannot be sliced and is broadcast from rank 0.
+split as FSDP2 shards), Hugging Face checkpoints too (a rank's rows of the fused qkv read from
+query, key and value); a legacy torch file cannot be sliced and is broadcast from rank 0.
 """
 
 import os
@@ -13,7 +14,16 @@ import torch
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "checkpoints"))
-from ckpt_helpers import ARCH, OVERRIDES, SPEC, free_port, timm_vit  # noqa: E402
+from ckpt_helpers import (  # noqa: E402
+    ARCH,
+    HF_CONFIG,
+    HF_OVERRIDES,
+    OVERRIDES,
+    SPEC,
+    free_port,
+    perturbed,
+    timm_vit,
+)
 
 from rsbench.checkpoints import load_backbone  # noqa: E402
 from rsbench.checkpoints.rows import row_range  # noqa: E402
@@ -41,6 +51,11 @@ def test_two_rank_sharded_load_equals_the_full_load(tmp_path):
     state = timm_vit(seed=5).state_dict()
     for kind in ("safetensors", "torch-zip", "torch-legacy"):
         save(state, tmp_path / f"w.{kind}", kind)
+    from transformers import ViTConfig, ViTModel
+
+    hf_model = perturbed(ViTModel(ViTConfig(**HF_CONFIG)))
+    hf_model.save_pretrained(tmp_path / "hf")
+    torch.save({"model": hf_model.state_dict()}, tmp_path / "hf.pth")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[1]),
                                                         os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, str(HERE / "test_sharded_load_worker.py"),
@@ -52,7 +67,7 @@ def test_two_rank_sharded_load_equals_the_full_load(tmp_path):
     assert result["torch-zip"]["how"] == "torch-zip: each rank read its rows"
     assert result["torch-legacy"]["how"] == ("torch-legacy: rank 0 read the file and broadcast "
                                              "each tensor")
-    meshes, resampled = result.pop("meshes"), result.pop("resampled")
+    meshes, resampled, hf = result.pop("meshes"), result.pop("resampled"), result.pop("hf")
     for kind, got in result.items():
         full = load_backbone(tmp_path / f"w.{kind}", ARCH, SPEC, "cls", **OVERRIDES)
         reference = full.model.state_dict()
@@ -84,3 +99,13 @@ def test_two_rank_sharded_load_equals_the_full_load(tmp_path):
         "pos_embed": "[1, 17, 192] -> [1, 37, 192]"}
     for key, value in full.model.state_dict().items():
         assert torch.equal(resampled["state"][key], value), key
+    # Hugging Face checkpoints: query, key and value are fused into one qkv of 3 x 64 rows;
+    # rank 0's 96 rows are all of query and half of key, rank 1's the rest of key and value.
+    assert hf["hf"]["how"] == "hf-folder: each rank read its rows"
+    assert hf["hf.pth"]["how"] == "torch-zip: each rank read its rows"
+    for name, got in hf.items():
+        full = load_backbone(tmp_path / name, ARCH, SPEC, "cls", **OVERRIDES, **HF_OVERRIDES)
+        assert got["report"]["params_loaded"] == full.load_report.params_loaded
+        for key, value in full.model.state_dict().items():
+            assert torch.equal(got["state"][key], value), (name, key)
+        assert [r["blocks.0.attn.qkv.weight"] for r in got["rows"]] == [96, 96]

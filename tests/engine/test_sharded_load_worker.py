@@ -6,7 +6,9 @@ how each file was read and the local shard row counts of both ranks to ``OUT/sha
 then the safetensors file again over 2-D (replicas x shards) meshes: the one ``shard_mesh``
 makes for ``HYBRID_SHARD`` with a shard group of 1 (2 x 1: every rank holds all rows) and a
 1 x 2 mesh (sharded along its second dimension), under ``meshes``, and at 48 px, where the
-position embedding is resampled, under ``resampled``, in the same file.
+position embedding is resampled, under ``resampled``, and the Hugging Face checkpoints
+``OUT/hf`` (a ``save_pretrained`` folder) and ``OUT/hf.pth`` (its state dict, ``torch.save``d),
+whose query, key and value the load fuses into one qkv, under ``hf``, in the same file.
 """
 
 import os
@@ -17,7 +19,7 @@ import torch
 import torch.distributed as dist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "checkpoints"))
-from ckpt_helpers import ARCH, OVERRIDES, SPEC  # noqa: E402
+from ckpt_helpers import ARCH, HF_OVERRIDES, OVERRIDES, SPEC  # noqa: E402
 
 KINDS = ("safetensors", "torch-zip", "torch-legacy")
 
@@ -29,17 +31,11 @@ def rank_main(rank: int, out: str, port: int) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2)
     try:
-        result = {}
-        for kind in KINDS:
-            backbone = load_sharded(Path(out) / f"w.{kind}", ARCH, SPEC, "cls", **OVERRIDES)
-            state = backbone.model.state_dict()
-            rows = {k: v.to_local().shape[0] for k, v in state.items()}
-            every = [None, None]
-            dist.all_gather_object(every, rows)
-            full = {k: v.full_tensor() for k, v in state.items()}
-            result[kind] = {"state": full, "how": backbone.sharded_read, "rows": every,
-                            "types": sorted({type(v).__name__ for v in state.values()}),
-                            "report": backbone.load_report.to_dict()}
+        result = {kind: gathered(load_sharded(Path(out) / f"w.{kind}", ARCH, SPEC, "cls",
+                                              **OVERRIDES)) for kind in KINDS}
+        result["hf"] = {name: gathered(load_sharded(Path(out) / name, ARCH, SPEC, "cls",
+                                                    **OVERRIDES, **HF_OVERRIDES))
+                        for name in ("hf", "hf.pth")}
         result["meshes"] = meshes(Path(out) / "w.safetensors")
         # At 48 px the 4 x 4 position grid of the 32 px checkpoint is resampled to 6 x 6.
         wider = load_sharded(Path(out) / "w.safetensors", ARCH, InputSpec(img_size=48), "cls",
@@ -55,6 +51,16 @@ def rank_main(rank: int, out: str, port: int) -> None:
         dist.barrier()
     finally:
         dist.destroy_process_group()
+
+
+def gathered(backbone) -> dict:
+    """A sharded backbone's full tensors, how it was read, both ranks' local rows, its report."""
+    state = backbone.model.state_dict()
+    every = [None, None]
+    dist.all_gather_object(every, {k: v.to_local().shape[0] for k, v in state.items()})
+    return {"state": {k: v.full_tensor() for k, v in state.items()}, "how": backbone.sharded_read,
+            "rows": every, "types": sorted({type(v).__name__ for v in state.values()}),
+            "report": backbone.load_report.to_dict()}
 
 
 def meshes(path: Path) -> dict:
