@@ -15,7 +15,9 @@ forward pass on one image:
   folder saved by 2 ranks, each tensor as 2 row chunks) each rank reads the saved chunks its
   shards overlap, and the bytes each rank read are reported twice: as DCP's reader counts
   them and as the kernel does (``rchar`` of ``/proc/self/io``, every read() of the load, after
-  the checkpoint's sha256, which ``rsbench run`` computes once per file version);
+  the checkpoint's sha256, which ``rsbench run`` computes once per file version); with
+  ``--format hf`` (a Hugging Face ViT folder: HF names, query, key and value apart) each rank
+  reads its rows of every tensor and of the fused qkv;
 - ``rsbench_two_runs``: ``rsbench.runner.LoadedModel`` handing out the encoder of two runs in
   turn (the first run's encoder released before the second's is read), as a suite does;
 - ``timm``: what a user writes otherwise: ``timm.create_model`` (random initialisation), the
@@ -50,7 +52,8 @@ def checkpoint(arch: str, fmt: str, workdir: Path) -> Path:
     from rsbench.backbones import InputSpec
     from rsbench.backbones.factory import build_timm_model
 
-    path = workdir / f"{arch}.{ {'safetensors': 'safetensors', 'dcp': 'dcp'}.get(fmt, 'pth') }"
+    suffix = {"safetensors": "safetensors", "dcp": "dcp", "hf": "hf"}.get(fmt, "pth")
+    path = workdir / f"{arch}.{suffix}"
     if path.exists():
         return path
     if fmt == "dcp":
@@ -59,12 +62,51 @@ def checkpoint(arch: str, fmt: str, workdir: Path) -> Path:
     g = torch.Generator().manual_seed(0)
     state = {k: torch.randn(v.shape, generator=g) * 0.02 for k, v in meta.state_dict().items()}
     workdir.mkdir(parents=True, exist_ok=True)
+    if fmt == "hf":
+        return hf_folder(arch, state, path)
     if fmt == "safetensors":
         from safetensors.torch import save_file
 
         save_file(state, str(path))
     else:
         torch.save(state, path)
+    return path
+
+
+def hf_folder(arch: str, state: dict, path: Path) -> Path:
+    """``state`` (timm names) as a Hugging Face ``save_pretrained`` ViT folder: HF's names,
+    query, key and value as three tensors, and a ``config.json`` of the same model."""
+    from safetensors.torch import save_file
+
+    from rsbench.backbones.factory import VIT_ARCHS
+    from rsbench.checkpoints import hf
+
+    kw = VIT_ARCHS[arch].timm_kwargs()
+    width = kw["embed_dim"]
+    named = {timm: key for key, timm in hf.EMBEDDINGS.items()}
+    parts = {module: part for part, (module, _) in hf.BLOCK_PARTS.items()
+             if not part.endswith("_proj") and not part.startswith("mlp.")}
+    out = {}
+    for key, value in state.items():
+        if key in named:
+            out[named[key]] = value
+            continue
+        _, index, rest = key.split(".", 2)
+        module, kind = rest.rsplit(".", 1)
+        if module == "attn.qkv":
+            for n, name in enumerate(("query", "key", "value")):
+                out[f"encoder.layer.{index}.attention.attention.{name}.{kind}"] = \
+                    value[n * width:(n + 1) * width].clone()
+        else:
+            out[f"encoder.layer.{index}.{parts[module]}.{kind}"] = value
+    path.mkdir(parents=True)
+    save_file(out, str(path / "model.safetensors"))
+    config = {"model_type": "vit", "hidden_size": width, "num_hidden_layers": kw["depth"],
+              "num_attention_heads": kw["num_heads"],
+              "intermediate_size": int(width * kw.get("mlp_ratio", 4.0)),
+              "patch_size": kw["patch_size"], "image_size": 224, "num_channels": 3,
+              "layer_norm_eps": 1e-6, "qkv_bias": True, "hidden_act": "gelu"}
+    (path / "config.json").write_text(json.dumps(config))
     return path
 
 
@@ -233,7 +275,7 @@ def rounded(value):
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", nargs="+", default=["vit_large_patch16", "vit_huge_patch14"])
-    p.add_argument("--format", choices=["safetensors", "torch", "dcp"], default="safetensors")
+    p.add_argument("--format", choices=["safetensors", "torch", "dcp", "hf"], default="safetensors")
     p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     p.add_argument("--workdir", type=Path, default=Path("/tmp/rsbench_load_memory"))
     p.add_argument("--child", nargs=3, metavar=("MODE", "ARCH", "PATH"), help=argparse.SUPPRESS)
