@@ -4,9 +4,10 @@ A probe sweep trains the same head (same initialisation, same mini-batches in th
 only the learning rate differs) once per grid value. Trained one at a time, each with its own
 Lightning ``Trainer``, the per-step framework overhead of a 45 x 1024 linear layer dominates.
 Here the heads share one parameter-free ``BatchNorm1d`` (its statistics depend on the batch
-only, so they are the same for every head, computed once per step in each lane) and each
-keeps its own ``Linear`` and optimiser, stepping exactly as it would alone, so each result
-equals ``linear_probe.fitted_head`` at that learning rate, bit for bit (tests/protocols). One
+only, so they are the same for every head: one thread normalises each step's batch once, a
+chunk of steps ahead of the heads that train on it) and each keeps its own ``Linear`` and
+optimiser, stepping exactly as it would alone, so each result equals
+``linear_probe.fitted_head`` at that learning rate, bit for bit (tests/protocols). One
 Lightning step is one epoch over in-memory mini-batches (manual optimisation), so Lightning
 still runs the loop while the inner steps cost only their arithmetic.
 
@@ -44,7 +45,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import cast
@@ -58,12 +59,15 @@ from rsbench.engine.trainer import make_trainer
 from rsbench.heads import probe_head
 from rsbench.protocols.base import warmup_cosine
 
+CHUNK_BYTES = 32 * 2**20  # normalised features made at a time (two chunks are held at once)
+
 
 class BatchedProbe(L.LightningModule):
-    """``len(lrs)`` probe heads over a parameter-free BatchNorm, in ``lanes`` parallel lanes.
+    """``len(lrs)`` probe heads over one parameter-free BatchNorm, in ``lanes`` parallel lanes.
 
-    Lane ``w`` trains heads ``w, w + lanes, ...`` with its own copy of the BatchNorm (the same
-    statistics in every lane: they depend on the batch only).
+    Lane ``w`` trains heads ``w, w + lanes, ...``. The calling thread normalises the batches
+    (their statistics depend on the batch only, the same for every head) a chunk of steps
+    ahead of the lanes, which train on them.
     """
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, num_classes: int, lrs: list[float],
@@ -72,7 +76,7 @@ class BatchedProbe(L.LightningModule):
         self.automatic_optimization = False
         first = probe_head(x.shape[1], num_classes)  # after the caller's seed_everything
         self.lanes = [list(range(w, len(lrs), lanes)) for w in range(min(lanes, len(lrs)))]
-        self.norms = nn.ModuleList(copy.deepcopy(first[0]) for _ in self.lanes)
+        self.norm = first[0]
         self.linears = nn.ModuleList(copy.deepcopy(first[1]) for _ in lrs)
         self.x, self.y, self.lrs, self.hp = x, y, list(lrs), hp
         self.batch = min(hp["batch_size"], len(y))
@@ -81,15 +85,16 @@ class BatchedProbe(L.LightningModule):
         self.total = self.per_epoch * hp["epochs"]
         self.warmup = self.total * hp["warmup_epochs"] // max(1, hp["epochs"])
         self.generator = torch.Generator().manual_seed(seed)  # the order DataLoader(shuffle) draws
+        # Steps normalised at a time: a chunk trains while the next is normalised (two in memory).
+        self.chunk = max(1, CHUNK_BYTES // max(1, self.batch * x.shape[1] * x.element_size()))
         self.alive = [True] * len(lrs)
         self.step_no = 0
-        self.map: Callable = map  # fitted_heads hands in a thread pool's map, one worker a lane
+        self.pool: ThreadPoolExecutor | None = None  # fitted_heads's, one worker a lane
 
     def heads(self) -> list[nn.Sequential | None]:
         """One ``probe_head``-shaped module per learning rate; None where it diverged."""
-        norm_of = {h: norm for lane, norm in zip(self.lanes, self.norms, strict=True) for h in lane}
-        return [nn.Sequential(norm_of[h], linear).eval() if ok else None
-                for h, (linear, ok) in enumerate(zip(self.linears, self.alive, strict=True))]
+        return [nn.Sequential(copy.deepcopy(self.norm), linear).eval() if ok else None
+                for linear, ok in zip(self.linears, self.alive, strict=True)]
 
     def configure_optimizers(self):
         """One optimiser per head, as each head would have alone (and each steps in its worker)."""
@@ -115,11 +120,36 @@ class BatchedProbe(L.LightningModule):
     def training_step(self, batch, batch_idx):
         opts = self.optimizers(use_pl_optimizer=False)
         opts = opts if isinstance(opts, list) else [opts]
-        order = self.epoch_order()
-        finite = dict(kv for lane in self.map(lambda w: self.lane_epoch(w, opts, order),
-                                             range(len(self.lanes))) for kv in lane)
-        self.alive = [ok and finite.get(h, False) for h, ok in enumerate(self.alive)]
+        live = [[h for h in lane if self.alive[h]] for lane in self.lanes]
+        losses: dict[int, list[torch.Tensor]] = {h: [] for lane in live for h in lane}
+        chunks = self.normalised(self.epoch_order()) if losses else iter(())
+        ready = next(chunks, None)
+        while ready is not None:
+            steps = [self.later(self.lane_steps, heads, opts, ready, losses) for heads in live]
+            ready = next(chunks, None)  # the next chunk is normalised while the lanes train
+            for step in steps:
+                step.result()
+        self.alive = [ok and h in losses and bool(torch.isfinite(torch.stack(losses[h])).all())
+                      for h, ok in enumerate(self.alive)]
         self.step_no += self.per_epoch
+
+    def later(self, fn: Callable, *args) -> Future:
+        """``fn(*args)`` on a lane's worker, or here and now without a pool (one lane)."""
+        if self.pool is not None:
+            return self.pool.submit(fn, *args)
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
+    def normalised(self, order: torch.Tensor) -> Iterator[list[tuple[int, torch.Tensor, torch.Tensor]]]:
+        """This epoch's steps ``(i, normalised features, labels)``, a chunk at a time, in order
+        (the BatchNorm's running statistics update step by step, as in a head's own run)."""
+        for first in range(0, self.per_epoch, self.chunk):
+            chunk = []
+            for i in range(first, min(first + self.chunk, self.per_epoch)):
+                idx = order[i * self.batch:(i + 1) * self.batch]
+                chunk.append((i, self.norm(self.x.index_select(0, idx)), self.y.index_select(0, idx)))
+            yield chunk
 
     def epoch_order(self) -> torch.Tensor:
         """This epoch's sample order, drawn from the generator as a shuffling ``DataLoader``
@@ -130,23 +160,15 @@ class BatchedProbe(L.LightningModule):
         torch.empty((), dtype=torch.int64).random_(generator=self.generator)
         return torch.randperm(len(self.y), generator=self.generator)
 
-    def lane_epoch(self, w: int, opts: list, order: torch.Tensor) -> list[tuple[int, bool]]:
-        """One epoch of lane ``w``'s live heads; whether each head's losses stayed finite.
-
-        Heads found diverged at an earlier epoch's end get no gradient again.
-        """
-        live = [h for h in self.lanes[w] if self.alive[h]]
-        losses: dict[int, list[torch.Tensor]] = {h: [] for h in live}
-        for i in range(self.per_epoch if live else 0):
-            idx = order[i * self.batch:(i + 1) * self.batch]
+    def lane_steps(self, heads: list[int], opts: list, chunk: list, losses: dict) -> None:
+        """A chunk's steps of one lane's live ``heads`` (heads found diverged at an earlier
+        epoch's end get no gradient again), each step's loss appended to ``losses[h]``."""
+        for i, z, y in chunk:
             factor = warmup_cosine(self.step_no + i, self.warmup, self.total)
-            z = self.norms[w](self.x.index_select(0, idx))
-            y = self.y.index_select(0, idx)
-            for h in live:
+            for h in heads:
                 for g in opts[h].param_groups:
                     g["lr"] = g["base_lr"] * factor  # warm-up + cosine, as LambdaLR does per step
                 losses[h].append(self.head_step(h, opts[h], z, y))
-        return [(h, bool(torch.isfinite(torch.stack(ls)).all())) for h, ls in losses.items()]
 
     def head_step(self, h: int, opt: torch.optim.Optimizer, z: torch.Tensor,
                   y: torch.Tensor) -> torch.Tensor:
@@ -245,6 +267,6 @@ def fitted_heads(x: torch.Tensor, y: torch.Tensor, num_classes: int, blrs: list[
                            accelerator="cpu", devices=1, strategy="auto", precision="32-true")
     with head_arithmetic(), ThreadPoolExecutor(lanes, initializer=head_thread) as pool:
         if lanes > 1:
-            module.map = pool.map
+            module.pool = pool
         trainer.fit(module)
     return module.heads()
