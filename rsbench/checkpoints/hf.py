@@ -129,8 +129,8 @@ def hf_to_timm(state_dict: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Ten
             raise CheckpointError(f"HF attention weights for {key} lack query, key or value")
         out[key] = torch.cat([slots[0], slots[1], slots[2]], dim=0)
         joined = tuple(getattr(slots[i], "rsbench_key", None) for i in range(3))
-        if all(isinstance(part, str) for part in joined):  # a shapes-only read (sharded.tagged):
-            out[key].rsbench_key = joined  # type: ignore[attr-defined]  # the keys it joins, in order
+        if all(isinstance(part, str) for part in joined):  # shapes-only reads (sharded.tagged)
+            out[key].rsbench_key = joined  # type: ignore[attr-defined]  # what it joins, in order
     return out, leftover
 
 

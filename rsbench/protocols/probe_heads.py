@@ -60,6 +60,7 @@ from rsbench.heads import probe_head
 from rsbench.protocols.base import warmup_cosine
 
 CHUNK_BYTES = 32 * 2**20  # normalised features made at a time (two chunks are held at once)
+Step = tuple[int, torch.Tensor, torch.Tensor]  # a step's index in its epoch, features, labels
 
 
 class BatchedProbe(L.LightningModule):
@@ -141,14 +142,15 @@ class BatchedProbe(L.LightningModule):
         done.set_result(fn(*args))
         return done
 
-    def normalised(self, order: torch.Tensor) -> Iterator[list[tuple[int, torch.Tensor, torch.Tensor]]]:
+    def normalised(self, order: torch.Tensor) -> Iterator[list[Step]]:
         """This epoch's steps ``(i, normalised features, labels)``, a chunk at a time, in order
         (the BatchNorm's running statistics update step by step, as in a head's own run)."""
         for first in range(0, self.per_epoch, self.chunk):
             chunk = []
             for i in range(first, min(first + self.chunk, self.per_epoch)):
                 idx = order[i * self.batch:(i + 1) * self.batch]
-                chunk.append((i, self.norm(self.x.index_select(0, idx)), self.y.index_select(0, idx)))
+                z = self.norm(self.x.index_select(0, idx))
+                chunk.append((i, z, self.y.index_select(0, idx)))
             yield chunk
 
     def epoch_order(self) -> torch.Tensor:
@@ -160,7 +162,7 @@ class BatchedProbe(L.LightningModule):
         torch.empty((), dtype=torch.int64).random_(generator=self.generator)
         return torch.randperm(len(self.y), generator=self.generator)
 
-    def lane_steps(self, heads: list[int], opts: list, chunk: list, losses: dict) -> None:
+    def lane_steps(self, heads: list[int], opts: list, chunk: list[Step], losses: dict) -> None:
         """A chunk's steps of one lane's live ``heads`` (heads found diverged at an earlier
         epoch's end get no gradient again), each step's loss appended to ``losses[h]``."""
         for i, z, y in chunk:
