@@ -6,7 +6,8 @@ configuration then runs in a fresh process and reports its peak resident set siz
 minus the one after imports, and the seconds from the start of loading to the end of a first
 forward pass on one image:
 
-- ``inspect``: ``rsbench.checkpoints.load_checkpoint`` (the target built on the meta device);
+- ``inspect``: ``rsbench.checkpoints.load_checkpoint(..., shapes_only=True)``, what ``rsbench
+  inspect`` runs (the target built on the meta device, no tensor data read);
 - ``rsbench``: ``load_backbone``, then one forward (what a run does);
 - ``rsbench_bf16``: the same with ``dtype=torch.bfloat16`` (frozen protocols under bf16): each
   tensor cast as it is read, then one bf16 forward;
@@ -223,7 +224,7 @@ def run_mode(mode: str, arch: str, path: Path) -> dict:
     if mode == "inspect":
         from rsbench.checkpoints import load_checkpoint
 
-        load_checkpoint(path, arch)
+        load_checkpoint(path, arch, shapes_only=True)  # as rsbench inspect reads it
     elif mode == "rsbench":
         from rsbench.checkpoints import load_backbone
 

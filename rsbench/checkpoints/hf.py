@@ -129,7 +129,7 @@ def hf_to_timm(state_dict: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Ten
             raise CheckpointError(f"HF attention weights for {key} lack query, key or value")
         out[key] = torch.cat([slots[0], slots[1], slots[2]], dim=0)
         joined = tuple(getattr(slots[i], "rsbench_key", None) for i in range(3))
-        if all(isinstance(part, str) for part in joined):  # shapes-only reads (sharded.tagged)
+        if all(isinstance(part, str) for part in joined):  # shapes-only reads (sources.tagged)
             out[key].rsbench_key = joined  # type: ignore[attr-defined]  # what it joins, in order
     return out, leftover
 

@@ -26,7 +26,7 @@ from rsbench.checkpoints.digest import file_sha256
 from rsbench.checkpoints.formats import to_timm
 from rsbench.checkpoints.report import LoadReport, encoder_group, summarise
 from rsbench.checkpoints.safe_load import CheckpointError
-from rsbench.checkpoints.sources import Source, open_source
+from rsbench.checkpoints.sources import Source, open_source, tagged
 
 
 def encoder_shapes(model: torch.nn.Module) -> dict[str, tuple[int, ...]]:
@@ -142,6 +142,7 @@ def load_checkpoint(
     pool: Pool = "cls",
     *,
     model: torch.nn.Module | None = None,
+    shapes_only: bool = False,
     **overrides: Any,
 ) -> tuple[dict[str, torch.Tensor], LoadReport]:
     """A flat timm encoder state dict for ``arch`` from any supported checkpoint, and its report.
@@ -153,6 +154,9 @@ def load_checkpoint(
         input_spec: size and bands of the target; tensors are resampled to fit it.
         pool: the target's pooling (does not change the keys of registered ViTs).
         model: the timm model to fit; built on the meta device from the arguments when omitted.
+        shapes_only: read no tensor data: the state dict holds meta tensors and the report is
+            the same (a report depends on shapes only; ``rsbench inspect``). A conversion that
+            builds tensors (q/k/v fusing, resampling) then builds nothing either.
         **overrides: timm keyword overrides of the architecture, e.g. ``depth=2``.
 
     Returns:
@@ -168,6 +172,8 @@ def load_checkpoint(
     path = Path(path_or_dir)
     try:
         source = open_source(path)
+        if shapes_only:
+            source = tagged(source, torch.float32)
         if arch == infer.AUTO:
             inference = infer.infer_arch(path, source)
             arch, overrides = inference.arch, {**inference.overrides, **overrides}
@@ -293,7 +299,7 @@ def inspect_command(
         size = size or inference.img_size
         pool = "avg" if inference.pool == "avg" else "cls"  # the only two the inference names
     spec = InputSpec(img_size=int(size)) if size is not None else None
-    _, report = load_checkpoint(path, arch, spec, pool, **overrides)
+    _, report = load_checkpoint(path, arch, spec, pool, shapes_only=True, **overrides)
     print(report.to_json() if as_json else report.to_text())
     if report.complete:
         return 0

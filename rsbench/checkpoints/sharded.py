@@ -28,7 +28,7 @@ meta tensors tagged with their source key, so the report is the one ``load_check
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,7 +41,7 @@ from rsbench.checkpoints.digest import file_sha256
 from rsbench.checkpoints.load import checkpoint_arch, convert_into, fills_everything, naming
 from rsbench.checkpoints.rows import local_rows, rows_reader
 from rsbench.checkpoints.safe_load import CheckpointError
-from rsbench.checkpoints.sources import Source, open_source
+from rsbench.checkpoints.sources import Source, open_source, tagged
 
 SLICEABLE = ("safetensors", "torch-zip", "dcp")  # read rank by rank
 Key = str | tuple[str, ...]  # a checkpoint key, or the keys a fused tensor joins along dim 0
@@ -53,19 +53,6 @@ def sliceable(source: Source) -> bool:
     if source.parts:
         return all(part.storage in SLICEABLE and part.storage != "dcp" for part in source.parts)
     return source.storage in SLICEABLE
-
-
-def tagged(source: Source, dtype: torch.dtype) -> Source:
-    """``source`` whose reads are meta tensors (no data) that remember their source key."""
-    def read(keys: list[str]) -> dict[str, torch.Tensor]:
-        out = {}
-        for key in keys:
-            meta = torch.empty(source.shapes[key], dtype=dtype, device="meta")
-            meta.rsbench_key = key  # type: ignore[attr-defined]  # read back by source_keys
-            out[key] = meta
-        return out
-
-    return replace(source, read=read)
 
 
 def refitting(key: str, shape: tuple[int, ...], prefix: int, grid: tuple[int, int] | None) -> Rewrite:

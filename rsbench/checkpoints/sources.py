@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +148,18 @@ def open_source(path: str | Path) -> Source:
             "Hugging Face folder (config.json + model.safetensors or pytorch_model.bin)"
         )
     return file_source(path)
+
+
+def tagged(source: Source, dtype: torch.dtype) -> Source:
+    """``source`` whose reads are meta tensors (no data) of ``dtype`` that remember their
+    source key as ``rsbench_key``: a conversion run over them gives the real one's report, and
+    which checkpoint key (or keys, for a fused tensor) each target came from."""
+    def read(keys: list[str]) -> dict[str, torch.Tensor]:
+        out = {}
+        for key in keys:
+            meta = torch.empty(source.shapes[key], dtype=dtype, device="meta")
+            meta.rsbench_key = key  # type: ignore[attr-defined]  # read back by sharded.fill_plan
+            out[key] = meta
+        return out
+
+    return replace(source, read=read)

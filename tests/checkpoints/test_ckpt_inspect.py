@@ -7,7 +7,7 @@ import json
 import shutil
 
 import torch
-from ckpt_helpers import ARCH, OVERRIDES, SPEC
+from ckpt_helpers import ARCH, HF_CONFIG, HF_OVERRIDES, OVERRIDES, SPEC, perturbed
 
 from rsbench.checkpoints import LoadReport, file_sha256, load_checkpoint
 from rsbench.cli import main
@@ -89,3 +89,20 @@ def test_file_sha256_of_file_and_folder(tmp_path):
     (copy / "__1_0.distcp").write_bytes(b"")
     (folder / "__1_0.distcp").write_bytes(b"")
     assert file_sha256(folder) != first
+
+
+def test_a_shapes_only_read_reports_what_the_full_read_reports(tmp_path, vit):
+    """``rsbench inspect`` reads no tensor data: every report field equals the full load's,
+    for a prefixed file resampled to 224 px and for an HF folder whose q/k/v are fused."""
+    from transformers import ViTConfig, ViTModel
+
+    torch.save({"model": vit.state_dict(), "epoch": 3}, tmp_path / "mae.pth")
+    perturbed(ViTModel(ViTConfig(**HF_CONFIG))).save_pretrained(tmp_path / "hf")
+    cases = ((tmp_path / "mae.pth", {}, "torch-zip"), (tmp_path / "hf", HF_OVERRIDES, "hf-folder"))
+    for path, extra, storage in cases:
+        full, report = load_checkpoint(path, ARCH, None, **OVERRIDES, **extra)
+        meta, shapes = load_checkpoint(path, ARCH, None, shapes_only=True, **OVERRIDES, **extra)
+        assert report.storage == storage and "pos_embed" in report.resampled  # as described
+        assert shapes.to_dict() == report.to_dict(), path.name
+        assert {k: v.shape for k, v in meta.items()} == {k: v.shape for k, v in full.items()}
+        assert {v.device.type for v in meta.values()} == {"meta"}  # nothing was read
