@@ -50,9 +50,7 @@ Key = str | tuple[str, ...]  # a checkpoint key, or the keys a fused tensor join
 def sliceable(source: Source) -> bool:
     """Whether each rank can read its rows of ``source``: a sliceable file or DCP folder, or
     a folder of sliceable files."""
-    if source.parts:
-        return all(part.storage in SLICEABLE and part.storage != "dcp" for part in source.parts)
-    return source.storage in SLICEABLE
+    return all(part.storage in SLICEABLE for part in source.parts or [source])
 
 
 def refitting(key: str, shape: tuple[int, ...], prefix: int, grid: tuple[int, int] | None) -> Rewrite:

@@ -129,3 +129,35 @@ def test_an_empty_test_split_is_refused_before_any_work(tmp_path):
         f"t: dataset 'ucmerced' at {root}: the test split is empty, so 'overall_accuracy' has "
         "nothing to score (too few images per class for the split's ratios?); give the dataset "
         "more images or another split")
+
+
+def test_slow_checks_go_to_threads_in_order_and_fast_ones_stay_here(monkeypatch):
+    """``verdicts_of``: the first samples are timed in the calling thread; the rest go to the
+    pool only when a check took over ``SLOW_SAMPLE_S``. Either way every verdict comes back
+    in the jobs' order."""
+    import threading
+    import time
+
+    from rsbench.data import preflight as module
+    from rsbench.data.preflight import PROBE_SAMPLES, verdicts_of
+
+    monkeypatch.setattr(module, "SLOW_SAMPLE_S", 0.02)  # far from both pauses below
+    jobs = list(range(PROBE_SAMPLES + 8))
+
+    def checking(pause: float):
+        threads = set()
+
+        def check(chunk):
+            threads.add(threading.current_thread().name)
+            time.sleep(pause * len(chunk))
+            return [2 * job for job in chunk]
+
+        return check, threads
+
+    for pause, pooled in ((0.0, False), (0.04, True)):
+        check, threads = checking(pause)
+        assert verdicts_of(jobs, check, workers=2) == [2 * job for job in jobs]
+        assert (threads != {threading.current_thread().name}) == pooled, pause
+    check, threads = checking(0.04)
+    assert verdicts_of(jobs, check, workers=1) == [2 * job for job in jobs]
+    assert threads == {threading.current_thread().name}  # one worker: never a pool
