@@ -24,15 +24,16 @@ import torch
 
 from rsbench import hashcache
 from rsbench.config import spec_hash
-from rsbench.data.rows import row_key, split_row
+from rsbench.data.rows import SEP, row_key, split_row
 
 FORMAT = 2  # bump when extraction changes (pooling, dtype), invalidating every stored row
 
 
-def image_id(path: Path) -> str:
+def image_id(path: str | Path) -> str:
     """What identifies one version of an image: ``resolved path|size|mtime`` of its file (a
     row of a container file: the container's resolved path with the row, that file's version)."""
-    file, row = split_row(path)
+    text = os.fspath(path)  # a plain file needs no Path: a suite asks this of every sample
+    file, row = (text, None) if SEP not in text else split_row(Path(text))
     resolved, size, mtime, _ = hashcache.file_version(file)  # one stat; the resolve is kept
     return f"{resolved if row is None else row_key(resolved, row)}|{size}|{mtime}"
 

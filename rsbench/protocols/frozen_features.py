@@ -10,6 +10,7 @@ per split.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -83,7 +84,8 @@ def is_writer() -> bool:
 
 def split_ids(datasets: Sequence[SceneDataset]) -> list[list[str]]:
     """The image ids of each dataset's samples, in order."""
-    return [[image_id(d.root / rel) for rel, _ in d.samples] for d in datasets]
+    return [[image_id(os.path.join(root, rel)) for rel, _ in d.samples]
+            for d in datasets for root in [os.fspath(d.root)]]
 
 
 def filled(store: FeatureStore, datasets: Sequence[SceneDataset], make_backbone: Callable,
