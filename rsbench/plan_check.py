@@ -157,6 +157,7 @@ def task_job(task) -> Job:
 
 def setting(engine) -> Setting:
     """The ``Setting`` of a run's ``EngineOptions`` on this machine."""
+    from rsbench.engine.sharding import fills_sharded
     from rsbench.engine.trainer import accelerator_name
 
     accelerator = accelerator_name(engine.accelerator)
@@ -166,7 +167,7 @@ def setting(engine) -> Setting:
 
         devices = max(1, torch.cuda.device_count()) if accelerator == "gpu" else 1
     return Setting(engine.strategy, int(devices), int(engine.num_nodes), engine.precision, accelerator,
-                   engine.sharding, sharded_load=engine.strategy == "fsdp")
+                   engine.sharding, sharded_load=fills_sharded(engine))
 
 
 def reads_sharded(card, engine) -> bool:
@@ -174,9 +175,10 @@ def reads_sharded(card, engine) -> bool:
     ``--strategy fsdp`` with a checkpoint of rsbench's own architectures. Zoo encoders
     (torchgeo's modules in their released layouts) and random-init cards are built whole on
     every rank, then sharded. ``rsbench.runner.LoadedModel`` reads by this rule."""
+    from rsbench.engine.sharding import fills_sharded
     from rsbench.zoo import is_zoo
 
-    return engine.strategy == "fsdp" and not card.random_init and not is_zoo(card.arch)
+    return fills_sharded(engine) and not card.random_init and not is_zoo(card.arch)
 
 
 def card_sizer(card) -> Callable[[int], ModelSize]:
