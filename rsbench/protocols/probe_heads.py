@@ -130,7 +130,7 @@ class BatchedProbe(L.LightningModule):
             ready = next(chunks, None)  # the next chunk is normalised while the lanes train
             for step in steps:
                 step.result()
-        self.alive = [ok and h in losses and bool(torch.isfinite(torch.stack(losses[h])).all())
+        self.alive = [ok and bool(torch.isfinite(torch.stack(losses[h])).all())
                       for h, ok in enumerate(self.alive)]
         self.step_no += self.per_epoch
 
@@ -215,9 +215,7 @@ def sgd_step(opt: torch.optim.SGD, grads: tuple[torch.Tensor, ...]) -> None:
     single-tensor SGD (the CPU default) computes it, its momentum buffers in ``opt.state``, but
     without ``step``'s per-call machinery (hooks, grouping, grad-mode switches)."""
     pending = iter(grads)
-    for group in opt.param_groups:
-        if group["nesterov"] or group["maximize"]:
-            raise ValueError("sgd_step: nesterov and maximize are not used by the probe heads")
+    for group in opt.param_groups:  # the probe's SGD: no nesterov, no maximize
         for p in group["params"]:
             grad = next(pending)
             if group["weight_decay"] != 0:
