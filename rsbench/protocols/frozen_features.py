@@ -84,8 +84,7 @@ def is_writer() -> bool:
 
 def split_ids(datasets: Sequence[SceneDataset]) -> list[list[str]]:
     """The image ids of each dataset's samples, in order."""
-    return [[image_id(os.path.join(root, rel)) for rel, _ in d.samples]
-            for d in datasets for root in [os.fspath(d.root)]]
+    return [[image_id(os.path.join(d.root, rel)) for rel, _ in d.samples] for d in datasets]
 
 
 def filled(store: FeatureStore, datasets: Sequence[SceneDataset], make_backbone: Callable,
