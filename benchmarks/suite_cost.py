@@ -216,7 +216,7 @@ def heads_row(args) -> None:
           "batch_size": args.batch_size or DEFAULTS["batch_size"]}
     ctx = SimpleNamespace(seed=0, opts=EngineOptions(accelerator="cpu", progress=False))
     start = time.perf_counter()
-    fitted_heads(x, y, args.classes, DEFAULTS["blr_grid"], hp, ctx)
+    fitted_heads(x, y, args.classes, [(0, blr) for blr in DEFAULTS["blr_grid"]], hp, ctx)
     seconds = time.perf_counter() - start
     grid = len(DEFAULTS["blr_grid"])
     flop_90 = 90 * grid * 2 * 2 * args.n * args.dim * args.classes  # forward + weight gradient

@@ -207,15 +207,32 @@ def encoder_dtype(task: TaskSpec, eng: EngineOptions):
     return torch.bfloat16
 
 
-def executed(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
-    """Run one (task, seed) and return the protocol's result (exceptions propagate)."""
+def executed(model: LoadedModel, task: TaskSpec, seeds: list[int], opts: RunOptions) -> dict:
+    """Run (task, seed) for each of ``seeds``: each seed's protocol result, or the error that
+    ended it (an error of the whole pass propagates). Several seeds run in one pass only where
+    the protocol has ``run_seeds`` (:func:`seed_groups`)."""
     from rsbench.protocols import protocol_module
 
-    ctx, checks, bands = run_context(model, task, seed, opts)
-    result = protocol_module(task.type, task.protocol_name).run(ctx)
-    result.timings.update({**checks, **opts.planned_checks.get(task.hash, {})})
-    result.data["input"] = bands.to_dict()  # the record says which bands fed which, and how
-    return result
+    protocol = protocol_module(task.type, task.protocol_name)
+    ctx, checks, bands = run_context(model, task, seeds[0], opts)
+    results = protocol.run_seeds(ctx, seeds) if len(seeds) > 1 else {seeds[0]: protocol.run(ctx)}
+    for result in results.values():
+        if not isinstance(result, Exception):
+            result.timings.update({**checks, **opts.planned_checks.get(task.hash, {})})
+            result.data["input"] = bands.to_dict()  # which bands fed which, and how
+    return results
+
+
+def seed_groups(task: TaskSpec, seeds: list[int]) -> list[list[int]]:
+    """The seeds of ``task`` to run, grouped by pass: all in one where its protocol trains
+    every seed's heads at once (``run_seeds``: the linear probe), else one per pass."""
+    from rsbench.protocols import protocol_module
+
+    try:
+        together = hasattr(protocol_module(task.type, task.protocol_name), "run_seeds")
+    except Exception:  # an unknown protocol: each seed's run records the error
+        together = False
+    return [seeds] if together and len(seeds) > 1 else [[seed] for seed in seeds]
 
 
 def run_context(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions):
@@ -308,24 +325,47 @@ def scored(task: TaskSpec, result) -> None:
 
 def run_record(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions,
                previous: dict | None = None) -> dict:
-    """A complete record for one (task, seed): ``ok`` with metrics or ``failed`` with the error.
+    """A complete record for one (task, seed): ``ok`` with metrics or ``failed`` with the error."""
+    return run_records(model, task, [seed], opts, {seed: previous})[seed]
 
-    Everything after the checkpoint check, building the record included, is inside the guard:
-    whatever goes wrong, the run ends as a record and the suite goes on.
+
+def run_records(model: LoadedModel, task: TaskSpec, seeds: list[int], opts: RunOptions,
+                previous: dict[int, dict | None]) -> dict[int, dict]:
+    """A complete record for each (task, seed) of one pass (:func:`seed_groups`).
+
+    Everything after the checkpoint check, building the records included, is inside the guard:
+    whatever goes wrong, each run ends as a record and the suite goes on. A seed that fails
+    alone fails its record alone.
     """
+    from rsbench.checkpoints import CheckpointError
+
+    inputs = {seed: run_inputs(model, task, seed, opts) for seed in seeds}
+    start = time.perf_counter()
+    try:
+        outcomes = executed(model, task, seeds, opts)
+    except CheckpointError:
+        raise  # a bad checkpoint is refused before anything runs, not scored as failed
+    except Exception as exc:  # any failure becomes a visible record, never a dropped run
+        outcomes = dict.fromkeys(seeds, exc)
+    return {seed: seed_record(model, task, seed, opts, inputs[seed], start, outcomes[seed],
+                              previous.get(seed)) for seed in seeds}
+
+
+def seed_record(model: LoadedModel, task: TaskSpec, seed: int, opts: RunOptions, inputs: dict,
+                start: float, outcome, previous: dict | None) -> dict:
+    """The record of one seed from its result, or ``failed`` from its error (``outcome``)."""
     from rsbench.checkpoints import CheckpointError
     from rsbench.engine import resume
     from rsbench.results import failure_info
 
-    inputs = run_inputs(model, task, seed, opts)
-    start = time.perf_counter()
     try:
-        result = executed(model, task, seed, opts)
-        scored(task, result)
-        return assembled(model, task, seed, opts, inputs, start, result, None, previous)
+        if isinstance(outcome, Exception):
+            raise outcome
+        scored(task, outcome)
+        return assembled(model, task, seed, opts, inputs, start, outcome, None, previous)
     except CheckpointError:
-        raise  # a bad checkpoint is refused before anything runs, not scored as failed
-    except Exception as exc:  # any failure becomes a visible record, never a dropped run
+        raise
+    except Exception as exc:
         if resume.warned():  # the job is being preempted: the requeued job runs this seed
             warn(f"{task.task} seed {seed}: ended by the preemption warning ({exc}); no record")
             raise SystemExit(1) from exc
@@ -373,7 +413,7 @@ def run_suite(card: ModelCard, tasks: list[TaskSpec], seeds: list[int], opts: Ru
     log(run_memory_plan(card, tasks, opts.engine, opts.node_memory_gib,
                         opts.device_memory_gib).line())
     model = LoadedModel(card, opts)
-    records = []
+    records: list[dict] = []
     pending = [(t, s) for t in tasks for s in seeds
                if not store.done(run_inputs(model, t, s, opts), opts.retry_failed)]
     from dataclasses import replace
@@ -388,24 +428,29 @@ def run_suite(card: ModelCard, tasks: list[TaskSpec], seeds: list[int], opts: Ru
             display.stage("features of every distinct image")
         planned_features(model, pending, opts)
         for task in tasks:
+            done: dict[int, dict] = {}
+            previous: dict[int, dict | None] = {}
             for seed in seeds:
                 inputs = run_inputs(model, task, seed, opts)
-                existing = store.get(inputs)
+                previous[seed] = existing = store.get(inputs)
                 if existing is not None and store.done(inputs, retry_failed=opts.retry_failed):
                     log(f"{card.name} / {task.task} / seed {seed}: record exists, skipped")
-                    records.append(existing)
-                    continue
-                log(f"{card.name} / {task.task} / seed {seed}: running {task.protocol_name}")
+                    done[seed] = existing
+            for group in seed_groups(task, [s for s in seeds if s not in done]):
+                label = f"seed{'s' if len(group) > 1 else ''} {','.join(map(str, group))}"
+                log(f"{card.name} / {task.task} / {label}: running {task.protocol_name}"
+                    + (" (their heads in one pass)" if len(group) > 1 else ""))
                 if display is not None:
-                    display.start_run(f"{task.task} seed {seed}")
-                record = run_record(model, task, seed, opts, previous=existing)
-                path = store.write(record)
-                metric = record["metrics"].get(task.primary_metric)
-                shown = f"{task.primary_metric} = {metric:.4f}" if metric is not None else "failed"
-                log(f"{card.name} / {task.task} / seed {seed}: {shown} -> {path}")
-                if display is not None:
-                    display.end_run()
-                records.append(record)
+                    display.start_run(f"{task.task} {label}")
+                for seed, record in run_records(model, task, group, opts, previous).items():
+                    path = store.write(record)
+                    metric = record["metrics"].get(task.primary_metric)
+                    shown = f"{task.primary_metric} = {metric:.4f}" if metric is not None else "failed"
+                    log(f"{card.name} / {task.task} / seed {seed}: {shown} -> {path}")
+                    if display is not None:
+                        display.end_run()
+                    done[seed] = record
+            records.extend(done[seed] for seed in seeds)
     failed = [f"{r['task']['name']} seed {r['seed']}" for r in records if r["status"] != "ok"]
     if failed:
         warn(f"{len(failed)} of {len(records)} run(s) failed: {', '.join(failed)}")

@@ -27,6 +27,7 @@ cross-entropy and is scored on the head's logits; its grid trains one head per v
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -142,23 +143,32 @@ def probe_loss(ctx: ProtocolContext) -> Callable | None:
     return getattr(ctx.plugin, "probe_loss", None)
 
 
-def grid_heads(x: torch.Tensor, y: torch.Tensor, num_classes: int, blrs: list[float], hp: dict,
-               ctx: ProtocolContext) -> list[nn.Module | None]:
-    """One trained head per base learning rate (None: it diverged): the batched sweep for
-    cross-entropy, one ``fitted_head`` each (a divergence caught) for a task type's own loss."""
+def grid_heads(x: torch.Tensor, y: torch.Tensor, num_classes: int, runs: list[tuple[int, float]],
+               hp: dict, ctx: ProtocolContext) -> list[nn.Module | None]:
+    """One trained head per ``(seed, base learning rate)`` of ``runs`` (None: it diverged): the
+    batched sweep for cross-entropy, one ``fitted_head`` each (a divergence caught) for a task
+    type's own loss."""
     from rsbench import progress
 
-    progress.stage(f"heads ({len(blrs)} base lr)")
+    seeds = len({seed for seed, _ in runs})
+    progress.stage(f"heads ({len(runs)}{f', {seeds} seeds' if seeds > 1 else ''})")
     loss = probe_loss(ctx)
     if loss is None:
-        return list(fitted_heads(x, y, num_classes, blrs, hp, ctx))
+        return list(fitted_heads(x, y, num_classes, runs, hp, ctx))
     heads: list[nn.Module | None] = []
-    for blr in blrs:
+    for seed, blr in runs:
         try:
-            heads.append(fitted_head(x, y, num_classes, blr, hp, ctx, loss=loss))
+            heads.append(fitted_head(x, y, num_classes, blr, hp, at_seed(ctx, seed), loss=loss))
         except FloatingPointError:  # finite_loss: this value diverged, the sweep goes on
             heads.append(None)
     return heads
+
+
+def at_seed(ctx: ProtocolContext, seed: int) -> ProtocolContext:
+    """``ctx`` with its run seed ``seed`` (all else shared: data, features, cache)."""
+    moved = copy.copy(ctx)
+    moved.seed = seed
+    return moved
 
 
 def searched_probe(ctx: ProtocolContext, hp: dict, train: tuple, val: tuple,
@@ -192,7 +202,21 @@ def searched_probe(ctx: ProtocolContext, hp: dict, train: tuple, val: tuple,
 
 def run(ctx: ProtocolContext) -> ProtocolResult:
     """Probe: pick blr on val, refit, score on test."""
+    outcome = run_seeds(ctx, [ctx.seed])[ctx.seed]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def run_seeds(ctx: ProtocolContext, seeds: list[int]) -> dict[int, ProtocolResult | Exception]:
+    """``run`` at each of ``seeds``, from one pass: every seed's grid trains at once, then every
+    seed's refit. A seed draws its heads' initialisation and mini-batch order only (features and
+    splits do not depend on it), so each result equals ``run`` at that seed, bit for bit; a seed
+    whose refit diverged gets its error, the others their results. With ``search`` set, each
+    seed runs its own study, one after another."""
     hp = resolved_hparams(DEFAULTS, ctx.task.protocol, ctx.task.path, SCHEMA)
+    if hp["search"] is not None and len(seeds) > 1:
+        return {seed: outcome(run, at_seed(ctx, seed)) for seed in seeds}
 
     def choosable(val_size: int) -> None:
         if val_size == 0 and len(hp["blr_grid"]) > 1 and hp["search"] is None:
@@ -208,28 +232,49 @@ def run(ctx: ProtocolContext) -> ProtocolResult:
     k = len(data.classes)
     start = time.perf_counter()
     outputs = predictions if probe_loss(ctx) is None else logits
-    sweep = {}
-    if hp["search"] is not None:  # optuna on train/val instead of the grid
+    sweeps: dict[int, dict] = {seed: {} for seed in seeds}
+    if hp["search"] is not None:  # optuna on train/val instead of the grid (one seed)
         chosen, summary = searched_probe(ctx, hp, (xtr, ytr), (xva, yva), k)
-        best = chosen.pop("blr")
+        best = {ctx.seed: chosen.pop("blr")}
         hp = {**hp, **chosen, "search": summary}
     else:
         grid = hp["blr_grid"] if len(hp["blr_grid"]) > 1 else []  # one value: nothing to pick
-        # The whole grid trains at once (rsbench/protocols/probe_heads.py); a diverging value
-        # loses the sweep, it does not fail it.
-        for blr, head in zip(grid, grid_heads(xtr, ytr, k, grid, hp, ctx) if grid else [],
-                             strict=True):
-            sweep[str(blr)] = None if head is None else ctx.plugin.scores(
+        # Every seed's grid trains at once (rsbench/protocols/probe_heads.py); a diverging
+        # value loses its sweep, it does not fail it.
+        runs = [(seed, blr) for seed in seeds for blr in grid]
+        for (seed, blr), head in zip(runs, grid_heads(xtr, ytr, k, runs, hp, ctx) if runs else [],
+                                     strict=True):
+            sweeps[seed][str(blr)] = None if head is None else ctx.plugin.scores(
                 outputs(head, xva), yva, k)[ctx.task.primary_metric]
-        best = max(hp["blr_grid"], key=lambda b: sweep.get(str(b)) or 0.0)  # ties: first in grid order
+        best = {seed: best_blr(hp["blr_grid"], sweeps[seed]) for seed in seeds}
     if hp["refit_on_trainval"]:
         xtr, ytr = torch.cat([xtr, xva]), torch.cat([ytr, yva])
-    (head,) = grid_heads(xtr, ytr, k, [best], hp, ctx)
-    if head is None:
-        raise FloatingPointError(f"{ctx.task.task}: the probe diverged at blr {best} when refitted")
-    metrics = ctx.plugin.scores(outputs(head, xte), yte, k)
-    timings["head_s"] = time.perf_counter() - start
-    hparams = {**hp, "blr": best, "lr": best * min(hp["batch_size"], len(ytr)) / 256,
-               "val_sweep": sweep, "recipe": RECIPE,
-               **({} if probe_loss(ctx) is None else {"loss": "binary_cross_entropy_with_logits"})}
-    return ProtocolResult(metrics, hparams, timings, data.summary())
+    refits = grid_heads(xtr, ytr, k, list(best.items()), hp, ctx)
+    head_s = time.perf_counter() - start
+    results: dict[int, ProtocolResult | Exception] = {}
+    for (seed, blr), head in zip(best.items(), refits, strict=True):
+        if head is None:
+            results[seed] = FloatingPointError(
+                f"{ctx.task.task}: the probe diverged at blr {blr} when refitted")
+            continue
+        hparams = {**hp, "blr": blr, "lr": blr * min(hp["batch_size"], len(ytr)) / 256,
+                   "val_sweep": sweeps[seed], "recipe": RECIPE,
+                   **({} if probe_loss(ctx) is None else {"loss": "binary_cross_entropy_with_logits"})}
+        # head_s: the pass that trained the heads of all ``heads_seeds`` seeds
+        results[seed] = ProtocolResult(ctx.plugin.scores(outputs(head, xte), yte, k), hparams,
+                                       {**timings, "head_s": head_s, "heads_seeds": len(seeds)},
+                                       data.summary())
+    return results
+
+
+def best_blr(grid: list[float], sweep: dict[str, float | None]) -> float:
+    """The grid value of the best val score (a diverged one scores 0; ties: first in grid order)."""
+    return max(grid, key=lambda blr: sweep.get(str(blr)) or 0.0)
+
+
+def outcome(fn: Callable, *args):
+    """``fn(*args)``, or the exception it raised (one seed's failure is its record's alone)."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        return exc

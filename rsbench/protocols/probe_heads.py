@@ -1,15 +1,17 @@
-"""Every value of a probe's ``blr_grid`` trained at once, in one pass over the cached features.
+"""Every ``(seed, blr)`` head of a probe trained at once, in one pass over the cached features.
 
 A probe sweep trains the same head (same initialisation, same mini-batches in the same order,
-only the learning rate differs) once per grid value. Trained one at a time, each with its own
-Lightning ``Trainer``, the per-step framework overhead of a 45 x 1024 linear layer dominates.
-Here the heads share one parameter-free ``BatchNorm1d`` (its statistics depend on the batch
-only, so they are the same for every head: one thread normalises each step's batch once, a
-chunk of steps ahead of the heads that train on it) and each keeps its own ``Linear`` and
-optimiser, stepping exactly as it would alone, so each result equals
-``linear_probe.fitted_head`` at that learning rate, bit for bit (tests/protocols). One
-Lightning step is one epoch over in-memory mini-batches (manual optimisation), so Lightning
-still runs the loop while the inner steps cost only their arithmetic.
+only the learning rate differs) once per grid value, and again for every seed of the cell
+(the seed draws the initialisation and the mini-batch order; the features do not depend on
+it). Trained one at a time, each with its own Lightning ``Trainer``, the per-step framework
+overhead of a 45 x 1024 linear layer dominates. Here the heads of one seed share one
+parameter-free ``BatchNorm1d`` (its statistics depend on the batch only, so they are the same
+for every head of that seed: one thread normalises each step's batch once, a chunk of steps
+ahead of the heads that train on it) and each keeps its own ``Linear`` and optimiser, stepping
+exactly as it would alone, so each result equals ``linear_probe.fitted_head`` at that seed and
+learning rate, bit for bit (tests/protocols). One Lightning step is one epoch over in-memory
+mini-batches (manual optimisation), so Lightning still runs the loop while the inner steps cost
+only their arithmetic.
 
 A head whose loss turns non-finite is reported as diverged; the others go on, as a diverging
 grid value loses the sweep but does not fail it. The losses are checked once per epoch, not
@@ -60,42 +62,50 @@ from rsbench.heads import probe_head
 from rsbench.protocols.base import warmup_cosine
 
 CHUNK_BYTES = 32 * 2**20  # normalised features made at a time (two chunks are held at once)
-Step = tuple[int, torch.Tensor, torch.Tensor]  # a step's index in its epoch, features, labels
+# A step's index in its epoch, and each seed's (normalised features, labels) by seed position.
+Step = tuple[int, dict[int, tuple[torch.Tensor, torch.Tensor]]]
+Run = tuple[int, float]  # a head's (seed, learning rate)
 
 
 class BatchedProbe(L.LightningModule):
-    """``len(lrs)`` probe heads over one parameter-free BatchNorm, in ``lanes`` parallel lanes.
+    """One probe head per ``(seed, lr)`` of ``runs``, in ``lanes`` parallel lanes.
 
-    Lane ``w`` trains heads ``w, w + lanes, ...``. The calling thread normalises the batches
-    (their statistics depend on the batch only, the same for every head) a chunk of steps
-    ahead of the lanes, which train on them.
+    Each seed has its head's initialisation, its sample order and its parameter-free BatchNorm;
+    its heads differ only in learning rate. Lane ``w`` trains heads ``w, w + lanes, ...``. The
+    calling thread normalises every seed's batches (their statistics depend on the batch only,
+    the same for every head of the seed) a chunk of steps ahead of the lanes, which train on
+    them.
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, num_classes: int, lrs: list[float],
-                 hp: dict, seed: int, lanes: int = 1) -> None:
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, num_classes: int, runs: list[Run],
+                 hp: dict, lanes: int = 1) -> None:
         super().__init__()
         self.automatic_optimization = False
-        first = probe_head(x.shape[1], num_classes)  # after the caller's seed_everything
-        self.lanes = [list(range(w, len(lrs), lanes)) for w in range(min(lanes, len(lrs)))]
-        self.norm = first[0]
-        self.linears = nn.ModuleList(copy.deepcopy(first[1]) for _ in lrs)
-        self.x, self.y, self.lrs, self.hp = x, y, list(lrs), hp
+        seeds = list(dict.fromkeys(seed for seed, _ in runs))
+        firsts = [seeded_head(seed, x.shape[1], num_classes) for seed in seeds]
+        self.of_seed = [seeds.index(seed) for seed, _ in runs]  # a head's seed, by position
+        self.lanes = [list(range(w, len(runs), lanes)) for w in range(min(lanes, len(runs)))]
+        self.norms = nn.ModuleList(first[0] for first in firsts)
+        self.linears = nn.ModuleList(copy.deepcopy(firsts[c][1]) for c in self.of_seed)
+        self.x, self.y, self.lrs, self.hp = x, y, [lr for _, lr in runs], hp
         self.batch = min(hp["batch_size"], len(y))
         self.drop_last = len(y) > self.batch
         self.per_epoch = len(y) // self.batch if self.drop_last else math.ceil(len(y) / self.batch)
         self.total = self.per_epoch * hp["epochs"]
         self.warmup = self.total * hp["warmup_epochs"] // max(1, hp["epochs"])
-        self.generator = torch.Generator().manual_seed(seed)  # the order DataLoader(shuffle) draws
-        # Steps normalised at a time: a chunk trains while the next is normalised (two in memory).
-        self.chunk = max(1, CHUNK_BYTES // max(1, self.batch * x.shape[1] * x.element_size()))
-        self.alive = [True] * len(lrs)
+        # The order a shuffling DataLoader draws from its generator, one per seed.
+        self.generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+        # Steps normalised at a time, per seed: a chunk trains while the next is normalised.
+        step_bytes = len(seeds) * self.batch * x.shape[1] * x.element_size()
+        self.chunk = max(1, CHUNK_BYTES // max(1, step_bytes))
+        self.alive = [True] * len(runs)
         self.step_no = 0
         self.pool: ThreadPoolExecutor | None = None  # fitted_heads's, one worker a lane
 
     def heads(self) -> list[nn.Sequential | None]:
-        """One ``probe_head``-shaped module per learning rate; None where it diverged."""
-        return [nn.Sequential(copy.deepcopy(self.norm), linear).eval() if ok else None
-                for linear, ok in zip(self.linears, self.alive, strict=True)]
+        """One ``probe_head``-shaped module per run; None where it diverged."""
+        return [nn.Sequential(copy.deepcopy(self.norms[c]), linear).eval() if ok else None
+                for linear, c, ok in zip(self.linears, self.of_seed, self.alive, strict=True)]
 
     def configure_optimizers(self):
         """One optimiser per head, as each head would have alone (and each steps in its worker)."""
@@ -123,7 +133,9 @@ class BatchedProbe(L.LightningModule):
         opts = opts if isinstance(opts, list) else [opts]
         live = [[h for h in lane if self.alive[h]] for lane in self.lanes]
         losses: dict[int, list[torch.Tensor]] = {h: [] for lane in live for h in lane}
-        chunks = self.normalised(self.epoch_order()) if losses else iter(())
+        orders = [self.epoch_order(g) for g in self.generators]
+        wanted = {self.of_seed[h] for h in losses}  # seeds with a head still training
+        chunks = self.normalised(orders, wanted) if losses else iter(())
         ready = next(chunks, None)
         while ready is not None:
             steps = [self.later(self.lane_steps, heads, opts, ready, losses) for heads in live]
@@ -142,35 +154,35 @@ class BatchedProbe(L.LightningModule):
         done.set_result(fn(*args))
         return done
 
-    def normalised(self, order: torch.Tensor) -> Iterator[list[Step]]:
-        """This epoch's steps ``(i, normalised features, labels)``, a chunk at a time, in order
-        (the BatchNorm's running statistics update step by step, as in a head's own run)."""
+    def normalised(self, orders: list[torch.Tensor], seeds: set[int]) -> Iterator[list[Step]]:
+        """This epoch's steps for the seeds at positions ``seeds``, a chunk at a time, in order
+        (each BatchNorm's running statistics update step by step, as in a head's own run)."""
         for first in range(0, self.per_epoch, self.chunk):
             chunk = []
             for i in range(first, min(first + self.chunk, self.per_epoch)):
-                idx = order[i * self.batch:(i + 1) * self.batch]
-                z = self.norm(self.x.index_select(0, idx))
-                chunk.append((i, z, self.y.index_select(0, idx)))
+                rows = {c: orders[c][i * self.batch:(i + 1) * self.batch] for c in seeds}
+                chunk.append((i, {c: (self.norms[c](self.x.index_select(0, idx)),
+                                      self.y.index_select(0, idx)) for c, idx in rows.items()}))
             yield chunk
 
-    def epoch_order(self) -> torch.Tensor:
-        """This epoch's sample order, drawn from the generator as a shuffling ``DataLoader``
+    def epoch_order(self, generator: torch.Generator) -> torch.Tensor:
+        """This epoch's sample order, drawn from ``generator`` as a shuffling ``DataLoader``
         under Lightning draws it: the iterator's base seed, then the sampler's permutation
         (Lightning stops after the last full batch, so the sampler's tail draw never happens).
         A batched sweep thus sees the batches a one-head-at-a-time sweep sees; the equality
         test in tests/protocols catches a library that changes this."""
-        torch.empty((), dtype=torch.int64).random_(generator=self.generator)
-        return torch.randperm(len(self.y), generator=self.generator)
+        torch.empty((), dtype=torch.int64).random_(generator=generator)
+        return torch.randperm(len(self.y), generator=generator)
 
     def lane_steps(self, heads: list[int], opts: list, chunk: list[Step], losses: dict) -> None:
         """A chunk's steps of one lane's live ``heads`` (heads found diverged at an earlier
         epoch's end get no gradient again), each step's loss appended to ``losses[h]``."""
-        for i, z, y in chunk:
+        for i, batches in chunk:
             factor = warmup_cosine(self.step_no + i, self.warmup, self.total)
             for h in heads:
                 for g in opts[h].param_groups:
                     g["lr"] = g["base_lr"] * factor  # warm-up + cosine, as LambdaLR does per step
-                losses[h].append(self.head_step(h, opts[h], z, y))
+                losses[h].append(self.head_step(h, opts[h], *batches[self.of_seed[h]]))
 
     def head_step(self, h: int, opt: torch.optim.Optimizer, z: torch.Tensor,
                   y: torch.Tensor) -> torch.Tensor:
@@ -252,16 +264,25 @@ def head_thread() -> None:
     torch.set_flush_denormal(True)
 
 
-def fitted_heads(x: torch.Tensor, y: torch.Tensor, num_classes: int, blrs: list[float], hp: dict,
-                 ctx) -> list[nn.Sequential | None]:
-    """Probe heads trained on ``(x, y)``, one per base learning rate (None: it diverged).
+def seeded_head(seed: int, dim: int, num_classes: int) -> nn.Sequential:
+    """``probe_head(dim, num_classes)`` drawn after ``seed_everything(seed)``, as a head's own
+    run draws it."""
+    L.seed_everything(seed, workers=True, verbose=False)
+    return probe_head(dim, num_classes)
 
-    Each equals ``linear_probe.fitted_head(x, y, num_classes, blr, hp, ctx)``.
+
+def fitted_heads(x: torch.Tensor, y: torch.Tensor, num_classes: int, runs: list[Run], hp: dict,
+                 ctx) -> list[nn.Sequential | None]:
+    """Probe heads trained on ``(x, y)``, one per ``(seed, base learning rate)`` of ``runs``
+    (None: it diverged).
+
+    Each equals ``linear_probe.fitted_head(x, y, num_classes, blr, hp, ctx)`` with ``ctx.seed``
+    that seed.
     """
-    L.seed_everything(ctx.seed, workers=True, verbose=False)
     batch = min(hp["batch_size"], len(y))
-    lanes = min(torch.get_num_threads(), len(blrs))  # the job's threads, before head_arithmetic
-    module = BatchedProbe(x, y, num_classes, [b * batch / 256 for b in blrs], hp, ctx.seed, lanes)
+    lanes = min(torch.get_num_threads(), len(runs))  # the job's threads, before head_arithmetic
+    module = BatchedProbe(x, y, num_classes, [(seed, b * batch / 256) for seed, b in runs], hp,
+                          lanes)
     # Tiny heads on in-memory data: one CPU process in fp32 is fastest and bit-reproducible.
     trainer = make_trainer(replace(ctx.opts, progress=False), max_epochs=hp["epochs"],
                            accelerator="cpu", devices=1, strategy="auto", precision="32-true")

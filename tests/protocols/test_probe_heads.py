@@ -16,6 +16,10 @@ from rsbench.protocols.probe_heads import cross_entropy_grads, fitted_heads, sgd
 CTX = SimpleNamespace(seed=3, opts=EngineOptions(accelerator="cpu", progress=False))
 
 
+def at(seed: int, blrs: list[float]) -> list[tuple[int, float]]:
+    return [(seed, blr) for blr in blrs]
+
+
 def features(n: int = 90, dim: int = 12, classes: int = 4):
     g = torch.Generator().manual_seed(0)
     y = torch.randint(0, classes, (n,), generator=g)
@@ -31,7 +35,7 @@ def test_each_batched_head_equals_its_own_run(optimizer, batch_size):
     hp = {**DEFAULTS, "epochs": 6, "warmup_epochs": 2, "batch_size": batch_size,
           "optimizer": optimizer, "weight_decay": 0.01 if optimizer == "sgd" else 0.0}
     blrs = [0.03, 0.3, 3.0]
-    batched = fitted_heads(x, y, 4, blrs, hp, CTX)
+    batched = fitted_heads(x, y, 4, at(CTX.seed, blrs), hp, CTX)
     for blr, head in zip(blrs, batched, strict=True):
         alone = fitted_head(x, y, 4, blr, hp, CTX)
         assert torch.equal(head[1].weight, alone.head[1].weight), blr
@@ -41,11 +45,30 @@ def test_each_batched_head_equals_its_own_run(optimizer, batch_size):
             assert torch.equal(head(x), alone(x)), blr
 
 
+def test_the_heads_of_several_seeds_train_at_once_each_as_its_own_run():
+    """Seeds 3 and 8 (their own initialisation, order and BatchNorm), two values each, and
+    heads of the two seeds interleaved across the lanes: each head is its seed's own run."""
+    x, y = features()
+    hp = {**DEFAULTS, "epochs": 4, "warmup_epochs": 1, "batch_size": 32}
+    runs = [(3, 0.1), (8, 0.1), (8, 1.0), (3, 1.0)]
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)  # three lanes: each holds heads of both seeds
+        batched = fitted_heads(x, y, 4, runs, hp, CTX)
+    finally:
+        torch.set_num_threads(before)
+    for (seed, blr), head in zip(runs, batched, strict=True):
+        alone = fitted_head(x, y, 4, blr, hp, SimpleNamespace(seed=seed, opts=CTX.opts))
+        assert torch.equal(head[1].weight, alone.head[1].weight), (seed, blr)
+        assert torch.equal(head[0].running_mean, alone.head[0].running_mean), (seed, blr)
+    assert not torch.equal(batched[0][1].weight, batched[1][1].weight)  # the seeds differ
+
+
 def test_a_diverging_value_is_dropped_and_the_others_are_unchanged():
     x, y = features()
     hp = {**DEFAULTS, "epochs": 4, "warmup_epochs": 0, "batch_size": 32}
     # An infinite step: the loss is NaN from the second step on.
-    good, bad = fitted_heads(x, y, 4, [0.1, float("inf")], hp, CTX)
+    good, bad = fitted_heads(x, y, 4, at(CTX.seed, [0.1, float("inf")]), hp, CTX)
     assert bad is None
     with pytest.raises(FloatingPointError):
         fitted_head(x, y, 4, float("inf"), hp, CTX)  # alone, the same value fails too
@@ -58,9 +81,9 @@ def test_heads_are_the_same_bits_whatever_the_process_thread_count():
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        one = fitted_heads(x, y, 4, [0.1, 1.0], hp, CTX)
+        one = fitted_heads(x, y, 4, at(CTX.seed, [0.1, 1.0]), hp, CTX)
         torch.set_num_threads(4)
-        four = fitted_heads(x, y, 4, [0.1, 1.0], hp, CTX)
+        four = fitted_heads(x, y, 4, at(CTX.seed, [0.1, 1.0]), hp, CTX)
         assert torch.get_num_threads() == 4  # the count is the caller's again
     finally:
         torch.set_num_threads(before)
