@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,9 +163,27 @@ def _check_choice(data: dict, key: str, allowed: tuple[str, ...], where: str) ->
         raise SpecError(f"{where}: field '{key}' is {data[key]!r}; allowed: {', '.join(allowed)}")
 
 
+def non_finite_field(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first NaN or infinite number in ``value``, None if there is none."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    items = value.items() if isinstance(value, dict) else (
+        enumerate(value) if isinstance(value, list | tuple) else ())
+    for key, item in items:
+        found = non_finite_field(item, f"{path}[{key}]" if isinstance(key, int)
+                                 else f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 def task_from_dict(data: dict, where: str) -> TaskSpec:
     """Validate a resolved task mapping; errors name ``where`` and the field."""
     _check_keys(data, TASK_KEYS, where)
+    bad = non_finite_field(data)
+    if bad is not None:  # a record, which holds the spec, cannot: refused before any run
+        raise SpecError(f"{where}: field '{bad}' is not a finite number; records hold finite "
+                        "numbers only, so give a finite value")
     name = _require(data, "task", where, str)
     version = _require(data, "version", where, int)
     ttype = _require(data, "type", where, str)

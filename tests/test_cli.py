@@ -77,3 +77,17 @@ def test_data_prepare_tiles_dota_and_refuses_flags_it_does_not_use(tmp_path, cap
                  "--patch", "256", "--overlap", "64"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert (dst / "manifest.json").is_file() and summary
+
+
+def test_a_non_finite_override_is_refused_before_anything_runs(tmp_path, capsys):
+    """A record holds finite numbers only, so ``.inf`` in a spec is refused up front, naming the
+    field, instead of failing when the finished run's record is written."""
+    card = tmp_path / "card.yaml"
+    card.write_text("name: tiny\narch: vit_tiny_patch16\nrandom_init: true\n")
+    rc = main(["run", "--model", str(card), "--tasks", "ucmerced_8_2_linear_probe",
+               "--out", str(tmp_path / "out"), "--data-root", str(tmp_path / "nothing"),
+               "--set", "protocol.blr_grid=[0.1, .inf]"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "field 'protocol.blr_grid[1]' is not a finite number" in err
+    assert not (tmp_path / "out").exists()
