@@ -237,7 +237,8 @@ def run_mode(mode: str, arch: str, path: Path) -> dict:
             load_backbone(path, arch, InputSpec(), dtype=torch.bfloat16)(x.to(torch.bfloat16))
     elif mode == "rsbench_two_runs":
         from rsbench.config import card_from_dict
-        from rsbench.runner import LoadedModel, RunOptions
+        from rsbench.loaded_model import LoadedModel
+        from rsbench.runner import RunOptions
 
         card = card_from_dict({"name": arch, "arch": arch, "checkpoint": str(path)}, "bench")
         loaded = LoadedModel(card, RunOptions(out=path.parent / "out", cache_dir=path.parent))

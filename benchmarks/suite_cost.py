@@ -165,9 +165,10 @@ def rerun_row(args, work: Path) -> None:
     from rsbench import hashcache
     from rsbench.config import find_task, load_card
     from rsbench.engine.trainer import EngineOptions
+    from rsbench.loaded_model import LoadedModel
     from rsbench.protocols.base import ProtocolResult
     from rsbench.results import ResultStore
-    from rsbench.runner import LoadedModel, RunOptions, assembled, run_inputs
+    from rsbench.runner import RunOptions, assembled, run_inputs
 
     tasks = PROBES + KNNS + ["ucmerced_5_5_knn"]  # 10 tasks x 2 seeds
     (work / "weights.bin").write_bytes(os.urandom(1 << 20))

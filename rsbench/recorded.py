@@ -116,8 +116,9 @@ def recorded_suite(card: ModelCard, names: list[str], items: list[str], seeds: l
     from dataclasses import replace
 
     from rsbench.console import log
+    from rsbench.loaded_model import LoadedModel
     from rsbench.results import ResultStore
-    from rsbench.runner import LoadedModel, run_inputs
+    from rsbench.runner import run_inputs
     from rsbench.usage import grouped_overrides, specs_with_overrides
 
     try:

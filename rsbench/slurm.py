@@ -93,8 +93,9 @@ def make_plan(suite_name: str, models: Path, results: Path, seeds: list[int] | N
     from rsbench.config import find_task, load_card
     from rsbench.engine import EngineOptions
     from rsbench.leaderboard import load_suite
+    from rsbench.loaded_model import LoadedModel
     from rsbench.results import ResultStore, record_id
-    from rsbench.runner import LoadedModel, RunOptions, run_inputs
+    from rsbench.runner import RunOptions, run_inputs
 
     suite = load_suite(suite_name)
     tasks = [(ref, find_task(ref)) for ref in suite.tasks]

@@ -361,7 +361,8 @@ def verify_record(
 
 def rerun_record(card, task, record: dict, opts) -> dict:
     """The fresh record of the same run, through :func:`rsbench.runner.run_record`."""
-    from rsbench.runner import LoadedModel, run_record
+    from rsbench.loaded_model import LoadedModel
+    from rsbench.runner import run_record
 
     # A partial load the original run was explicitly allowed is allowed again; else refused.
     opts.allow_partial = bool((record["model"].get("load_report") or {}).get("allow_partial"))

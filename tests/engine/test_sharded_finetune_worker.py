@@ -97,7 +97,8 @@ def main(out: Path, mode: str) -> None:
 
     from rsbench.config import load_card
     from rsbench.engine import EngineOptions
-    from rsbench.runner import LoadedModel, RunOptions
+    from rsbench.loaded_model import LoadedModel
+    from rsbench.runner import RunOptions
     from rsbench.tasks import segmentation as plugin
 
     counting_reader()

@@ -14,9 +14,10 @@ import yaml
 from rsbench import hashcache
 from rsbench.config import find_task, load_card
 from rsbench.engine.trainer import EngineOptions
+from rsbench.loaded_model import LoadedModel
 from rsbench.protocols.base import ProtocolResult
 from rsbench.results import ResultStore
-from rsbench.runner import LoadedModel, RunOptions, assembled, run_inputs
+from rsbench.runner import RunOptions, assembled, run_inputs
 
 TASKS = ["ucmerced_8_2_knn", "ucmerced_5_5_knn", "aid_2_8_knn", "aid_5_5_knn",
          "resisc45_1_9_knn", "resisc45_2_8_knn", "ucmerced_8_2_linear_probe",
