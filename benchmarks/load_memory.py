@@ -19,7 +19,7 @@ forward pass on one image:
   the checkpoint's sha256, which ``rsbench run`` computes once per file version); with
   ``--format hf`` (a Hugging Face ViT folder: HF names, query, key and value apart) each rank
   reads its rows of every tensor and of the fused qkv;
-- ``rsbench_two_runs``: ``rsbench.runner.LoadedModel`` handing out the encoder of two runs in
+- ``rsbench_two_runs``: ``rsbench.loaded_model.LoadedModel`` handing out the encoder of two runs in
   turn (the first run's encoder released before the second's is read), as a suite does;
 - ``timm``: what a user writes otherwise: ``timm.create_model`` (random initialisation), the
   file read with ``safetensors.torch.load_file`` / ``torch.load``, ``load_state_dict``, forward.
