@@ -174,7 +174,7 @@ def reads_sharded(card, engine) -> bool:
     """Whether ``card``'s encoder is read lazily, each rank its own rows, under ``engine``:
     ``--strategy fsdp`` with a checkpoint of rsbench's own architectures. Zoo encoders
     (torchgeo's modules in their released layouts) and random-init cards are built whole on
-    every rank, then sharded. ``rsbench.runner.LoadedModel`` reads by this rule."""
+    every rank, then sharded. ``rsbench.loaded_model.LoadedModel`` reads by this rule."""
     from rsbench.engine.sharding import fills_sharded
     from rsbench.zoo import is_zoo
 

@@ -2,7 +2,7 @@
 
 ``rsbench slurm plan`` reads a suite's tasks and seeds and every model card in a folder,
 computes each run's record id exactly as ``rsbench run`` does (:func:`rsbench.runner.run_inputs`
-over :meth:`rsbench.runner.LoadedModel.identity`; only the checkpoint's sha256 is read, no
+over :meth:`rsbench.loaded_model.LoadedModel.identity`; only the checkpoint's sha256 is read, no
 backbone is built), drops the runs whose ok record is already in the result store, and writes:
 
 - ``manifest.tsv``: one pending run a line, ``card<TAB>task<TAB>seed``;
