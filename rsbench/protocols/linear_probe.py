@@ -260,9 +260,9 @@ def run_seeds(ctx: ProtocolContext, seeds: list[int]) -> dict[int, ProtocolResul
         hparams = {**hp, "blr": blr, "lr": blr * min(hp["batch_size"], len(ytr)) / 256,
                    "val_sweep": sweeps[seed], "recipe": RECIPE,
                    **({} if probe_loss(ctx) is None else {"loss": "binary_cross_entropy_with_logits"})}
-        # head_s: the pass that trained the heads of all ``heads_seeds`` seeds
+        # head_s and the record's total_s time the one pass of all ``seeds_in_pass`` seeds
         results[seed] = ProtocolResult(ctx.plugin.scores(outputs(head, xte), yte, k), hparams,
-                                       {**timings, "head_s": head_s, "heads_seeds": len(seeds)},
+                                       {**timings, "head_s": head_s, "seeds_in_pass": len(seeds)},
                                        data.summary())
     return results
 

@@ -44,7 +44,7 @@ def test_two_seeds_in_one_pass_equal_each_seed_run_alone(tmp_path, tiny_card, uc
         assert a["protocol"] == b["protocol"], seed  # val sweep, chosen blr, every hparam
         assert a["inputs"] == b["inputs"], seed  # the same inputs name the same record
         assert a["data"] == b["data"], seed
-        assert (a["timings"]["heads_seeds"], b["timings"]["heads_seeds"]) == (2, 1)
+        assert (a["timings"]["seeds_in_pass"], b["timings"]["seeds_in_pass"]) == (2, 1)
     sweeps = [together[s]["protocol"]["hparams"]["val_sweep"] for s in (0, 1)]
     assert sweeps[0] != sweeps[1]  # the seeds trained different heads
 
