@@ -18,7 +18,8 @@ forward pass on one image:
   them and as the kernel does (``rchar`` of ``/proc/self/io``, every read() of the load, after
   the checkpoint's sha256, which ``rsbench run`` computes once per file version); with
   ``--format hf`` (a Hugging Face ViT folder: HF names, query, key and value apart) each rank
-  reads its rows of every tensor and of the fused qkv;
+  reads its rows of every tensor and of the fused qkv; ``--format dcp-hf`` is a DCP folder of
+  those HF names saved by 2 ranks (as an FSDP run of a Hugging Face model saves it);
 - ``rsbench_two_runs``: ``rsbench.loaded_model.LoadedModel`` handing out the encoder of two runs in
   turn (the first run's encoder released before the second's is read), as a suite does;
 - ``timm``: what a user writes otherwise: ``timm.create_model`` (random initialisation), the
@@ -53,12 +54,12 @@ def checkpoint(arch: str, fmt: str, workdir: Path) -> Path:
     from rsbench.backbones import InputSpec
     from rsbench.backbones.factory import build_timm_model
 
-    suffix = {"safetensors": "safetensors", "dcp": "dcp", "hf": "hf"}.get(fmt, "pth")
+    suffix = {"safetensors": "safetensors", "dcp": "dcp", "dcp-hf": "dcphf", "hf": "hf"}.get(fmt, "pth")
     path = workdir / f"{arch}.{suffix}"
     if path.exists():
         return path
-    if fmt == "dcp":
-        return dcp_checkpoint(arch, path)
+    if fmt in ("dcp", "dcp-hf"):
+        return dcp_checkpoint(arch, path, hf=fmt == "dcp-hf")
     meta = build_timm_model(arch, InputSpec(), "cls", device="meta")
     g = torch.Generator().manual_seed(0)
     state = {k: torch.randn(v.shape, generator=g) * 0.02 for k, v in meta.state_dict().items()}
@@ -80,10 +81,26 @@ def hf_folder(arch: str, state: dict, path: Path) -> Path:
     from safetensors.torch import save_file
 
     from rsbench.backbones.factory import VIT_ARCHS
-    from rsbench.checkpoints import hf
 
     kw = VIT_ARCHS[arch].timm_kwargs()
     width = kw["embed_dim"]
+    path.mkdir(parents=True)
+    save_file(hf_named(arch, state), str(path / "model.safetensors"))
+    config = {"model_type": "vit", "hidden_size": width, "num_hidden_layers": kw["depth"],
+              "num_attention_heads": kw["num_heads"],
+              "intermediate_size": int(width * kw.get("mlp_ratio", 4.0)),
+              "patch_size": kw["patch_size"], "image_size": 224, "num_channels": 3,
+              "layer_norm_eps": 1e-6, "qkv_bias": True, "hidden_act": "gelu"}
+    (path / "config.json").write_text(json.dumps(config))
+    return path
+
+
+def hf_named(arch: str, state: dict) -> dict:
+    """``state`` (timm names) under Hugging Face ViT names, qkv split into query, key, value."""
+    from rsbench.backbones.factory import VIT_ARCHS
+    from rsbench.checkpoints import hf
+
+    width = VIT_ARCHS[arch].timm_kwargs()["embed_dim"]
     named = {timm: key for key, timm in hf.EMBEDDINGS.items()}
     parts = {module: part for part, (module, _) in hf.BLOCK_PARTS.items()
              if not part.endswith("_proj") and not part.startswith("mlp.")}
@@ -100,15 +117,7 @@ def hf_folder(arch: str, state: dict, path: Path) -> Path:
                     value[n * width:(n + 1) * width].clone()
         else:
             out[f"encoder.layer.{index}.{parts[module]}.{kind}"] = value
-    path.mkdir(parents=True)
-    save_file(out, str(path / "model.safetensors"))
-    config = {"model_type": "vit", "hidden_size": width, "num_hidden_layers": kw["depth"],
-              "num_attention_heads": kw["num_heads"],
-              "intermediate_size": int(width * kw.get("mlp_ratio", 4.0)),
-              "patch_size": kw["patch_size"], "image_size": 224, "num_channels": 3,
-              "layer_norm_eps": 1e-6, "qkv_bias": True, "hidden_act": "gelu"}
-    (path / "config.json").write_text(json.dumps(config))
-    return path
+    return out
 
 
 def free_port() -> int:
@@ -119,9 +128,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def dcp_rank(rank: int, arch: str, path: str, port: int) -> None:
+def dcp_rank(rank: int, arch: str, path: str, port: int, hf: bool = False) -> None:
     """One of two ranks saving random fp32 weights of ``arch`` as FSDP2 shards (dim-0 rows,
-    ``torch.chunk``'s split) with DCP; each rank draws only its own rows."""
+    ``torch.chunk``'s split) with DCP, under HF names with ``hf``; each rank draws only its
+    own rows."""
     import os
 
     import torch
@@ -139,7 +149,8 @@ def dcp_rank(rank: int, arch: str, path: str, port: int) -> None:
     mesh = init_device_mesh("cpu", (2,))
     g = torch.Generator().manual_seed(rank)
     state = {}
-    for key, meta in build_timm_model(arch, InputSpec(), "cls", device="meta").state_dict().items():
+    metas = build_timm_model(arch, InputSpec(), "cls", device="meta").state_dict()
+    for key, meta in (hf_named(arch, metas) if hf else metas).items():
         start, stop = row_range(meta.shape[0], 2, rank)
         local = torch.randn((stop - start, *meta.shape[1:]), generator=g) * 0.02
         state[key] = DTensor.from_local(local, mesh, [Shard(0)], run_check=False,
@@ -148,11 +159,11 @@ def dcp_rank(rank: int, arch: str, path: str, port: int) -> None:
     dist.destroy_process_group()
 
 
-def dcp_checkpoint(arch: str, path: Path) -> Path:
+def dcp_checkpoint(arch: str, path: Path, hf: bool = False) -> Path:
     """A DCP folder of ``arch`` saved by 2 ranks (``dcp_rank``), written once."""
     import torch.multiprocessing as mp
 
-    mp.spawn(dcp_rank, args=(arch, str(path), free_port()), nprocs=2)
+    mp.spawn(dcp_rank, args=(arch, str(path), free_port(), hf), nprocs=2)
     return path
 
 
@@ -277,7 +288,8 @@ def rounded(value):
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", nargs="+", default=["vit_large_patch16", "vit_huge_patch14"])
-    p.add_argument("--format", choices=["safetensors", "torch", "dcp", "hf"], default="safetensors")
+    p.add_argument("--format", choices=["safetensors", "torch", "dcp", "dcp-hf", "hf"],
+                   default="safetensors")
     p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     p.add_argument("--workdir", type=Path, default=Path("/tmp/rsbench_load_memory"))
     p.add_argument("--child", nargs=3, metavar=("MODE", "ARCH", "PATH"), help=argparse.SUPPRESS)

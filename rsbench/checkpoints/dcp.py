@@ -22,7 +22,7 @@ import pathlib
 import pickle
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -127,22 +127,63 @@ def safe_reader(path: Path, meta: Any) -> Any:
     return VettedMetadataReader(str(path))
 
 
-def loaded(path: Path, state: dict[str, Any], reader: Any, no_dist: bool) -> None:
-    """``dcp.load`` of ``state`` in place through ``reader``; DCP's failures as one line."""
+def loaded(path: Path, state: dict[str, Any], reader: Any, no_dist: bool,
+           planner: Any = None) -> None:
+    """``dcp.load`` of ``state`` in place through ``reader`` (and ``planner``, None: DCP's
+    default); DCP's failures as one line."""
     import torch.distributed.checkpoint as dcp
 
     try:
         with warnings.catch_warnings():  # "assuming the intent is to load in a single process"
             warnings.simplefilter("ignore")
-            dcp.load(state, storage_reader=reader, no_dist=no_dist)
+            dcp.load(state, storage_reader=reader, planner=planner, no_dist=no_dist)
     except Exception as err:  # DCP wraps reader failures in its own exception types
         first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"{path}: could not read DCP shards ({first})") from None
 
 
-def read_local_shards(path: Path, targets: dict[str, torch.Tensor], meta: Any | None = None) -> int:
+def rows_planner(first_rows: dict[str, int]) -> Any:
+    """DCP's default load planner, except that the plain tensor of a key in ``first_rows``
+    holds that key's rows from ``first_rows[key]`` on (as many as it has), not from row 0:
+    the rows of a fused q/k/v that a rank's shard takes from one of its parts."""
+    import dataclasses
+
+    from torch.distributed.checkpoint.default_planner import (
+        DefaultLoadPlanner,
+        create_default_local_load_plan,
+    )
+    from torch.distributed.checkpoint.metadata import ChunkStorageMetadata
+    from torch.distributed.checkpoint.planner_helpers import create_read_items_for_chunk_list
+
+    class RowsPlanner(DefaultLoadPlanner):
+        def create_local_plan(self) -> Any:
+            # The targets' keys are the folder's own flattened keys (read_local_shards checks),
+            # so the default plan needs none of DefaultLoadPlanner's old-version key matching.
+            rows = {key: tensor for key, tensor in self.state_dict.items() if key in first_rows}
+            others = {key: value for key, value in self.state_dict.items() if key not in rows}
+            metadata = cast(Any, self.metadata)  # set by set_up_planner before this is called
+            plan = create_default_local_load_plan(others, metadata, True)
+            saved = metadata.state_dict_metadata
+            chunks = {key: ChunkStorageMetadata(
+                offsets=torch.Size([first_rows[key]] + [0] * (tensor.dim() - 1)), sizes=tensor.size())
+                for key, tensor in rows.items()}
+            items = [item for key, chunk in chunks.items()
+                     for item in create_read_items_for_chunk_list(key, saved[key], [chunk])]
+            return dataclasses.replace(plan, items=[*plan.items, *items])
+
+        def lookup_tensor(self, index: Any) -> torch.Tensor:
+            if index.fqn in first_rows:  # DCP finds a plain tensor by offset 0 only
+                return self.state_dict[index.fqn]
+            return super().lookup_tensor(index)
+
+    return RowsPlanner()
+
+
+def read_local_shards(path: Path, targets: dict[str, torch.Tensor], meta: Any | None = None,
+                      first_rows: dict[str, int] | None = None) -> int:
     """Fill ``targets`` (flattened DCP key -> tensor, DTensor or local shard) in place from a
-    DCP folder; returns the stored bytes this rank read (see the module notes).
+    DCP folder; returns the stored bytes this rank read (see the module notes). A plain tensor
+    of a key in ``first_rows`` is filled with that key's rows from ``first_rows[key]`` on.
 
     Called on every rank of the initialised process group at once (DCP plans collectively);
     without one, in this process alone. Each value is filled in its own dtype (cast as read).
@@ -154,7 +195,8 @@ def read_local_shards(path: Path, targets: dict[str, torch.Tensor], meta: Any | 
     if missing:
         raise CheckpointError(f"{path}: DCP checkpoint has no tensor {missing[0]!r}")
     reader = safe_reader(path, meta)
-    loaded(path, dict(targets), reader, no_dist=not (dist.is_available() and dist.is_initialized()))
+    loaded(path, dict(targets), reader, no_dist=not (dist.is_available() and dist.is_initialized()),
+           planner=rows_planner(first_rows) if first_rows else None)
     return reader.bytes_read
 
 

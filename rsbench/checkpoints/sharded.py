@@ -12,9 +12,9 @@ random), and each is copied from the same rows of the checkpoint tensor:
   query, key and value in turn;
 - DCP folders: ``dcp.load`` into the sharded model's DTensors, every rank at once; DCP's
   planner reads on each rank only the saved chunks its shards overlap
-  (``rsbench.checkpoints.dcp.read_local_shards``);
-- anything else (legacy torch files, a DCP folder whose tensors are fused on loading):
-  rank 0 reads the full state dict and torch's
+  (``rsbench.checkpoints.dcp.read_local_shards``); a fused q/k/v's shard is read as the rows
+  it takes from query, key and value, each into a tensor of those rows;
+- anything else (legacy torch files): rank 0 reads the full state dict and torch's
   ``set_model_state_dict(..., full_state_dict=True, broadcast_from_rank0=True)`` sends each
   tensor in turn, every rank keeping its shard.
 
@@ -76,7 +76,7 @@ def fill_plan(source: Source, model: torch.nn.Module, shapes_only: dict[str, tor
     full load fits it (``adapt.fitted``, on the values cast to the model's dtype), so one small
     resampled tensor does not send the whole file through rank 0. A fused q/k/v maps to the
     keys it joins. ``(None, {})`` when the storage cannot be sliced, or a conversion made a
-    tensor otherwise (or fused one from a DCP folder): then rank 0 reads and broadcasts.
+    tensor otherwise: then rank 0 reads and broadcasts.
     """
     if not sliceable(source):
         return None, {}
@@ -93,8 +93,7 @@ def fill_plan(source: Source, model: torch.nn.Module, shapes_only: dict[str, tor
             keys[key] = getattr(stored.get(key), "rsbench_key", None)
             rewrites[key] = refitting(key, tuple(shapes[key]), prefix_tokens(model),
                                       patch_grid(model))
-    if any(v is None or (source.storage == "dcp" and not isinstance(v, str))
-           for v in keys.values()):
+    if any(v is None for v in keys.values()):
         return None, {}
     return keys, rewrites  # type: ignore[return-value]  # every value checked just above
 
@@ -155,8 +154,7 @@ class ShardFill:
             broadcast_full(model, self.source, self.arch)
             return f"{self.source.storage}: rank 0 read the file and broadcast each tensor"
         if self.source.storage == "dcp":
-            plain = cast(dict[str, str], self.keys)  # fill_plan fuses nothing from a DCP folder
-            self.bytes_read = fill_from_dcp(model, self.source.path, plain, self.rewrites)
+            self.bytes_read = fill_from_dcp(model, self.source.path, self.keys, self.rewrites)
             return "dcp: each rank read the saved chunks its shards overlap"
         fill_from_slices(model, rows_reader(self.source), self.keys, self.rewrites)
         return f"{self.source.storage}: each rank read its rows"
@@ -178,32 +176,59 @@ def fill_from_slices(model: torch.nn.Module, read_rows, keys: dict[str, Key],
                 local.copy_(read_rows(keys[name], start, stop))
 
 
-def fill_from_dcp(model: torch.nn.Module, path: Path, keys: dict[str, str],
+def fill_from_dcp(model: torch.nn.Module, path: Path, keys: dict[str, Key],
                   rewrites: dict[str, Rewrite]) -> int:
     """Fill ``model``'s shards from a DCP folder, each rank reading the chunks its shards
-    overlap; a rewritten tensor is read whole (it is small: a patch embedding). Returns the
-    stored bytes this rank read."""
+    overlap; a fused tensor's shard from its rows of each part, a rewritten tensor whole (it
+    is small: a patch embedding). Returns the stored bytes this rank read."""
     from rsbench.checkpoints import dcp
 
     meta = dcp.read_metadata(path)
     state = model.state_dict()
+    plain = {n: k for n, k in keys.items() if isinstance(k, str) and n not in rewrites}
     owner: dict[str, str] = {}  # checkpoint key -> the first target it fills
-    for name in state:
-        if name not in rewrites:
-            owner.setdefault(keys[name], name)
-    read = dcp.read_local_shards(path, {key: state[name] for key, name in owner.items()}, meta)
+    for name, key in plain.items():
+        owner.setdefault(key, name)
+    first_rows: dict[str, int] = {}
+    parts = {name: part_rows(state[name], key, meta, first_rows)  # fused target -> its rows
+             for name, key in keys.items() if not isinstance(key, str)}
+    targets = {key: state[name] for key, name in owner.items()}
+    targets.update((key, rows) for pieces in parts.values() for key, rows in pieces)
+    read = dcp.read_local_shards(path, targets, meta, first_rows)
     with torch.no_grad():
-        for name in state:  # a checkpoint tensor feeding a second target (tied weights)
-            if name not in rewrites and owner[keys[name]] != name:
-                local_rows(state[name])[0].copy_(local_rows(state[owner[keys[name]]])[0])
+        for name, key in plain.items():  # a checkpoint tensor feeding a second target (tied)
+            if owner[key] != name:
+                local_rows(state[name])[0].copy_(local_rows(state[owner[key]])[0])
+        for name, pieces in parts.items():
+            if pieces:
+                local_rows(state[name])[0].copy_(torch.cat([rows for _, rows in pieces]))
         if rewrites:
-            whole = dcp.read_dcp(path, [keys[name] for name in rewrites], meta)
+            stored = {name: cast(str, keys[name]) for name in rewrites}  # never fused
+            whole = dcp.read_dcp(path, list(stored.values()), meta)
             for name, fn in rewrites.items():
                 local, start, stop = local_rows(state[name])
-                full = fn(whole[keys[name]].to(local.dtype))
-                local.copy_(full[start:stop])
-                read += whole[keys[name]].numel() * whole[keys[name]].element_size()
+                tensor = whole[stored[name]]
+                local.copy_(fn(tensor.to(local.dtype))[start:stop])
+                read += tensor.numel() * tensor.element_size()
     return read
+
+
+def part_rows(param: torch.Tensor, joined: tuple[str, ...], meta,
+              first_rows: dict[str, int]) -> list[tuple[str, torch.Tensor]]:
+    """``(part key, empty tensor of its rows)`` for each part of a fused tensor that this
+    rank's shard of ``param`` overlaps, in order; the first row of each is set in
+    ``first_rows``."""
+    local, start, stop = local_rows(param)
+    pieces, offset = [], 0
+    for key in joined:
+        rows = meta.state_dict_metadata[key].size[0]
+        low, high = max(start, offset), min(stop, offset + rows)
+        if low < high:
+            first_rows[key] = low - offset
+            pieces.append((key, torch.empty((high - low, *local.shape[1:]), dtype=local.dtype,
+                                            device=local.device)))
+        offset += rows
+    return pieces
 
 
 def resolved(path: Path, arch: str, pool: Pool, overrides: dict) -> tuple[str, dict]:

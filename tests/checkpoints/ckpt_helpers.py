@@ -65,8 +65,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def save_sharded_dcp(rank: int, path: str, port: int, world_size: int) -> None:
-    """One rank of a gloo job saving ``timm_vit()`` sharded on dim 0 (as FSDP2 does) with DCP."""
+def hf_vit() -> torch.nn.Module:
+    """A Hugging Face ``ViTModel`` of ``HF_CONFIG``, the same weights in every process."""
+    from transformers import ViTConfig, ViTModel
+
+    torch.manual_seed(0)
+    return perturbed(ViTModel(ViTConfig(**HF_CONFIG)))
+
+
+def save_sharded_dcp(rank: int, path: str, port: int, world_size: int, hf: bool = False) -> None:
+    """One rank of a gloo job saving ``timm_vit()`` (``hf``: ``hf_vit()``, query, key and value
+    apart) sharded on dim 0 (as FSDP2 does) with DCP."""
     import os
 
     import torch.distributed as dist
@@ -78,7 +87,8 @@ def save_sharded_dcp(rank: int, path: str, port: int, world_size: int) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=world_size)
     try:
         mesh = init_device_mesh("cpu", (world_size,))
-        state = {k: distribute_tensor(v, mesh, [Shard(0)]) for k, v in timm_vit().state_dict().items()}
+        model = hf_vit() if hf else timm_vit()
+        state = {k: distribute_tensor(v, mesh, [Shard(0)]) for k, v in model.state_dict().items()}
         dcp.save({"model": state, "step": 11}, checkpoint_id=path)
     finally:
         dist.destroy_process_group()

@@ -19,7 +19,15 @@ import torch.multiprocessing as mp
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "checkpoints"))
-from ckpt_helpers import ARCH, OVERRIDES, SPEC, free_port, save_sharded_dcp, timm_vit  # noqa: E402
+from ckpt_helpers import (  # noqa: E402
+    ARCH,
+    HF_OVERRIDES,
+    OVERRIDES,
+    SPEC,
+    free_port,
+    save_sharded_dcp,
+    timm_vit,
+)
 
 from rsbench.checkpoints import load_backbone  # noqa: E402
 from rsbench.checkpoints.dcp import read_metadata  # noqa: E402
@@ -51,10 +59,30 @@ def expected_bytes(folder: Path, rank: int) -> int:
     return total
 
 
+def expected_hf_bytes(folder: Path, rank: int) -> int:
+    """:func:`expected_bytes` for a Hugging Face ViT's folder: a query, key or value chunk is
+    counted where its rows fall in the fused qkv (query first), which rank ``rank`` holds half
+    of; the pooler, which no encoder tensor takes, is never read."""
+    meta = read_metadata(folder)
+    total = 0
+    for key, chunks in chunk_bytes(folder).items():
+        if ".pooler." in key:
+            continue
+        rows = meta.state_dict_metadata[key].size[0]
+        part = next((i for i, name in enumerate(("query", "key", "value"))
+                     if f".attention.{name}." in key), None)
+        offset, fused = (part * rows, 3 * rows) if part is not None else (0, rows)
+        start, stop = row_range(fused, 2, rank)
+        total += sum(length for first, n, length in chunks
+                     if offset + first < stop and start < offset + first + n)
+    return total
+
+
 def test_two_rank_dcp_load_reads_each_rank_its_chunks_and_equals_the_full_load(tmp_path):
     import torch.distributed.checkpoint as dcp
 
     mp.spawn(save_sharded_dcp, args=(str(tmp_path / "dcp2"), free_port(), 2), nprocs=2)
+    mp.spawn(save_sharded_dcp, args=(str(tmp_path / "dcp2hf"), free_port(), 2, True), nprocs=2)
     dcp.save({"model": timm_vit().state_dict(), "step": 7}, checkpoint_id=str(tmp_path / "dcp1"),
              no_dist=True)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[1]),
@@ -78,6 +106,21 @@ def test_two_rank_dcp_load_reads_each_rank_its_chunks_and_equals_the_full_load(t
     got1 = [r["bytes"] for r in result["dcp1"]["ranks"]]
     assert got1 == [expected_bytes(tmp_path / "dcp1", r) for r in (0, 1)]
     assert got1[0] == whole1  # saved whole: rank 0 reads every tensor, rank 1 all but one-row ones
+
+    # Hugging Face names: the load fuses query, key and value (64 rows each, saved as 2 chunks
+    # of 32) into one qkv of 192 rows. Rank 0's 96 rows are query and key's first chunk, rank
+    # 1's key's second chunk and value: each rank reads its 3 chunks and no other.
+    hf = result.pop("dcp2hf")
+    full = load_backbone(tmp_path / "dcp2hf", ARCH, SPEC, "cls", **OVERRIDES, **HF_OVERRIDES)
+    assert hf["how"] == "dcp: each rank read the saved chunks its shards overlap"
+    for key, value in full.model.state_dict().items():
+        assert torch.equal(hf["state"][key], value), key
+    assert [r["rows"]["blocks.0.attn.qkv.weight"] for r in hf["ranks"]] == [96, 96]
+    saved = chunk_bytes(tmp_path / "dcp2hf")
+    got = [r["bytes"] for r in hf["ranks"]]
+    assert got == [expected_hf_bytes(tmp_path / "dcp2hf", r) for r in (0, 1)]
+    assert sum(got) == sum(length for key, chunks in saved.items() if ".pooler." not in key
+                           for _, rows, length in chunks if rows)  # each chunk once, by one rank
 
     for name, got in result.items():
         folder = tmp_path / name.split("-")[0]

@@ -2,7 +2,7 @@
 
 Holds no tests itself. Two gloo ranks on the CPU each load, with ``load_sharded``, the DCP
 folders ``OUT/dcp2`` (saved by 2 ranks) and ``OUT/dcp1`` (saved by one process), in fp32 and
-in bf16; rank 0 writes to ``OUT/sharded.pt`` the gathered full tensors, how each was read,
+in bf16, and ``OUT/dcp2hf`` (a Hugging Face ViT saved by 2 ranks); rank 0 writes to ``OUT/sharded.pt`` the gathered full tensors, how each was read,
 the stored bytes each rank read and each rank's dim-0 rows.
 """
 
@@ -14,9 +14,9 @@ import torch
 import torch.distributed as dist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "checkpoints"))
-from ckpt_helpers import ARCH, OVERRIDES, SPEC  # noqa: E402
+from ckpt_helpers import ARCH, HF_OVERRIDES, OVERRIDES, SPEC  # noqa: E402
 
-LOADS = {"dcp2": None, "dcp1": None, "dcp2-bf16": torch.bfloat16}
+LOADS = {"dcp2": None, "dcp1": None, "dcp2-bf16": torch.bfloat16, "dcp2hf": None}
 
 
 def rank_main(rank: int, out: str, port: int) -> None:
@@ -28,7 +28,8 @@ def rank_main(rank: int, out: str, port: int) -> None:
         result = {}
         for name, dtype in LOADS.items():
             folder = Path(out) / name.split("-")[0]
-            backbone = load_sharded(folder, ARCH, SPEC, "cls", dtype=dtype, **OVERRIDES)
+            extra = HF_OVERRIDES if name == "dcp2hf" else {}
+            backbone = load_sharded(folder, ARCH, SPEC, "cls", dtype=dtype, **OVERRIDES, **extra)
             state = backbone.model.state_dict()
             mine = {"bytes": backbone.sharded_bytes_read,
                     "rows": {k: v.to_local().shape[0] for k, v in state.items()}}
