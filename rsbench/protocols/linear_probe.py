@@ -233,9 +233,10 @@ def run_seeds(ctx: ProtocolContext, seeds: list[int]) -> dict[int, ProtocolResul
     start = time.perf_counter()
     outputs = predictions if probe_loss(ctx) is None else logits
     sweeps: dict[int, dict] = {seed: {} for seed in seeds}
-    if hp["search"] is not None:  # optuna on train/val instead of the grid (one seed)
-        chosen, summary = searched_probe(ctx, hp, (xtr, ytr), (xva, yva), k)
-        best = {ctx.seed: chosen.pop("blr")}
+    if hp["search"] is not None:  # optuna on train/val instead of the grid (one seed: above)
+        (seed,) = seeds
+        chosen, summary = searched_probe(at_seed(ctx, seed), hp, (xtr, ytr), (xva, yva), k)
+        best = {seed: chosen.pop("blr")}
         hp = {**hp, **chosen, "search": summary}
     else:
         grid = hp["blr_grid"] if len(hp["blr_grid"]) > 1 else []  # one value: nothing to pick
