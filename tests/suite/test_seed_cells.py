@@ -49,7 +49,28 @@ def test_two_seeds_in_one_pass_equal_each_seed_run_alone(tmp_path, tiny_card, uc
     assert sweeps[0] != sweeps[1]  # the seeds trained different heads
 
 
-def test_a_seed_whose_refit_diverges_is_a_failed_record_of_its_own(tmp_path, tiny_card, ucmerced):
+def test_a_seed_that_fails_alone_fails_only_its_own_record(tmp_path, tiny_card, ucmerced,
+                                                          monkeypatch):
+    """The pass gives seed 1 an error (as a diverged refit does) and seed 0 its result: seed 0's
+    record is the one it gets alone, seed 1's a failed record with that error."""
+    from rsbench.protocols import linear_probe
+
+    card = tiny_card(tmp_path, 32)
+    alone = records_of(tmp_path, card, ucmerced, "0", "alone")
+    real = linear_probe.run_seeds
+
+    def seed_1_fails(ctx, seeds):
+        return {**real(ctx, seeds), 1: FloatingPointError("seed 1 diverged (injected)")}
+
+    monkeypatch.setattr(linear_probe, "run_seeds", seed_1_fails)
+    records = records_of(tmp_path, card, ucmerced, "0,1", "together", rc=1)  # 1: a run failed
+    assert records[0]["status"] == "ok" and records[0]["metrics"] == alone[0]["metrics"]
+    assert records[0]["protocol"] == alone[0]["protocol"]
+    assert records[1]["status"] == "failed"
+    assert records[1]["error"]["message"] == "seed 1 diverged (injected)"
+
+
+def test_a_refit_that_diverges_at_every_seed_fails_each_seed_record(tmp_path, tiny_card, ucmerced):
     card = tiny_card(tmp_path, 32)
     records = records_of(tmp_path, card, ucmerced, "0,1", "out", "protocol.blr_grid=[1.0e+38]",
                          "protocol.warmup_epochs=0", rc=1)  # 1: a run failed
