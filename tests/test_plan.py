@@ -94,6 +94,24 @@ def test_on_the_cpu_the_run_is_host_memory():
     assert p.host_bytes == 16 * VIT_L + acts + IMPORTS_BYTES
 
 
+def test_a_ddp_fine_tune_holds_its_gradients_twice_while_ddp_rebuilds_its_buckets():
+    # Over 2 ranks DDP's buckets (the gradients, as views) are re-allocated once after the
+    # first step before the old are freed: 4 B of weights, 2 x 4 B of gradients, 8 B of AdamW.
+    acts = 24 * 34 * 197 * 8 * 1024 * 2  # fp32 activations of 8 images per rank
+    ddp = plan(model_size("vit_large_patch16"), "finetune",
+               Setting(strategy="ddp", devices=2, precision="32-true", accelerator="cpu"), batch_size=8)
+    assert (ddp.device.params, ddp.device.grads, ddp.device.optimizer) == (4 * VIT_L, 8 * VIT_L, 8 * VIT_L)
+    assert ddp.host_bytes == 20 * VIT_L + acts + IMPORTS_BYTES
+    assert ddp.node_host_bytes == 2 * ddp.host_bytes
+    # One process runs without DDP, and a frozen pass has no gradients at all.
+    one = plan(model_size("vit_large_patch16"), "finetune",
+               Setting(strategy="ddp", devices=1, precision="32-true", accelerator="cpu"), batch_size=8)
+    assert one.device.grads == 4 * VIT_L
+    frozen = plan(model_size("vit_large_patch16"), "frozen",
+                  Setting(strategy="ddp", devices=2, precision="32-true", accelerator="cpu"))
+    assert frozen.device.grads == 0.0
+
+
 def test_read_bytes_are_the_encoders_at_most_the_file():
     bf16_file = model_size("vit_large_patch16", file_bytes=2 * VIT_L + 1000)
     assert plan(bf16_file, "frozen", GPU).read_bytes == 2 * VIT_L + 1000
