@@ -135,7 +135,8 @@ def make_trainer(opts: EngineOptions, max_epochs: int | None = None, workload=No
 
 
 def data_parallel():
-    """Lightning's DDP with each gradient a view into DDP's all-reduce buckets.
+    """Lightning's DDP with each gradient a view into DDP's all-reduce buckets, and no
+    broadcast of weights every rank already holds (``DataParallel``).
 
     By default DDP keeps its buckets beside the gradients, a second copy of every gradient on
     every rank; as views the backward writes into the buckets themselves, and the all-reduce
@@ -145,8 +146,52 @@ def data_parallel():
     per rank, 7.48 GB with Lightning's default DDP, 6.36 GB in one process).
     """
     from lightning.pytorch.strategies import DDPStrategy
+    from lightning.pytorch.trainer.states import TrainerFn
 
-    return DDPStrategy(gradient_as_bucket_view=True)
+    class DataParallel(DDPStrategy):
+        """Outside fitting (test predictions, frozen features) Lightning broadcasts every
+        weight from rank 0, although each rank read the same checkpoint. On the CPU that
+        writes each rank's memory-mapped weights, turning shared, reclaimable page cache
+        into a private copy per rank (ViT-L frozen, 2 ranks: 2.05 GB of anonymous memory
+        per rank against 0.68 GB in one process) and spends seconds on gloo. So the ranks
+        first compare digests of their states, and only states that differ are sent."""
+
+        def setup(self, trainer) -> None:
+            if trainer.state.fn == TrainerFn.FITTING or self.root_device.type != "cpu":
+                return super().setup(trainer)
+            model: Any = self.model
+            same = states_alike_on_every_rank(model)
+            ignored = getattr(model, "_ddp_params_and_buffers_to_ignore", None)
+            # Lightning's sync leaves out what DDP's own ignore list names.
+            model._ddp_params_and_buffers_to_ignore = [*(ignored or []), *same]
+            try:
+                super().setup(trainer)
+            finally:
+                if ignored is None:
+                    del model._ddp_params_and_buffers_to_ignore
+                else:
+                    model._ddp_params_and_buffers_to_ignore = ignored
+
+    return DataParallel(gradient_as_bucket_view=True)
+
+
+def states_alike_on_every_rank(module) -> list[str]:
+    """Names of ``module``'s parameters and buffers whose bytes are the same on every rank
+    (a BLAKE2 digest per tensor, gathered; reading a tensor leaves it where it is)."""
+    import hashlib
+
+    import torch
+    import torch.distributed as dist
+
+    def digest(t) -> str:
+        flat = t.detach().contiguous().reshape(-1).view(torch.uint8).numpy()
+        return f"{t.dtype}{tuple(t.shape)}" + hashlib.blake2b(flat, digest_size=16).hexdigest()
+
+    mine = {name: digest(t) for name, t in
+            [*module.named_parameters(), *module.named_buffers()]}
+    every: list = [None] * dist.get_world_size()
+    dist.all_gather_object(every, mine)
+    return [name for name, d in mine.items() if all(rank.get(name) == d for rank in every)]
 
 
 def progress_bar():

@@ -71,7 +71,7 @@ def test_ddp_is_rsbenchs_own_on_several_ranks_and_absent_on_one():
     for strategy in ("auto", "ddp", "fsdp"):  # fsdp without a workload: see test_engine_memory
         several = make_trainer(EngineOptions(accelerator="cpu", devices=2, strategy=strategy,
                                              progress=False)).strategy
-        assert type(several) is DDPStrategy
+        assert isinstance(several, DDPStrategy)
         assert several._ddp_kwargs == {"gradient_as_bucket_view": True}
     one = make_trainer(EngineOptions(accelerator="cpu", devices=1, strategy="ddp", progress=False))
     assert type(one.strategy) is SingleDeviceStrategy

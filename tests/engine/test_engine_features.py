@@ -37,10 +37,17 @@ def test_ddp_on_two_cpu_processes_matches_one_process_exactly(tmp_path):
                           env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     opts = EngineOptions(accelerator="cpu", progress=False, root_dir=str(tmp_path))
+    ours, theirs = backbone(0).state_dict(), backbone(1).state_dict()
+    differ = sum(not torch.equal(ours[k], theirs[k]) for k in ours)  # LayerNorms start alike
+    assert 0 < differ < len(ours)
     for rank in range(2):
         got = torch.load(tmp_path / f"rank{rank}.pt")
         assert got["world"] == 2
-        for (n, batch), (feats, labels) in zip(CASES, got["results"], strict=True):
+        # Every rank holds the same weights in the CASES, so none is broadcast (a broadcast
+        # would write each rank's copy); in the last run rank 1's encoder differs, and all of
+        # the tensors that differ are sent from rank 0, so the features still equal rank 0's.
+        assert got["synced"] == [0] * len(CASES) + [differ]
+        for (n, batch), (feats, labels) in zip([*CASES, CASES[0]], got["results"], strict=True):
             ref_feats, ref_labels = extracted_features(backbone(), dataset(n), opts, batch_size=batch)
             assert feats.shape == (n, 192)
             assert torch.equal(feats, ref_feats), (rank, n, batch)

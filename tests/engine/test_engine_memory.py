@@ -128,7 +128,7 @@ def test_fsdp_without_a_workload_runs_ddp():
     from rsbench.engine import make_trainer
 
     opts = EngineOptions(accelerator="cpu", devices=2, strategy="fsdp", progress=False)
-    assert type(make_trainer(opts).strategy) is DDPStrategy
+    assert isinstance(make_trainer(opts).strategy, DDPStrategy)
     w = vit_workload("vit_tiny_patch16", img_size=32)
     assert isinstance(make_trainer(opts, workload=w).strategy, ModelParallelStrategy)
 
