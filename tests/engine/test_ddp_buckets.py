@@ -3,11 +3,11 @@
 import pytest
 
 
-def fitted(seen: list, **overrides) -> dict:
-    """Two SGD steps of a small MLP through ``make_trainer`` under DDP on one rank (``overrides``
-    go to the trainer: rsbench's own ``data_parallel`` unless another strategy is given); its
-    final weights. ``seen`` gets, after each
-    backward, how many gradients there are and how many storages hold them."""
+def fitted(seen: list, **overrides) -> tuple[dict, dict]:
+    """Two SGD steps of a small MLP through ``make_trainer`` under DDP on one rank; its weights
+    before and after. ``overrides`` go to the trainer (rsbench's own ``data_parallel`` unless
+    another strategy is given); ``seen`` gets, after each backward, how many gradients there
+    are and how many storages hold them."""
     import lightning as L
     import torch
     from torch import nn
@@ -36,12 +36,12 @@ def fitted(seen: list, **overrides) -> dict:
     g = torch.Generator().manual_seed(1)
     data = TensorDataset(torch.randn(8, 8, generator=g), torch.randint(0, 3, (8,), generator=g))
     module = Module()
-    seen.append({k: v.detach().clone() for k, v in module.state_dict().items()})  # the start
+    start = {k: v.detach().clone() for k, v in module.state_dict().items()}
     opts = EngineOptions(accelerator="cpu", devices=1, strategy="ddp", precision="32-true",
                          progress=False)
     overrides.setdefault("strategy", data_parallel())
     make_trainer(opts, max_steps=2, **overrides).fit(module, DataLoader(data, batch_size=4))
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+    return start, {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
 @pytest.mark.usefixtures("in_process_distributed")
@@ -50,10 +50,9 @@ def test_ddp_gradients_live_in_its_buckets_and_train_as_lightnings_default_ddp()
     from lightning.pytorch.strategies import DDPStrategy
 
     default_seen: list = []
-    default = fitted(default_seen, strategy=DDPStrategy())
+    _, default = fitted(default_seen, strategy=DDPStrategy())
     seen: list = []
-    ours = fitted(seen)
-    start, default_seen, seen = seen[0], default_seen[1:], seen[1:]
+    start, ours = fitted(seen)
     # Under Lightning's default DDP every gradient is its own tensor beside the buckets; under
     # rsbench's the four gradients are views into one bucket, so no second copy is kept.
     assert default_seen == [(4, 4), (4, 4)]
