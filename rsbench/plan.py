@@ -17,7 +17,9 @@ estimate; the host side is what rsbench's loader holds while it fills an encoder
   each rank reads its rows, ``rsbench.engine.sharding.shard_module``) a fine-tune's rank, and a
   frozen pass's when it is placed sharded, holds its ``1/world`` share (measured, 2 CPU ranks,
   safetensors: ViT-L/16 0.63 GB and ViT-H/14 1.29 GB per rank, 0.52x and 0.51x of the file);
-- on the CPU the device is host memory: the larger of the load and the run's estimate counts.
+- on the CPU the device is host memory: the larger of the load and the run's estimate counts;
+- a fine-tune over several ranks without FSDP runs DDP, which holds its gradients twice while
+  it rebuilds its buckets after the first step (``data_parallel_estimate``).
 
 Load time is the bytes one rank reads over a stated per-rank read bandwidth (``--read-gbps``).
 
